@@ -1,0 +1,38 @@
+# Two commands for a fresh machine: `make demo` runs the built-in model on the demo set, `make test` runs the tests.
+# Each creates .venv when missing and installs pinned versions (constraints.txt) before running.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt
+# torch, when a target needs it, is always installed first and pinned to the local CPU wheel:
+#   $(PIP) torch==2.13.0 && $(PIP) -e ".[local]"
+
+.PHONY: demo test lint install-core install-dev clean
+
+demo: install-core
+	$(BIN)/grounddefake eval --data demo --with-boxes --out runs/demo
+
+test: install-dev
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
+
+lint: install-dev
+	$(BIN)/ruff check grounddefake tests eval data/build_demo.py
+	$(BIN)/ruff format --check grounddefake tests eval data/build_demo.py
+
+install-core: $(VENV)/.core-installed
+install-dev: $(VENV)/.dev-installed
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.core-installed: $(BIN)/python pyproject.toml constraints.txt
+	$(PIP) -e .
+	touch $@
+
+$(VENV)/.dev-installed: $(VENV)/.core-installed
+	$(PIP) -e ".[dev]"
+	touch $@
+
+clean:
+	rm -rf $(VENV) runs

@@ -1,0 +1,34 @@
+"""grounddefake: ask any multimodal LLM whether an image is AI-generated, where and why, and measure it."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from grounddefake.api import Detector, RunResult, detect, evaluate  # noqa: E402
+from grounddefake.datasets import load_dataset  # noqa: E402
+from grounddefake.grounding import regions_to_heatmap, regions_to_mask  # noqa: E402
+from grounddefake.images import ImageError, load_image, prepare_image  # noqa: E402
+from grounddefake.parsing import parse  # noqa: E402
+from grounddefake.prompts import load_pack  # noqa: E402
+from grounddefake.types import Completion, Region, Sample, Transform, Verdict  # noqa: E402
+
+__all__ = [
+    "Completion",
+    "Detector",
+    "ImageError",
+    "Region",
+    "RunResult",
+    "Sample",
+    "Transform",
+    "Verdict",
+    "__version__",
+    "detect",
+    "evaluate",
+    "load_dataset",
+    "load_image",
+    "load_pack",
+    "parse",
+    "prepare_image",
+    "regions_to_heatmap",
+    "regions_to_mask",
+]

@@ -1,0 +1,72 @@
+"""The backend interface: one request (rendered messages + prepared images) in, one Completion out."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from grounddefake.images import ImagePolicy
+from grounddefake.prompts import Message
+from grounddefake.types import Completion, PreparedImage
+
+
+class BackendError(RuntimeError):
+    """A request failed; the runner records the message as the prediction's ``error``."""
+
+
+@dataclass(frozen=True)
+class GenerationParams:
+    """Decoding parameters; part of the cache key of a request."""
+
+    max_tokens: int = 1024
+    temperature: float = 0.0
+    seed: int | None = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"max_tokens": self.max_tokens, "temperature": self.temperature, "seed": self.seed}
+
+
+@dataclass(frozen=True)
+class Request:
+    """One conversation to complete.
+
+    Attributes:
+        messages: system / user / assistant messages; ``ImagePart`` placeholders refer to ``images``.
+        images: the prepared images, in the order their placeholders refer to.
+        convention: the box convention the prompt asks the model to answer in (None for verdict-only packs).
+        schema: the JSON schema of the expected answer, when the pack has one.
+        params: decoding parameters.
+    """
+
+    messages: tuple[Message, ...]
+    images: tuple[PreparedImage, ...]
+    convention: str | None = None
+    schema: Mapping[str, Any] | None = None
+    params: GenerationParams = field(default_factory=GenerationParams)
+
+
+class Backend(ABC):
+    """A model behind one interface: the runner only calls :meth:`complete`.
+
+    Attributes:
+        model: the model id written into predictions.
+        image_policy: how images are prepared for this model (size limits, encoding).
+        default_concurrency: requests in flight when the user does not say.
+    """
+
+    model: str
+    image_policy: ImagePolicy
+    default_concurrency: int = 16
+
+    @abstractmethod
+    async def complete(self, request: Request) -> Completion:
+        """Answer ``request``. Raises :class:`BackendError` when the request fails."""
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
+        """Release connections or models."""
+
+    def describe(self) -> dict[str, Any]:
+        """What goes into a run's ``config.json`` (never a secret)."""
+        return {"backend": type(self).__name__, "model": self.model}

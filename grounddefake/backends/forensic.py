@@ -1,0 +1,58 @@
+"""The built-in ``forensic`` model: a signal-level baseline behind the same interface as the MLLMs.
+
+It ignores the prompt's wording but honours its contract: it analyses the prepared image it receives
+(:mod:`grounddefake.forensic`) and answers with the JSON the pack asks for, boxes in the pack's convention, and a
+verdict-token log-probability, so parsing, grounding and scoring run exactly as for an MLLM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import time
+
+from grounddefake.backends.base import Backend, BackendError, Request
+from grounddefake.conventions import get_convention
+from grounddefake.images import ImagePolicy
+from grounddefake.types import Completion, Region, TokenLogprob
+
+
+class ForensicBackend(Backend):
+    """Noise, resampling, blur and copy-move cues; CPU only, no network, deterministic."""
+
+    def __init__(self) -> None:
+        self.model = "forensic"
+        # Full resolution, original bytes: resizing would erase the very traces the cues measure.
+        self.image_policy = ImagePolicy()
+        # CPU-bound: one analysis per core (NumPy and OpenCV release the GIL).
+        self.default_concurrency = os.cpu_count() or 1
+
+    async def complete(self, request: Request) -> Completion:
+        if len(request.images) != 1:
+            raise BackendError(f"the forensic model analyses exactly one image per request, got {len(request.images)}")
+        start = time.perf_counter()
+        text, logprobs = await asyncio.to_thread(self.answer, request)
+        return Completion(text, logprobs, latency_s=time.perf_counter() - start, finish_reason="stop")
+
+    def answer(self, request: Request) -> tuple[str, tuple[TokenLogprob, ...]]:
+        """The JSON answer and the verdict-token log-probabilities for ``request``'s image."""
+        from grounddefake.forensic import analyze
+
+        image = request.images[0]
+        analysis = analyze(image.pixels)
+        answer: dict = {"verdict": analysis.label, "rationale": analysis.rationale}
+        if request.convention is not None:
+            convention = get_convention(request.convention)
+            input_size = image.transform.input_size
+            answer["regions"] = json.loads(
+                convention.format(
+                    [Region(f.box, label=f"{f.cue}: {f.statement}", score=f.score) for f in analysis.findings],
+                    input_size,
+                )
+            )
+        p_fake = min(max(analysis.score, 1e-6), 1 - 1e-6)
+        top = (("fake", math.log(p_fake)), ("real", math.log(1 - p_fake)))
+        chosen = top[0] if analysis.label == "fake" else top[1]
+        return json.dumps(answer), (TokenLogprob(chosen[0], chosen[1], top),)

@@ -1,0 +1,197 @@
+"""The ``grounddefake`` command line: eval, detect, prompts, models, conventions."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from grounddefake.backends import MODELS, UnknownModelError
+from grounddefake.datasets import DatasetError
+from grounddefake.images import ImageError
+from grounddefake.prompts import PromptPackError, list_packs, load_pack
+
+app = typer.Typer(
+    help="Ask multimodal LLMs whether an image is AI-generated, where and why, and measure how right they are.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+USER_ERRORS = (DatasetError, PromptPackError, UnknownModelError, ImageError, FileNotFoundError, ValueError)
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+    return typer.Exit(code=2)
+
+
+def _num(value: Any) -> str:
+    return "—" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def metrics_table(metrics: dict[str, Any]) -> Table:
+    """The headline numbers of a run as a rich table."""
+    c = metrics["classification"]
+    table = Table(title="metrics", show_header=True, header_style="bold")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_column("over", justify="right")
+    table.add_row("accuracy", _num(c["accuracy"]), f"{c['n']} labelled")
+    table.add_row("accuracy (real)", _num(c["accuracy_real"]), f"{c['n_real']} real")
+    table.add_row("accuracy (fake)", _num(c["accuracy_fake"]), f"{c['n_fake']} fake")
+    table.add_row("unknown answers", str(c["n_unknown"]), f"{c['n']} labelled")
+    loc = metrics.get("localization")
+    if loc:
+        table.add_row("mask IoU (per-image mean)", _num(loc["iou_mean"]), f"{loc['n']} fake with GT")
+        table.add_row("mask IoU (pooled)", _num(loc["iou_pooled"]), f"{loc['n']} fake with GT")
+    table.add_row("failed requests", str(metrics["n_errors"]), "")
+    if metrics.get("skipped"):
+        table.add_row("skipped (unreadable)", str(len(metrics["skipped"])), "")
+    return table
+
+
+@app.command("eval")
+def eval_command(
+    data: str = typer.Option("demo", "--data", help="'demo', a manifest .jsonl, or a folder holding manifest.jsonl."),
+    model: str = typer.Option("forensic", "--model", help="Model name (see `grounddefake models`)."),
+    prompt: str | None = typer.Option(None, "--prompt", help="Prompt pack name or YAML path."),
+    with_boxes: bool = typer.Option(False, "--with-boxes", help="Ask for regions and score localization."),
+    out_dir: Path | None = typer.Option(None, "--out", help="Run directory (default runs/<time>-<model>-<data>)."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N samples."),
+    concurrency: int | None = typer.Option(None, "--concurrency", min=1, help="Requests in flight."),
+) -> None:
+    """Evaluate a model on a dataset; writes predictions, metrics, report.md and overlays to a run directory."""
+    from grounddefake.api import evaluate
+
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    )
+    task = progress.add_task(f"{model}", total=None)
+
+    def on_result(sample: Any, record: dict[str, Any] | None) -> None:
+        progress.advance(task)
+
+    try:
+        from grounddefake.datasets import load_dataset
+
+        total = len(load_dataset(data))
+        progress.update(task, total=min(total, limit) if limit else total)
+        with progress:
+            result = evaluate(data, model, prompt, with_boxes, out_dir, limit, concurrency, on_result=on_result)
+    except USER_ERRORS as exc:
+        raise _fail(exc) from None
+    out.print(metrics_table(result.metrics))
+    seconds = result.metrics["seconds"]
+    reused = f", {result.reused} reused from an earlier run" if result.reused else ""
+    out.print(f"{len(result.evaluation.samples)} samples in {seconds:.1f} s{reused} → [bold]{result.run_dir}[/]")
+    for problem in result.problems:
+        err.print(f"[yellow]skipped[/] {problem.id}: {problem.reason}", highlight=False)
+
+
+@app.command("detect")
+def detect_command(
+    images: list[Path] = typer.Argument(..., help="Image files."),
+    model: str = typer.Option("forensic", "--model", help="Model name (see `grounddefake models`)."),
+    prompt: str | None = typer.Option(None, "--prompt", help="Prompt pack (default: grounded)."),
+    overlay: Path | None = typer.Option(
+        None, "--overlay", help="Write the annotated image here (a .png file; a folder when several images)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object per image."),
+) -> None:
+    """Judge images: verdict, P(fake), rationale and regions in original pixels."""
+    from grounddefake.api import Detector
+    from grounddefake.overlay import save_png
+
+    try:
+        detector = Detector(model=model, prompt=prompt)
+    except USER_ERRORS as exc:
+        raise _fail(exc) from None
+    if overlay is not None and len(images) > 1:
+        overlay.mkdir(parents=True, exist_ok=True)
+    failed = 0
+    for path in images:
+        try:
+            answer = detector.ask(path)
+        except ImageError as exc:
+            err.print(f"[bold red]error:[/] {exc}", highlight=False)
+            failed += 1
+            continue
+        verdict = answer.verdict
+        if overlay is not None:
+            target = overlay / f"{path.stem}.png" if len(images) > 1 else overlay
+            save_png(str(target), verdict.overlay(path))
+        if as_json:
+            record = {"image": str(path), **verdict.to_json()}
+            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+            continue
+        score = "" if verdict.score is None else f"  P(fake)={verdict.score:.3f}"
+        colour = {"fake": "red", "real": "green"}.get(verdict.label, "yellow")
+        out.print(f"[bold]{path}[/]: [{colour}]{verdict.label}[/]{score}", highlight=False)
+        if verdict.error:
+            out.print(f"  error: {verdict.error}", markup=False, highlight=False)
+        if verdict.rationale:
+            out.print(f"  {verdict.rationale}", markup=False, highlight=False)
+        for region in verdict.regions:
+            box = ", ".join(f"{v:.0f}" for v in region.box)
+            extra = "" if region.score is None else f" score {region.score:.2f}"
+            out.print(f"  region ({box}){extra}: {region.label or ''}", markup=False, highlight=False)
+    if failed:
+        raise typer.Exit(code=2)
+
+
+@app.command("prompts")
+def prompts_command() -> None:
+    """List the shipped prompt packs."""
+    table = Table(show_header=True, header_style="bold")
+    for column in ("name", "task", "convention", "id", "description"):
+        table.add_column(column)
+    for path in list_packs():
+        pack = load_pack(path)
+        table.add_row(pack.name, pack.task, pack.convention or "—", pack.id, pack.description)
+    out.print(table)
+
+
+@app.command("models")
+def models_command() -> None:
+    """List the models this installation can run."""
+    table = Table(show_header=True, header_style="bold")
+    table.add_column("model")
+    table.add_column("what")
+    for name, what in MODELS.items():
+        table.add_row(name, what)
+    out.print(table)
+
+
+@app.command("conventions")
+def conventions_command() -> None:
+    """List the box conventions the parser knows."""
+    from grounddefake.conventions import conventions
+
+    table = Table(show_header=True, header_style="bold")
+    for column in ("name", "space", "scale", "axes", "description"):
+        table.add_column(column)
+    for c in conventions():
+        table.add_row(c.name, c.space, _num(c.scale) if c.space == "normalized" else "—", c.axis_order, c.description)
+    out.print(table)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

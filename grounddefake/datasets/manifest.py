@@ -1,0 +1,114 @@
+"""The grounddefake manifest: JSONL, one sample per line, paths relative to the manifest (DESIGN.md → Formats)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from grounddefake.types import Region, Sample
+
+_LABELS = {"real": "real", "fake": "fake", None: None}
+
+
+class DatasetError(ValueError):
+    """A dataset cannot be read; the message names the file (and line)."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A list of samples read from ``source``; ``root`` is where relative paths resolve."""
+
+    name: str
+    source: Path
+    root: Path
+    samples: tuple[Sample, ...]
+
+    def __iter__(self) -> Iterator[Sample]:
+        return iter(self.samples)
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+
+def resolve_under(root: Path, relative: str, where: str) -> Path:
+    """``root / relative``, refusing absolute paths and paths that leave ``root``."""
+    candidate = Path(relative)
+    if candidate.is_absolute():
+        raise DatasetError(f"{where}: absolute path {relative!r} not allowed; paths are relative to the manifest")
+    resolved = (root / candidate).resolve()
+    if not resolved.is_relative_to(root.resolve()):
+        raise DatasetError(f"{where}: path {relative!r} leaves the dataset folder {root}")
+    return resolved
+
+
+def sample_from_record(record: Any, root: Path, where: str) -> Sample:
+    """Validate one manifest record (a parsed JSON object)."""
+    if not isinstance(record, Mapping):
+        raise DatasetError(f"{where}: expected a JSON object, got {type(record).__name__}")
+    sample_id = record.get("id")
+    if not isinstance(sample_id, (str, int)) or str(sample_id) == "":
+        raise DatasetError(f"{where}: field 'id' is required (a non-empty string)")
+    image = record.get("image")
+    if not isinstance(image, str) or not image:
+        raise DatasetError(f"{where}: field 'image' is required (a path relative to the manifest)")
+    label = record.get("label")
+    if label not in _LABELS:
+        raise DatasetError(f"{where}: field 'label' must be \"real\", \"fake\" or null, got {label!r}")
+    regions = []
+    for i, item in enumerate(record.get("regions") or []):
+        try:
+            regions.append(Region.from_json(item))
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise DatasetError(f"{where}: regions[{i}]: {exc}") from None
+    paths = {}
+    for key in ("mask", "heatmap"):
+        value = record.get(key)
+        if value is not None and not isinstance(value, str):
+            raise DatasetError(f"{where}: field '{key}' must be a path")
+        paths[key] = resolve_under(root, value, where) if value else None
+    meta = record.get("meta") or {}
+    if not isinstance(meta, Mapping):
+        raise DatasetError(f"{where}: field 'meta' must be an object")
+    return Sample(
+        id=str(sample_id),
+        image=resolve_under(root, image, where),
+        label=_LABELS[label],
+        regions=tuple(regions),
+        mask=paths["mask"],
+        heatmap=paths["heatmap"],
+        meta=dict(meta),
+    )
+
+
+def read_manifest(path: str | Path) -> Dataset:
+    """Read a manifest JSONL file.
+
+    Raises:
+        DatasetError: missing file, bad JSON or a bad field (with file and line number), duplicate ids.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"{path}: no such manifest file")
+    root = path.parent
+    samples: list[Sample] = []
+    seen: dict[str, int] = {}
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            where = f"{path}:{number}"
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DatasetError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+            sample = sample_from_record(record, root, where)
+            if sample.id in seen:
+                raise DatasetError(f"{where}: duplicate id {sample.id!r} (first on line {seen[sample.id]})")
+            seen[sample.id] = number
+            samples.append(sample)
+    if not samples:
+        raise DatasetError(f"{path}: the manifest has no samples")
+    return Dataset(name=path.parent.name, source=path, root=root, samples=tuple(samples))

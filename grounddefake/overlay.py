@@ -1,0 +1,88 @@
+"""Draw a verdict on its image: predicted boxes with labels and scores, the ground-truth outline, a verdict banner.
+
+Line widths and text scale with the image, so the overlay stays readable from thumbnails to 4K.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from grounddefake.grounding import regions_to_mask
+from grounddefake.types import Region, Verdict
+
+PREDICTION = (255, 64, 32)  # RGB
+TRUTH = (32, 220, 64)
+BANNER = {"fake": (200, 30, 30), "real": (30, 140, 60), "unknown": (110, 110, 110)}
+_FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+def _ascii(text: str, limit: int) -> str:
+    """Hershey fonts draw ASCII only; model text is also bounded here."""
+    text = unicodedata.normalize("NFKD", text.replace("×", "x")).encode("ascii", "ignore").decode()
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _label(canvas: np.ndarray, text: str, origin: tuple[int, int], color: tuple[int, int, int], scale: float) -> None:
+    thickness = max(1, round(scale * 2))
+    (tw, th), base = cv2.getTextSize(text, _FONT, scale, thickness)
+    x, y = origin
+    y = max(th + base, y)
+    x = min(max(0, x), max(0, canvas.shape[1] - tw - 2))
+    cv2.rectangle(canvas, (x, y - th - base), (x + tw + 2, y), color, -1)
+    cv2.putText(canvas, text, (x + 1, y - base // 2), _FONT, scale, (255, 255, 255), thickness, cv2.LINE_AA)
+
+
+def draw_overlay(
+    pixels: np.ndarray,
+    verdict: Verdict,
+    truth: Sequence[Region] = (),
+    truth_mask: np.ndarray | None = None,
+) -> np.ndarray:
+    """Annotate a copy of ``pixels``.
+
+    Args:
+        pixels: (H, W, 3) uint8 RGB image the verdict refers to.
+        verdict: its regions are in pixels of ``pixels``.
+        truth: ground-truth regions, outlined in the truth colour.
+        truth_mask: (H, W) bool ground-truth mask, outlined too (used instead of ``truth`` when given).
+
+    Returns:
+        (H, W, 3) uint8 RGB annotated image.
+    """
+    canvas = np.ascontiguousarray(pixels.copy())
+    h, w = canvas.shape[:2]
+    unit = max(h, w) / 640.0
+    line = max(1, round(2 * unit))
+    scale = max(0.35, 0.45 * unit)
+    if truth_mask is None and truth:
+        truth_mask = regions_to_mask(truth, (w, h))
+    if truth_mask is not None and truth_mask.any():
+        contours, _ = cv2.findContours(truth_mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        cv2.drawContours(canvas, contours, -1, TRUTH, line, cv2.LINE_AA)
+    for i, region in enumerate(verdict.regions, start=1):
+        x1, y1, x2, y2 = (round(v) for v in region.box)
+        cv2.rectangle(canvas, (x1, y1), (max(x1, x2 - 1), max(y1, y2 - 1)), PREDICTION, line, cv2.LINE_AA)
+        text = f"#{i}"
+        if region.score is not None:
+            text += f" {region.score:.2f}"
+        if region.label:
+            text += " " + _ascii(region.label, 28)
+        _label(canvas, text, (x1, y1 - line), PREDICTION, scale * 0.9)
+    banner = verdict.label.upper()
+    if verdict.score is not None:
+        banner += f"  P(fake)={verdict.score:.2f}"
+    if verdict.error:
+        banner += "  ERROR: " + _ascii(verdict.error, 40)
+    _label(canvas, banner, (0, 0), BANNER.get(verdict.label, BANNER["unknown"]), scale * 1.2)
+    return canvas
+
+
+def save_png(path: str, pixels: np.ndarray) -> None:
+    """Write (H, W, 3) uint8 RGB pixels as PNG."""
+    if not cv2.imwrite(str(path), cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR)):
+        raise OSError(f"{path}: could not write PNG")

@@ -1,0 +1,260 @@
+"""Prompt packs: YAML data rendered by a sandboxed Jinja2 environment into chat messages.
+
+A pack cannot run code: templates are rendered by :class:`jinja2.sandbox.ImmutableSandboxedEnvironment` with
+``StrictUndefined``, and their context is built from an explicit allow-list (the image size the model sees, the
+box convention, the answer schema and earlier replies). The sample's ground truth is never part of it.
+
+Pack fields::
+
+    name: grounded                 # required, [a-z0-9_-]+
+    version: 1                     # required
+    description: ...               # required
+    task: grounded                 # required: "verdict" (label + rationale) or "grounded" (+ regions)
+    convention: norm1000           # box convention the prompt asks for (required when task is grounded)
+    schema: {...}                  # optional JSON schema of the answer
+    system: ...                    # optional system text (template)
+    image_placement: before        # where the image goes in the first turn: "before" or "after" the text
+    turns:                         # one or more user turns (templates); turn k may use replies[0..k-1]
+      - "Is this image ..."
+      - {text: "...", image: none}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from grounddefake.resources import asset_dir
+from grounddefake.types import Size
+
+Placement = Literal["before", "after", "none"]
+TASKS = ("verdict", "grounded")
+_FIELDS = {"name", "version", "description", "task", "convention", "schema", "system", "image_placement", "turns"}
+MAX_RENDERED = 100_000
+"""Longest text a template operator may build (string or list repetition, powers)."""
+
+
+class _BoundedSandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, plus bounds on ``*`` and ``**`` so a pack cannot exhaust memory."""
+
+    intercepted_binops = frozenset(["*", "**"])
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, (int, float)) and abs(right) > 64:
+            raise SecurityError("exponent too large in a prompt template")
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                if isinstance(seq, (str, list, tuple)) and isinstance(times, int) and len(seq) * times > MAX_RENDERED:
+                    raise SecurityError("repetition too large in a prompt template")
+        return super().call_binop(context, operator, left, right)
+
+
+_ENV = _BoundedSandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+
+
+class PromptPackError(ValueError):
+    """A pack is invalid; the message names the file and the field."""
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One user turn: a template and where the image goes (``none`` for text-only turns)."""
+
+    text: str
+    image: Placement
+
+
+@dataclass(frozen=True)
+class TextPart:
+    text: str
+
+
+@dataclass(frozen=True)
+class ImagePart:
+    """Placeholder for the prepared image; a backend turns it into its own image payload."""
+
+    index: int = 0
+
+
+@dataclass(frozen=True)
+class Message:
+    role: Literal["system", "user", "assistant"]
+    parts: tuple[TextPart | ImagePart, ...]
+
+    @property
+    def text(self) -> str:
+        return "".join(p.text for p in self.parts if isinstance(p, TextPart))
+
+
+@dataclass(frozen=True)
+class PromptPack:
+    """A validated prompt pack. ``hash`` is the content hash recorded in every prediction."""
+
+    name: str
+    version: str
+    description: str
+    task: Literal["verdict", "grounded"]
+    convention: str | None
+    schema: Mapping[str, Any] | None
+    system: str | None
+    turns: tuple[Turn, ...]
+    source: str
+    hash: str
+
+    @property
+    def id(self) -> str:
+        """``name@hash``, as written in predictions (``"prompt": "grounded@1a2b3c4d5e6f"``)."""
+        return f"{self.name}@{self.hash}"
+
+    def context(self, image_size: Size, replies: Sequence[str] = ()) -> dict[str, Any]:
+        """The whole rendering context. Built from an allow-list: no sample, label, mask or metadata."""
+        return {
+            "image": {"width": int(image_size[0]), "height": int(image_size[1])},
+            "convention": self.convention,
+            "schema": json.dumps(self.schema, indent=2) if self.schema is not None else "",
+            "replies": list(replies),
+        }
+
+    def render_system(self, image_size: Size) -> str | None:
+        if self.system is None:
+            return None
+        return _render(self.system, self.context(image_size), f"{self.source}: system")
+
+    def render_turn(self, index: int, image_size: Size, replies: Sequence[str] = ()) -> Message:
+        """The user message of turn ``index``, given the assistant ``replies`` to the earlier turns."""
+        turn = self.turns[index]
+        text = _render(turn.text, self.context(image_size, replies), f"{self.source}: turns[{index}]")
+        parts: tuple[TextPart | ImagePart, ...]
+        if turn.image == "before":
+            parts = (ImagePart(), TextPart(text))
+        elif turn.image == "after":
+            parts = (TextPart(text), ImagePart())
+        else:
+            parts = (TextPart(text),)
+        return Message("user", parts)
+
+
+def _render(template: str, context: Mapping[str, Any], where: str) -> str:
+    try:
+        text = _ENV.from_string(template).render(**context).strip()
+    except (TemplateError, ArithmeticError, TypeError, ValueError, LookupError, AttributeError) as exc:
+        raise PromptPackError(f"{where}: {type(exc).__name__}: {exc}") from None
+    if len(text) > MAX_RENDERED:
+        raise PromptPackError(f"{where}: rendered text longer than {MAX_RENDERED} characters")
+    return text
+
+
+def load_pack(source: str | Path) -> PromptPack:
+    """Load a pack by name (a shipped pack such as ``grounded``) or by path to a YAML file."""
+    path = Path(source)
+    if not path.suffix and not path.exists():
+        path = asset_dir("prompts") / f"{source}.yaml"
+        if not path.exists():
+            names = ", ".join(p.stem for p in list_packs())
+            raise PromptPackError(f"no prompt pack named '{source}' (shipped packs: {names}; or give a YAML path)")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PromptPackError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise PromptPackError(f"{path}: not valid YAML: {exc}") from None
+    return pack_from_mapping(data, str(path))
+
+
+def list_packs() -> list[Path]:
+    """The shipped packs, sorted by name."""
+    return sorted(asset_dir("prompts").glob("*.yaml"))
+
+
+def pack_from_mapping(data: Any, source: str) -> PromptPack:
+    """Validate a parsed YAML mapping; every error names ``source`` and the field."""
+
+    def fail(field: str, problem: str) -> PromptPackError:
+        return PromptPackError(f"{source}: field '{field}': {problem}")
+
+    if not isinstance(data, Mapping):
+        raise PromptPackError(f"{source}: a prompt pack must be a YAML mapping, got {type(data).__name__}")
+    unknown = sorted(set(data) - _FIELDS)
+    if unknown:
+        raise fail(unknown[0], f"unknown field (allowed: {', '.join(sorted(_FIELDS))})")
+    for key in ("name", "version", "description", "task", "turns"):
+        if data.get(key) in (None, ""):
+            raise fail(key, "required")
+    name = data["name"]
+    if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9_\-]+", name):
+        raise fail("name", "must match [a-z0-9_-]+")
+    if not isinstance(data["description"], str):
+        raise fail("description", "must be text")
+    task = data["task"]
+    if task not in TASKS:
+        raise fail("task", f"must be one of {', '.join(TASKS)}, got {task!r}")
+    convention = data.get("convention")
+    if convention is not None:
+        from grounddefake.conventions import get_convention
+
+        try:
+            get_convention(convention)
+        except KeyError as exc:
+            raise fail("convention", str(exc.args[0])) from None
+    elif task == "grounded":
+        raise fail("convention", "required when task is 'grounded' (the box convention the prompt asks for)")
+    schema = data.get("schema")
+    if schema is not None and not isinstance(schema, Mapping):
+        raise fail("schema", "must be a JSON-schema mapping")
+    system = data.get("system")
+    if system is not None and not isinstance(system, str):
+        raise fail("system", "must be text")
+    placement = data.get("image_placement", "before")
+    if placement not in ("before", "after"):
+        raise fail("image_placement", f"must be 'before' or 'after', got {placement!r}")
+    raw_turns = data["turns"]
+    if not isinstance(raw_turns, list) or not raw_turns:
+        raise fail("turns", "must be a non-empty list")
+    turns = []
+    for i, raw in enumerate(raw_turns):
+        default: Placement = placement if i == 0 else "none"
+        if isinstance(raw, str):
+            turns.append(Turn(raw, default))
+        elif isinstance(raw, Mapping) and isinstance(raw.get("text"), str):
+            image = raw.get("image", default)
+            if image not in ("before", "after", "none"):
+                raise fail(f"turns[{i}].image", f"must be 'before', 'after' or 'none', got {image!r}")
+            if set(raw) - {"text", "image"}:
+                raise fail(f"turns[{i}]", "only 'text' and 'image' are allowed")
+            turns.append(Turn(raw["text"], image))
+        else:
+            raise fail(f"turns[{i}]", "must be text or a mapping with 'text'")
+    if not any(t.image != "none" for t in turns):
+        raise fail("turns", "no turn shows the image")
+    templates = {"system": system} if system else {}
+    templates.update({f"turns[{i}]": t.text for i, t in enumerate(turns)})
+    for field, template in templates.items():
+        try:
+            _ENV.parse(template)
+        except TemplateError as exc:
+            raise fail(field, f"template syntax error: {exc}") from None
+    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
+    return PromptPack(
+        name=name,
+        version=str(data["version"]),
+        description=data["description"].strip(),
+        task=task,
+        convention=convention,
+        schema=schema,
+        system=system,
+        turns=tuple(turns),
+        source=source,
+        hash=hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:12],
+    )

@@ -1,0 +1,52 @@
+"""Write a run's ``report.md`` from its config, metrics and per-sample scores (template in ``visualize/``)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from jinja2 import FileSystemLoader, StrictUndefined
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from grounddefake.evaluation import SampleScore
+from grounddefake.resources import asset_dir
+
+
+def md_escape(value: Any, limit: int = 200) -> str:
+    """Untrusted text for a Markdown table cell: one line, bounded, no HTML, no cell breaks."""
+    text = " ".join(str(value).split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return re.sub(r"([\\|`*_\[\]])", r"\\\1", text)
+
+
+def fmt_number(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def _environment() -> ImmutableSandboxedEnvironment:
+    env = ImmutableSandboxedEnvironment(
+        loader=FileSystemLoader(str(asset_dir("visualize"))), undefined=StrictUndefined, autoescape=False
+    )
+    env.filters["md"] = md_escape
+    env.filters["num"] = fmt_number
+    return env
+
+
+def render_markdown(config: Mapping[str, Any], metrics: Mapping[str, Any], samples: Sequence[SampleScore]) -> str:
+    return _environment().get_template("report.md.j2").render(config=config, metrics=metrics, samples=samples)
+
+
+def write_markdown(
+    run_dir: Path, config: Mapping[str, Any], metrics: Mapping[str, Any], samples: Sequence[SampleScore]
+) -> Path:
+    path = run_dir / "report.md"
+    path.write_text(render_markdown(config, metrics, samples), encoding="utf-8")
+    return path

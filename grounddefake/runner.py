@@ -1,0 +1,177 @@
+"""Move values along the pipeline: image → prepared image → prompt → backend → parser → prediction record.
+
+The runner holds no model-, prompt- or metric-specific logic. Results are appended to ``predictions.jsonl`` and
+flushed as they arrive; a re-run in the same directory skips samples that already have an answer (failed requests
+are asked again). An unreadable image is a data problem: it is skipped and counted, never a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from grounddefake.backends.base import Backend, BackendError, GenerationParams, Request
+from grounddefake.images import ImageError, ImageInput, prepare_image
+from grounddefake.parsing import parse_completion
+from grounddefake.prompts import Message, PromptPack, TextPart
+from grounddefake.types import Completion, PreparedImage, Sample, Usage, Verdict
+
+PREDICTIONS = "predictions.jsonl"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A verdict with how it was obtained."""
+
+    verdict: Verdict
+    prepared: PreparedImage
+    completions: tuple[Completion, ...]
+
+    @property
+    def usage(self) -> Usage:
+        return Usage(
+            sum(c.usage.prompt_tokens for c in self.completions),
+            sum(c.usage.completion_tokens for c in self.completions),
+        )
+
+    @property
+    def latency_s(self) -> float:
+        return sum(c.latency_s for c in self.completions)
+
+
+async def ask(
+    backend: Backend, pack: PromptPack, image: ImageInput, params: GenerationParams | None = None
+) -> Answer:
+    """Ask ``backend`` about one image with every turn of ``pack``; parse the last reply.
+
+    Raises:
+        ImageError: the image cannot be read (a data problem, not a model answer).
+    """
+    prepared = await asyncio.to_thread(prepare_image, image, backend.image_policy)
+    params = params or GenerationParams()
+    size = prepared.transform.input_size
+    messages: list[Message] = []
+    system = pack.render_system(size)
+    if system:
+        messages.append(Message("system", (TextPart(system),)))
+    replies: list[str] = []
+    completions: list[Completion] = []
+    for turn in range(len(pack.turns)):
+        messages.append(pack.render_turn(turn, size, replies))
+        request = Request(tuple(messages), (prepared,), pack.convention, pack.schema, params)
+        try:
+            completion = await backend.complete(request)
+        except BackendError as exc:
+            verdict = Verdict("unknown", error=str(exc) or type(exc).__name__, image_size=prepared.transform.original_size)
+            return Answer(verdict, prepared, tuple(completions))
+        completions.append(completion)
+        replies.append(completion.text)
+        messages.append(Message("assistant", (TextPart(completion.text),)))
+    verdict = parse_completion(completions[-1], pack.convention, prepared.transform)
+    return Answer(verdict, prepared, tuple(completions))
+
+
+def prediction_record(sample_id: str, answer: Answer, model: str, pack: PromptPack) -> dict[str, Any]:
+    """One ``predictions.jsonl`` line (DESIGN.md → Formats)."""
+    v = answer.verdict
+    return {
+        "id": sample_id,
+        "label": v.label,
+        "score": v.score,
+        "rationale": v.rationale,
+        "regions": [r.to_json() for r in v.regions],
+        "image_size": list(answer.prepared.transform.original_size),
+        "model": model,
+        "prompt": pack.id,
+        "raw": v.raw,
+        "error": v.error,
+        "parse_errors": list(v.parse_errors),
+        "usage": answer.usage.to_json(),
+        "latency_s": round(answer.latency_s, 4),
+        "transform": answer.prepared.transform.to_json(),
+    }
+
+
+def read_predictions(path: Path) -> dict[str, dict[str, Any]]:
+    """Records by id; a later line for the same id wins; a torn last line (killed run) is ignored."""
+    records: dict[str, dict[str, Any]] = {}
+    if not path.exists():
+        return records
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(record, dict) and "id" in record:
+                records[str(record["id"])] = record
+    return records
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A sample that could not be evaluated, and why."""
+
+    id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    records: dict[str, dict[str, Any]]
+    problems: tuple[Problem, ...]
+    reused: int
+    seconds: float
+
+
+async def run_predictions(
+    samples: Iterable[Sample],
+    backend: Backend,
+    pack: PromptPack,
+    out_dir: Path,
+    concurrency: int = 4,
+    params: GenerationParams | None = None,
+    on_result: Callable[[Sample, dict[str, Any] | None], None] | None = None,
+) -> RunOutcome:
+    """Answer every sample, appending each record to ``out_dir/predictions.jsonl`` as it arrives.
+
+    Samples already answered without error in that file are reused, not asked again.
+    """
+    start = time.perf_counter()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / PREDICTIONS
+    done = {k: r for k, r in read_predictions(path).items() if not r.get("error")}
+    samples = list(samples)
+    records = {s.id: done[s.id] for s in samples if s.id in done}
+    problems: list[Problem] = []
+    semaphore = asyncio.Semaphore(max(1, concurrency))
+
+    with open(path, "a", encoding="utf-8") as sink:
+
+        async def one(sample: Sample) -> None:
+            async with semaphore:
+                try:
+                    answer = await ask(backend, pack, sample.image, params)
+                except ImageError as exc:
+                    problems.append(Problem(sample.id, str(exc)))
+                    if on_result:
+                        on_result(sample, None)
+                    return
+            record = prediction_record(sample.id, answer, backend.model, pack)
+            sink.write(json.dumps(record, ensure_ascii=False) + "\n")
+            sink.flush()
+            records[sample.id] = record
+            if on_result:
+                on_result(sample, record)
+
+        for sample in samples:
+            if sample.id in records and on_result:
+                on_result(sample, records[sample.id])
+        await asyncio.gather(*(one(s) for s in samples if s.id not in records))
+    ordered = {s.id: records[s.id] for s in samples if s.id in records}
+    return RunOutcome(ordered, tuple(problems), len(done.keys() & {s.id for s in samples}), time.perf_counter() - start)

@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import grounddefake
+from grounddefake.images import ImageError, ImagePolicy, fit_size, load_image, prepare_image
+
+
+def _rgb(w: int = 40, h: int = 30) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+def _save(img: Image.Image, path: Path, fmt: str, **kw) -> Path:
+    img.save(path, format=fmt, **kw)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("mode", "fmt"),
+    [("P", "PNG"), ("RGBA", "PNG"), ("LA", "PNG"), ("L", "PNG"), ("1", "PNG"), ("CMYK", "JPEG"), ("I;16", "PNG"),
+     ("RGB", "WEBP"), ("RGB", "GIF"), ("RGB", "TIFF"), ("RGB", "BMP")],
+)
+def test_every_mode_becomes_8bit_rgb(tmp_path: Path, mode: str, fmt: str) -> None:
+    base = Image.fromarray(_rgb())
+    img = base.convert(mode) if mode != "I;16" else Image.fromarray((np.arange(1200).reshape(30, 40) * 50).astype(np.uint16))
+    loaded = load_image(_save(img, tmp_path / f"x.{fmt.lower()}", fmt))
+    assert loaded.pixels.shape == (30, 40, 3)
+    assert loaded.pixels.dtype == np.uint8
+
+
+def test_16bit_grey_is_scaled_not_clipped(tmp_path: Path) -> None:
+    values = np.array([[0, 32768, 65535]], dtype=np.uint16)
+    loaded = load_image(_save(Image.fromarray(values), tmp_path / "g16.png", "PNG"))
+    assert loaded.pixels[0, :, 0].tolist() == [0, 128, 255]
+
+
+def test_transparent_pixels_composite_on_white(tmp_path: Path) -> None:
+    rgba = np.zeros((4, 4, 4), np.uint8)
+    rgba[..., 3] = 0
+    rgba[0, 0] = (10, 20, 30, 255)
+    loaded = load_image(_save(Image.fromarray(rgba, "RGBA"), tmp_path / "a.png", "PNG"))
+    assert loaded.pixels[0, 0].tolist() == [10, 20, 30]
+    assert loaded.pixels[3, 3].tolist() == [255, 255, 255]
+
+
+def test_exif_orientation_is_applied(tmp_path: Path) -> None:
+    pixels = _rgb(60, 40)
+    img = Image.fromarray(pixels)
+    exif = img.getexif()
+    exif[0x0112] = 6  # display rotated 90° clockwise
+    path = _save(img, tmp_path / "rot.jpg", "JPEG", exif=exif.tobytes(), quality=95)
+    loaded = load_image(path)
+    assert loaded.size == (40, 60)
+    assert loaded.data is None, "rotated files must be re-encoded, their bytes do not show the displayed pixels"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("empty.png", b"", "empty file"),
+        ("notes.png", b"this is not an image at all", "not an image"),
+        ("trunc.jpg", None, "corrupt or truncated"),
+        ("missing.png", "MISSING", "no such file"),
+    ],
+)
+def test_bad_files_name_the_file(tmp_path: Path, name: str, content: bytes | str | None, message: str) -> None:
+    path = tmp_path / name
+    if content is None:
+        buf = io.BytesIO()
+        Image.fromarray(_rgb(200, 200)).save(buf, "JPEG")
+        path.write_bytes(buf.getvalue()[:300])
+    elif content != "MISSING":
+        path.write_bytes(content)
+    with pytest.raises(ImageError, match=message) as info:
+        load_image(path)
+    assert str(path) in str(info.value)
+
+
+def test_directory_is_not_an_image(tmp_path: Path) -> None:
+    with pytest.raises(ImageError, match="directory"):
+        load_image(tmp_path)
+
+
+def test_decompression_bomb_guard_stays_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Image.MAX_IMAGE_PIXELS is not None, "importing grounddefake must not disable Pillow's guard"
+    path = _save(Image.fromarray(_rgb(100, 100)), tmp_path / "bomb.png", "PNG")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 2000)  # 10,000 px > 2 × 2,000: a "bomb" at this limit
+    with pytest.raises(ImageError, match="decompression-bomb") as info:
+        load_image(path)
+    assert str(path) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda p: p, lambda p: Image.fromarray(p), lambda p: p[:, :, 0], lambda p: p.astype(np.float32) / 255.0],
+    ids=["rgb-array", "pil", "grey-array", "float-array"],
+)
+def test_in_memory_inputs(make) -> None:
+    pixels = _rgb()
+    loaded = load_image(make(pixels))
+    assert loaded.pixels.shape == (30, 40, 3)
+
+
+def test_unsupported_type() -> None:
+    with pytest.raises(TypeError):
+        load_image(12)
+
+
+def test_prepare_sends_original_bytes_when_nothing_changes(tmp_path: Path) -> None:
+    path = _save(Image.fromarray(_rgb()), tmp_path / "x.jpg", "JPEG", quality=90)
+    prepared = prepare_image(path)
+    assert prepared.payload == path.read_bytes()
+    assert prepared.media_type == "image/jpeg"
+    assert prepared.transform.scale == (1.0, 1.0)
+
+
+def test_prepare_resizes_losslessly_and_records_transform(tmp_path: Path) -> None:
+    path = _save(Image.fromarray(_rgb(400, 100)), tmp_path / "wide.jpg", "JPEG")
+    prepared = prepare_image(path, ImagePolicy(max_side=200))
+    assert prepared.media_type == "image/png"
+    assert prepared.transform.input_size == (200, 50)
+    assert prepared.pixels.shape == (50, 200, 3)
+    assert prepared.transform.box_to_original((100, 25, 200, 50)) == (200.0, 50.0, 400.0, 100.0)
+    assert load_image(prepared.payload).size == (200, 50)
+
+
+@pytest.mark.parametrize(
+    ("size", "policy", "expected"),
+    [
+        ((640, 480), ImagePolicy(), (640, 480)),
+        ((640, 480), ImagePolicy(max_side=320), (320, 240)),
+        ((1000, 1000), ImagePolicy(max_pixels=250_000), (500, 500)),
+        ((400, 100), ImagePolicy(max_side=300, max_pixels=10_000), (200, 50)),
+        ((100, 50), ImagePolicy(max_side=200, max_pixels=10_000), (100, 50)),
+    ],
+)
+def test_fit_size(size, policy, expected) -> None:
+    assert fit_size(size, policy) == expected
+
+
+def test_public_load_image_is_exported() -> None:
+    assert grounddefake.load_image is load_image

@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from grounddefake.parsing import normalize_label, parse, parse_with_transform, score_from_logprobs
+from grounddefake.types import TokenLogprob, Transform
+
+SIZE = (200, 100)
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ('{"verdict": "fake", "rationale": "x"}', "fake"),
+        ('```json\n{"verdict": "Real", "rationale": "x"}\n```', "real"),
+        ("Sure! {'verdict': 'fake', 'regions': [],}", "fake"),
+        ('{"result": {"label": "AI-generated"}}', "unknown"),  # nested verdicts are not guessed
+        ("<verdict>fake</verdict> because of the hands", "fake"),
+        ("Answer: real", "real"),
+        ("Final answer: **AI-generated**", "fake"),
+        ("This image is AI-generated.", "fake"),
+        ("This photo is not AI-generated; it looks natural.", "real"),
+        ("The image is not real.", "fake"),
+        ("This is an authentic photograph.", "real"),
+        ("I cannot determine whether this image is real or fake.", "unknown"),
+        ("It looks real but parts seem manipulated.", "unknown"),
+        ("A cat on a sofa.", "unknown"),
+        ("", "unknown"),
+    ],
+)
+def test_verdicts(text: str, label: str) -> None:
+    verdict = parse(text, "norm1000", SIZE)
+    assert verdict.label == label
+    if label == "unknown":
+        assert verdict.parse_errors, "an unknown verdict must say why"
+
+
+def test_rationale_without_json_noise() -> None:
+    text = 'Looking closely.\n```json\n{"verdict": "fake", "regions": []}\n```\nThe shadows disagree.'
+    verdict = parse(text, "norm1000", SIZE)
+    assert verdict.label == "fake"
+    assert "```" not in verdict.rationale and "{" not in verdict.rationale
+    assert "shadows disagree" in verdict.rationale
+
+
+@pytest.mark.parametrize(
+    ("text", "box"),
+    [
+        ('{"verdict": "fake", "regions": [{"box": [100, 200, 500, 600], "label": "hand"}]}', (20, 20, 100, 60)),
+        ('{"verdict": "fake", "regions": [{"bbox_2d": [100, 200, 500, 600]}]}', (20, 20, 100, 60)),
+        ('{"verdict": "fake", "boxes": [[100, 200, 500, 600]]}', (20, 20, 100, 60)),
+        ('[{"bbox": [100, 200, 500, 600], "label": "x"}] fake', (20, 20, 100, 60)),
+    ],
+)
+def test_regions_in_original_pixels(text: str, box) -> None:
+    verdict = parse(text, "norm1000", SIZE)
+    assert verdict.regions[0].box == pytest.approx(box)
+
+
+def test_input_size_maps_back_per_axis() -> None:
+    # The model saw a 100x100 resize of a 200x100 image and answered in its pixels.
+    verdict = parse('{"verdict":"fake","regions":[{"box":[10,10,50,50]}]}', "pixel", SIZE, input_size=(100, 100))
+    assert verdict.regions[0].box == pytest.approx((20, 10, 100, 50))
+
+
+def test_padding_transform() -> None:
+    verdict = parse_with_transform(
+        '{"verdict":"fake","regions":[{"box":[0.0,0.25,0.5,0.75]}]}', "norm1", Transform.pad_to_square((200, 100))
+    )
+    assert verdict.regions[0].box == pytest.approx((0, 0, 100, 100))
+
+
+@pytest.mark.parametrize(
+    ("box", "expected", "reason"),
+    [
+        ([500, 600, 100, 200], (20, 20, 100, 60), "reordered"),
+        ([-100, 200, 500, 1200], (0, 20, 100, 100), "clipped"),
+        ([1100, 200, 1500, 600], None, "dropped"),
+        ([100, 200, 100, 600], None, "dropped"),
+    ],
+)
+def test_box_sanitizing_records_reasons(box, expected, reason) -> None:
+    verdict = parse(f'{{"verdict":"fake","regions":[{{"box":{box}}}]}}', "norm1000", SIZE)
+    if expected is None:
+        assert verdict.regions == ()
+    else:
+        assert verdict.regions[0].box == pytest.approx(expected)
+    assert any(reason in e for e in verdict.parse_errors)
+
+
+@pytest.mark.parametrize(
+    "item", ['{"box": [1, 2, 3]}', '{"box": ["a", 2, 3, 4]}', '{"label": "no box"}', '{"box": [1e999, 0, 1, 1]}']
+)
+def test_bad_items_are_reported_not_fatal(item: str) -> None:
+    text = f'{{"verdict":"fake","regions":[{item}, {{"box":[0,0,500,500]}}]}}'
+    verdict = parse(text, "norm1000", SIZE)
+    assert len(verdict.regions) == 1
+    assert any(e.startswith("region 0") for e in verdict.parse_errors)
+
+
+def test_regions_without_convention_are_reported() -> None:
+    verdict = parse('{"verdict":"fake","regions":[{"box":[0,0,5,5]}]}', None, SIZE)
+    assert verdict.regions == () and "no box convention" in verdict.parse_errors[0]
+
+
+def test_score_from_logprobs_renormalises_over_verdict_tokens() -> None:
+    top = (("fake", math.log(0.6)), ("real", math.log(0.2)), ("maybe", math.log(0.2)))
+    score = score_from_logprobs([TokenLogprob("{", 0.0), TokenLogprob("fake", math.log(0.6), top)])
+    assert score == pytest.approx(0.75)
+    assert score_from_logprobs(None) is None
+    assert score_from_logprobs([TokenLogprob("hello", 0.0)]) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "label"),
+    [("FAKE", "fake"), ("ai-generated", "fake"), ("Authentic", "real"), (True, "fake"), (False, "real"),
+     ("maybe", None), (3, None)],
+)
+def test_normalize_label(value, label) -> None:
+    assert normalize_label(value) == label
+
+
+def test_untrusted_size_is_bounded() -> None:
+    verdict = parse("fake " * 100_000, None, SIZE)
+    assert len(verdict.raw) <= 200_000
+    assert any("truncated" in e for e in verdict.parse_errors)

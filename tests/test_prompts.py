@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from grounddefake.prompts import ImagePart, PromptPackError, TextPart, list_packs, load_pack, pack_from_mapping
+
+BASE = {
+    "name": "t",
+    "version": 1,
+    "description": "test pack",
+    "task": "grounded",
+    "convention": "norm1000",
+    "turns": ["Is this {{ image.width }}x{{ image.height }} image fake?"],
+}
+
+
+def test_shipped_packs_load() -> None:
+    names = {p.stem for p in list_packs()}
+    assert {"verdict", "grounded"} <= names
+    grounded = load_pack("grounded")
+    assert grounded.task == "grounded" and grounded.convention == "norm1000"
+    assert grounded.schema is not None and "regions" in grounded.schema["properties"]
+    assert load_pack("verdict").task == "verdict"
+
+
+def test_render_places_image_and_context() -> None:
+    pack = pack_from_mapping(BASE, "mem")
+    message = pack.render_turn(0, (640, 480))
+    assert message.role == "user"
+    assert isinstance(message.parts[0], ImagePart)
+    assert message.parts[1] == TextPart("Is this 640x480 image fake?")
+
+
+def test_multi_turn_uses_earlier_reply() -> None:
+    data = {**BASE, "image_placement": "after", "turns": ["Describe.", "You said: {{ replies[0] }}. Verdict?"]}
+    pack = pack_from_mapping(data, "mem")
+    first = pack.render_turn(0, (10, 10))
+    assert isinstance(first.parts[-1], ImagePart)
+    second = pack.render_turn(1, (10, 10), ["a cat"])
+    assert second.parts == (TextPart("You said: a cat. Verdict?"),)
+
+
+def test_hash_tracks_content_and_is_recorded_as_id() -> None:
+    a = pack_from_mapping(BASE, "a")
+    b = pack_from_mapping(dict(BASE), "b")
+    c = pack_from_mapping({**BASE, "version": 2}, "c")
+    assert a.hash == b.hash != c.hash
+    assert a.id == f"t@{a.hash}"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"name": None}, "name"),
+        ({"name": "Bad Name"}, "name"),
+        ({"task": "segment"}, "task"),
+        ({"convention": "nope"}, "convention"),
+        ({"convention": None}, "convention"),
+        ({"turns": []}, "turns"),
+        ({"turns": [{"txt": "x"}]}, "turns[0]"),
+        ({"turns": [{"text": "x", "image": "left"}]}, "turns[0].image"),
+        ({"turns": [{"text": "x", "image": "none"}]}, "turns"),
+        ({"turns": ["{{ unclosed"]}, "turns[0]"),
+        ({"system": "{% for %}"}, "system"),
+        ({"image_placement": "middle"}, "image_placement"),
+        ({"schema": "a string"}, "schema"),
+        ({"extra": 1}, "extra"),
+    ],
+)
+def test_validation_names_file_and_field(tmp_path: Path, change: dict, field: str) -> None:
+    data = {**BASE, **change}
+    data = {k: v for k, v in data.items() if v is not None or k == "convention"}
+    if change.get("convention", "x") is None:
+        data.pop("convention")
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(PromptPackError) as info:
+        load_pack(path)
+    assert str(path) in str(info.value)
+    assert f"'{field}'" in str(info.value)
+
+
+def test_not_yaml_names_file(tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text("name: [unclosed")
+    with pytest.raises(PromptPackError, match="broken.yaml"):
+        load_pack(path)
+
+
+def test_unknown_pack_name_lists_shipped() -> None:
+    with pytest.raises(PromptPackError, match="grounded"):
+        load_pack("no-such-pack")
+
+
+# Ground truth must be unreachable: the context is an allow-list, and the sandbox blocks introspection escapes.
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{{ sample.label }}",
+        "{{ label }}",
+        "{{ truth }}",
+        "{{ mask }}",
+        "{{ regions }}",
+        "{{ meta.generator }}",
+        "{{ image.label }}",
+        "{{ image.__class__.__mro__[1].__subclasses__() }}",
+        "{{ replies.__class__.__init__.__globals__ }}",
+        "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+        "{{ self._TemplateReference__context }}",
+        "{{ lipsum.__globals__ }}",
+        "{{ cycler.__init__.__globals__ }}",
+        "{% for x in range(10**9) %}{% endfor %}",
+        "{{ replies.append('x') }}",
+        "{{ 'x' * 10**9 }}",
+        "{{ 9 ** 99999999 }}",
+    ],
+)
+def test_template_cannot_reach_ground_truth_or_code(template: str) -> None:
+    pack = pack_from_mapping({**BASE, "turns": [template]}, "evil")
+    with pytest.raises(PromptPackError):
+        pack.render_turn(0, (64, 48), [])
+
+
+def test_context_holds_only_the_allow_list() -> None:
+    pack = pack_from_mapping(BASE, "mem")
+    assert set(pack.context((1, 1))) == {"image", "convention", "schema", "replies"}
+    rendered = pack_from_mapping({**BASE, "turns": ["{{ image }}"]}, "mem").render_turn(0, (3, 2)).text
+    assert rendered == "{'width': 3, 'height': 2}"

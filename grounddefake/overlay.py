@@ -63,10 +63,10 @@ def draw_overlay(
         truth_mask = regions_to_mask(truth, (w, h))
     if truth_mask is not None and truth_mask.any():
         contours, _ = cv2.findContours(truth_mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-        cv2.drawContours(canvas, contours, -1, TRUTH, line, cv2.LINE_AA)
+        cv2.drawContours(canvas, contours, -1, TRUTH, line, cv2.LINE_8)
     for i, region in enumerate(verdict.regions, start=1):
         x1, y1, x2, y2 = (round(v) for v in region.box)
-        cv2.rectangle(canvas, (x1, y1), (max(x1, x2 - 1), max(y1, y2 - 1)), PREDICTION, line, cv2.LINE_AA)
+        cv2.rectangle(canvas, (x1, y1), (max(x1, x2 - 1), max(y1, y2 - 1)), PREDICTION, line, cv2.LINE_8)
         text = f"#{i}"
         if region.score is not None:
             text += f" {region.score:.2f}"

@@ -15,10 +15,11 @@ Principles (no parameter is fitted to any file):
 * The image score is the best finding's score; with no finding it is logistic(largest z - 3.5), capped below 0.5
   (an outlier too small to form a region is not evidence of a region).
 
-Cues: ``blur`` (fine detail missing for the structure present: smoothing, inpainting, upscaling), ``noise``
-(noise level off the image's noise/content trend, either way: splicing, smoothing), ``resampling`` (periodic
-interpolation correlations), ``copymove`` (a block duplicated elsewhere, verified pixel-wise). None of them can
-see an image generated in full, which has no inconsistency between its parts.
+Cues: ``blur`` (fine detail missing for the structure present: smoothing, inpainting, upscaling), ``resampling`` (periodic
+interpolation correlations), ``copymove`` (a block duplicated elsewhere, verified pixel-wise). ``noise`` (noise
+level off the image's noise/content trend) is measured and reported but raises no finding: on real photographs its
+outliers follow exposure and clipping too often. None of the cues can see an image generated in full, which has
+no inconsistency between its parts.
 """
 
 from __future__ import annotations
@@ -29,16 +30,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._grid import CELL, OUTLIER_Z, grey
-from .blur import blur_map
+from .blur import BlurMap, blur_map
 from .copymove import MIN_AREA, find_copy_move
-from .noise import noise_map
-from .regions import Region, find_regions
-from .resampling import WINDOW, resampling_map
+from .fusion import DOMINANCE, Dominant, dominant_region, fuse
+from .noise import NoiseMap, noise_map
+from .resampling import ResamplingMap, resampling_map
 
 MAX_FINDINGS = 5
-# A noise region must also differ in raw noise level by this factor: a content-corrected outlier whose noise
-# equals the image median is an artefact of the noise/content trend, not a different source.
-NOISE_FACTOR = 2.0
 
 
 @dataclass(frozen=True)
@@ -48,7 +46,7 @@ class Finding:
     Attributes:
         box: (x1, y1, x2, y2) pixels of the analysed image, x2 > x1, y2 > y1, inside it.
         score: in [0, 1], how anomalous.
-        cue: "noise" | "resampling" | "blur" | "copy-move".
+        cue: "resampling" | "blur" | "copy-move".
         statement: one measured sentence.
     """
 
@@ -85,12 +83,6 @@ def _box_text(box: tuple[float, float, float, float]) -> str:
     return "(" + ", ".join(str(int(round(v))) for v in box) + ")"
 
 
-def _cells_in(box: tuple[float, float, float, float], values: np.ndarray) -> np.ndarray:
-    x1, y1, x2, y2 = (int(v) // CELL for v in box)
-    return values[y1 : max(y2, y1 + 1), x1 : max(x2, x1 + 1)]
-
-
-
 def _fold(ratio: float) -> str:
     """'3.1× below' / '2.0× above' for a ratio to the median."""
     return f"{1 / ratio:.1f}× below" if ratio < 1 else f"{ratio:.1f}× above"
@@ -121,49 +113,18 @@ def analyze(image: np.ndarray) -> Analysis:
         median_log_sharpness=round(blur.median_log_ratio, 4),
         median_resampling_peak=round(resampling.median_peak, 4),
     )
-    peaks = {
-        "blur": blur.z,
-        "noise_low": -noise.z,
-        "noise_high": noise.z,
-        "resampling": resampling.z,
-    }
-    for name, z in peaks.items():
+    for name, z in {"blur": blur.z, "resampling": resampling.z, "noise": np.abs(noise.z)}.items():
         measurements[f"max_z_{name}"] = round(float(np.nanmax(z)) if np.isfinite(z).any() else 0.0, 3)
     measurements["copy_move_pairs"] = float(len(copies))
 
     findings: list[Finding] = []
-    sharp = np.exp(blur.log_ratio - blur.median_log_ratio)
-    for region in find_regions(blur.z, (h, w)):
-        ratio = float(np.median(_cells_in(region.box, sharp)))
-        findings.append(
-            _finding(region, "blur", f"fine-to-mid detail ratio inside {_box_text(region.box)} is {_fold(ratio)} "
-                     f"the image median (z = {region.peak_z:.1f})")
-        )
-    rel_sigma = noise.sigma / max(noise.median_sigma, 1e-6)
-    for sign, key in ((-1.0, "noise_low"), (1.0, "noise_high")):
-        for region in find_regions(sign * noise.z, (h, w)):
-            ratio = float(np.median(_cells_in(region.box, rel_sigma)))
-            if (ratio ** sign) < NOISE_FACTOR:
-                continue
-            findings.append(
-                _finding(region, "noise", f"noise level inside {_box_text(region.box)} is {_fold(max(ratio, 1e-3))} "
-                         f"the image median of {noise.median_sigma:.2f} grey levels, "
-                         f"{'below' if sign < 0 else 'above'} what its content predicts (z = {region.peak_z:.1f})")
-            )
-    for region in find_regions(resampling.z, (h, w)):
-        freqs = _cells_in(region.box, resampling.frequency).ravel()
-        values, counts = np.unique(np.round(freqs * WINDOW), return_counts=True)
-        mode = float(values[counts.argmax()])
-        # Interpolation is periodic at one frequency over the whole region; the maximum of ~14 bins picked by
-        # chance agrees with its neighbours' about 3/14 of the time. Require a majority within one bin.
-        if np.mean(np.abs(np.round(freqs * WINDOW) - mode) <= 1) < 0.5:
-            continue
-        freq = mode / WINDOW
-        findings.append(
-            _finding(region, "resampling", f"residual inside {_box_text(region.box)} is periodic at {freq:.2f} "
-                     f"cycles/px (upsampling by about {1 / max(1 - freq, 1e-3):.2f}×), "
-                     f"z = {region.peak_z:.1f} over the image's windows")
-        )
+    cue_maps = {"blur": blur.z, "resampling": resampling.z, "noise": np.abs(noise.z)}
+    fused = fuse([blur.z, resampling.z, -noise.z, noise.z])
+    dominant = dominant_region(fused, (h, w))
+    measurements["max_z_fused"] = round(dominant.peak, 3) if dominant else 0.0
+    measurements["runner_up_z_fused"] = round(dominant.runner_up, 3) if dominant else 0.0
+    if dominant is not None and dominant.passes:
+        findings.append(_fused_finding(dominant, cue_maps, blur, noise, resampling))
     for pair in copies:
         score = _logistic(pair.area / MIN_AREA - 1.0)
         dx, dy = pair.shift
@@ -193,16 +154,46 @@ def analyze(image: np.ndarray) -> Analysis:
             f"the strongest: {findings[0].statement}."
         )
         return Analysis("fake", round(score, 4), tuple(findings), rationale, measurements)
-    top_name, top_z = max(((k, measurements[f"max_z_{k}"]) for k in peaks), key=lambda kv: kv[1])
-    # An outlier cell too small to form a region is not evidence of a region: stay below 0.5.
-    score = min(_logistic(top_z - OUTLIER_Z), 0.499)
-    rationale = (
-        f"Median noise {noise.median_sigma:.2f} grey levels; the largest local deviation of any cue is "
-        f"z = {top_z:.1f} ({top_name.replace('_', ' ')}), no region of at least {2 * CELL}×{2 * CELL} px passes "
-        f"z > {OUTLIER_Z}, and no duplicated block was verified."
-    )
+    if dominant is None:
+        score = 0.0
+        rationale = (
+            f"Median noise {noise.median_sigma:.2f} grey levels; no region of at least {2 * CELL}×{2 * CELL} px "
+            "departs from the rest of the image in noise, sharpness or periodicity, and no duplicated block was "
+            "verified."
+        )
+    else:
+        # Below the outlier threshold, or not standing out from the image's other regions: not evidence.
+        score = 0.5 * _logistic(dominant.peak - OUTLIER_Z)
+        rationale = (
+            f"Median noise {noise.median_sigma:.2f} grey levels. The most unusual region, "
+            f"{_box_text(dominant.box)}, reaches a combined z = {dominant.peak:.1f}, "
+            + (
+                f"below the outlier threshold {OUTLIER_Z}"
+                if dominant.peak < OUTLIER_Z
+                else f"but the image's next region reaches z = {dominant.runner_up:.1f}, so it does not stand "
+                f"{DOMINANCE:.1f}× above natural variation"
+            )
+            + "; no duplicated block was verified."
+        )
     return Analysis("real", round(score, 4), (), rationale, measurements)
 
 
-def _finding(region: Region, cue: str, statement: str) -> Finding:
-    return Finding(region.box, round(_logistic(region.peak_z - OUTLIER_Z), 4), cue, statement)
+def _fused_finding(
+    dominant: Dominant, cue_maps: dict[str, np.ndarray], blur: BlurMap, noise: NoiseMap, resampling: ResamplingMap
+) -> Finding:
+    """The dominant fused region, named after its strongest cue, with the measured numbers."""
+    cells = dominant.cells
+    strength = {name: float(np.nanmean(np.clip(z[cells], 0, None))) for name, z in cue_maps.items()}
+    cue = max(strength, key=lambda k: strength[k] if np.isfinite(strength[k]) else -1.0)
+    sigma = noise.sigma[cells]
+    noise_ratio = float(np.median(sigma)) / noise.median_sigma if noise.median_sigma > 0 else 1.0
+    sharp_ratio = float(np.exp(np.median(blur.log_ratio[cells]) - blur.median_log_ratio))
+    periodic = float(np.nanmax(resampling.z[cells])) if np.isfinite(resampling.z[cells]).any() else 0.0
+    statement = (
+        f"inside {_box_text(dominant.box)} the combined anomaly peaks at z = {dominant.peak:.1f}, "
+        + (f"{dominant.peak / dominant.runner_up:.1f}× the next region (z = {dominant.runner_up:.1f})"
+           if dominant.runner_up > 0 else "the only anomalous region")
+        + f": noise level {_fold(max(noise_ratio, 1e-3))} the image median, fine-to-mid detail "
+        f"{_fold(max(sharp_ratio, 1e-3))} it, periodicity z = {periodic:.1f}"
+    )
+    return Finding(dominant.box, round(_logistic(dominant.peak - OUTLIER_Z), 4), cue, statement)

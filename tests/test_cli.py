@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from grounddefake.cli import app
+
+runner = CliRunner()
+
+
+def _cli(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def test_eval_on_a_small_dataset_writes_the_run_directory(tiny_dataset: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = _cli("eval", "--data", str(tiny_dataset), "--with-boxes", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "accuracy" in result.output and "mask IoU" in result.output
+    for name in ("config.json", "predictions.jsonl", "metrics.json", "report.md"):
+        assert (out / name).is_file(), name
+    assert sorted(p.name for p in (out / "overlays").iterdir()) == [f"s{i}.png" for i in range(4)]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["classification"]["n"] == 4
+    assert metrics["localization"]["n"] == 2
+    config = json.loads((out / "config.json").read_text())
+    assert config["prompt"].startswith("grounded@") and config["model"] == "forensic"
+    assert "| s1 |" in (out / "report.md").read_text()
+
+
+def test_eval_limit_and_verdict_pack(tiny_dataset: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = _cli("eval", "--data", str(tiny_dataset), "--limit", "2", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["classification"]["n"] == 2 and "localization" not in metrics
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["eval", "--data", "/no/such/dataset"], "no such file or folder"),
+        (["eval", "--model", "gpt-99"], "unknown model 'gpt-99'"),
+        (["eval", "--prompt", "nope"], "no prompt pack named 'nope'"),
+        (["eval", "--prompt", "verdict", "--with-boxes"], "needs a grounding prompt pack"),
+        (["detect", "/no/such.png"], "no such file"),
+    ],
+)
+def test_clear_errors_and_nonzero_exit(args: list[str], message: str) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert message in " ".join(result.output.split())
+
+
+def test_bad_manifest_line_names_file_and_line(tiny_dataset: Path) -> None:
+    with open(tiny_dataset, "a") as f:
+        f.write("{oops\n")
+    result = _cli("eval", "--data", str(tiny_dataset))
+    assert result.exit_code == 2
+    assert f"manifest.jsonl:5" in result.output
+
+
+def test_detect_json_and_overlay(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    pixels = rng.normal(120, 15, (120, 160, 3)).clip(0, 255).astype(np.uint8)
+    image = tmp_path / "photo.png"
+    Image.fromarray(pixels).save(image)
+    overlay = tmp_path / "overlay.png"
+    result = _cli("detect", str(image), "--json", "--overlay", str(overlay))
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.output.strip().splitlines()[-1])
+    assert record["image"] == str(image) and record["label"] in ("real", "fake")
+    assert Image.open(overlay).size == (160, 120)
+
+
+def test_detect_human_readable(tmp_path: Path) -> None:
+    image = tmp_path / "photo.png"
+    Image.fromarray(np.full((64, 64, 3), 100, np.uint8)).save(image)
+    result = _cli("detect", str(image))
+    assert result.exit_code == 0, result.output
+    assert "photo.png" in result.output and "P(fake)=" in result.output
+
+
+@pytest.mark.parametrize("command", ["prompts", "models", "conventions"])
+def test_listings(command: str) -> None:
+    result = _cli(command)
+    assert result.exit_code == 0
+    assert {"prompts": "grounded", "models": "forensic", "conventions": "norm1000"}[command] in result.output
+
+
+def test_console_script_is_installed() -> None:
+    exe = Path(sys.executable).parent / "grounddefake"
+    result = subprocess.run([str(exe), "--help"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0 and "eval" in result.stdout

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from grounddefake.datasets import DatasetError, load_dataset, read_manifest
+
+
+def test_demo_set_ships_with_the_package() -> None:
+    demo = load_dataset("demo")
+    labels = [s.label for s in demo]
+    assert labels.count("real") >= 12 and labels.count("fake") >= 24
+    kinds = {s.meta["manipulation"] for s in demo if s.label == "fake"}
+    assert kinds == {"inpaint", "copymove", "splice", "resample", "smooth"}
+    for sample in demo:
+        assert sample.image.is_file()
+        if sample.label == "fake":
+            assert sample.mask is not None and sample.mask.is_file() and sample.regions
+
+
+def test_manifest_paths_resolve_relative_to_it(tiny_dataset: Path) -> None:
+    dataset = load_dataset(tiny_dataset.parent)
+    assert len(dataset) == 4
+    assert dataset.samples[1].image == (tiny_dataset.parent / "images" / "s1.png").resolve()
+    assert dataset.samples[1].regions[0].box == (40.0, 10.0, 70.0, 30.0)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("{not json", "not valid JSON"),
+        ('["a list"]', "expected a JSON object"),
+        ('{"image": "a.png"}', "'id' is required"),
+        ('{"id": "x"}', "'image' is required"),
+        ('{"id": "x", "image": "a.png", "label": "maybe"}', "'label'"),
+        ('{"id": "x", "image": "a.png", "regions": [{"box": [3, 3, 1, 1]}]}', r"regions\[0\]"),
+        ('{"id": "x", "image": "../../etc/passwd"}', "leaves the dataset folder"),
+        ('{"id": "x", "image": "/etc/passwd"}', "absolute path"),
+        ('{"id": "x", "image": "a.png", "mask": "../m.png"}', "leaves the dataset folder"),
+        ('{"id": "s0", "image": "a.png"}', "duplicate id"),
+    ],
+)
+def test_bad_line_names_file_and_line(tiny_dataset: Path, line: str, message: str) -> None:
+    with open(tiny_dataset, "a") as f:
+        f.write(line + "\n")
+    with pytest.raises(DatasetError, match=message) as info:
+        read_manifest(tiny_dataset)
+    assert f"{tiny_dataset}:5" in str(info.value)
+
+
+@pytest.mark.parametrize("make", ["missing", "empty-dir", "empty-manifest"])
+def test_unusable_dataset(tmp_path: Path, make: str) -> None:
+    target = tmp_path / "nothing"
+    if make == "empty-dir":
+        target.mkdir()
+    elif make == "empty-manifest":
+        target = tmp_path / "m.jsonl"
+        target.write_text("\n")
+    with pytest.raises(DatasetError, match=str(target)):
+        load_dataset(target)
+
+
+def test_demo_manifest_matches_design_format() -> None:
+    demo = load_dataset("demo")
+    record = json.loads(demo.source.read_text().splitlines()[1])
+    assert set(record) >= {"id", "image", "label", "regions", "mask", "meta"}

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from grounddefake.datasets import load_dataset
+from grounddefake.prompts import load_pack
+from grounddefake.runner import read_predictions, run_predictions
+
+from .conftest import ScriptedBackend, point_at_marker
+
+
+def _run(dataset, backend, out: Path):
+    return asyncio.run(run_predictions(list(dataset), backend, load_pack("grounded"), out, concurrency=2))
+
+
+def test_records_follow_the_design_format(tiny_dataset: Path, tmp_path: Path) -> None:
+    backend = ScriptedBackend(lambda r: '{"verdict": "real", "rationale": "ok", "regions": []}')
+    outcome = _run(load_dataset(tiny_dataset), backend, tmp_path / "run")
+    lines = (tmp_path / "run" / "predictions.jsonl").read_text().splitlines()
+    assert len(lines) == 4 and len(outcome.records) == 4
+    record = json.loads(lines[0])
+    assert set(record) >= {"id", "label", "score", "rationale", "regions", "image_size", "model", "prompt", "raw",
+                           "error", "parse_errors", "usage", "latency_s"}
+    assert record["prompt"].startswith("grounded@")
+    assert record["usage"] == {"prompt_tokens": 10, "completion_tokens": 5}
+
+
+def test_resume_repeats_no_answered_request_and_retries_failures(tiny_dataset: Path, tmp_path: Path) -> None:
+    dataset = load_dataset(tiny_dataset)
+    first = ScriptedBackend(lambda r: "RAISE:HTTP 503" if r.images[0].pixels[12, 45, 0] == 255 else '{"verdict":"real"}')
+    outcome = _run(dataset, first, tmp_path / "run")
+    errors = [r for r in outcome.records.values() if r["error"]]
+    assert len(errors) == 2 and errors[0]["label"] == "unknown" and "503" in errors[0]["error"]
+    second = ScriptedBackend(point_at_marker)
+    outcome = _run(dataset, second, tmp_path / "run")
+    assert len(second.requests) == 2, "only the two failed samples are asked again"
+    assert outcome.reused == 2
+    assert all(not r["error"] for r in outcome.records.values())
+    assert len(read_predictions(tmp_path / "run" / "predictions.jsonl")) == 4
+
+
+def test_torn_last_line_is_ignored(tiny_dataset: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "predictions.jsonl").write_text('{"id": "s0", "label": "real", "error": null}\n{"id": "s1", "lab')
+    backend = ScriptedBackend(lambda r: '{"verdict":"real"}')
+    _run(load_dataset(tiny_dataset), backend, run)
+    assert len(backend.requests) == 3
+
+
+def test_unreadable_image_is_skipped_and_counted(tiny_dataset: Path, tmp_path: Path) -> None:
+    (tiny_dataset.parent / "images" / "s2.png").write_bytes(b"garbage")
+    backend = ScriptedBackend(lambda r: '{"verdict":"real"}')
+    outcome = _run(load_dataset(tiny_dataset), backend, tmp_path / "run")
+    assert [p.id for p in outcome.problems] == ["s2"]
+    assert "s2.png" in outcome.problems[0].reason
+    assert len(outcome.records) == 3
+
+
+def test_multi_turn_conversation_is_sent_with_replies(tiny_dataset: Path, tmp_path: Path) -> None:
+    pack_path = tmp_path / "two.yaml"
+    pack_path.write_text(
+        "name: two\nversion: 1\ndescription: d\ntask: verdict\n"
+        "turns:\n  - Describe the image.\n  - 'Given {{ replies[0] }}, is it fake?'\n"
+    )
+    backend = ScriptedBackend(lambda r: "a cat" if len(r.messages) == 1 else '{"verdict": "fake"}')
+    dataset = load_dataset(tiny_dataset)
+    asyncio.run(run_predictions(list(dataset)[:1], backend, load_pack(pack_path), tmp_path / "run"))
+    last = backend.requests[-1].messages
+    assert [m.role for m in last] == ["user", "assistant", "user"]
+    assert last[2].text == "Given a cat, is it fake?"
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_concurrency_bounds(tiny_dataset: Path, tmp_path: Path, concurrency: int) -> None:
+    backend = ScriptedBackend(lambda r: '{"verdict":"real"}')
+    outcome = asyncio.run(
+        run_predictions(list(load_dataset(tiny_dataset)), backend, load_pack("verdict"), tmp_path / "r", concurrency)
+    )
+    assert len(outcome.records) == 4

@@ -32,7 +32,7 @@ import numpy as np
 from ._grid import CELL, OUTLIER_Z, grey
 from .blur import BlurMap, blur_map
 from .copymove import MIN_AREA, find_copy_move
-from .fusion import DOMINANCE, Dominant, dominant_region, fuse
+from .fusion import DOMINANCE, FUSED_OUTLIER_Z, Dominant, dominant_region, fuse
 from .noise import NoiseMap, noise_map
 from .resampling import ResamplingMap, resampling_map
 
@@ -163,13 +163,13 @@ def analyze(image: np.ndarray) -> Analysis:
         )
     else:
         # Below the outlier threshold, or not standing out from the image's other regions: not evidence.
-        score = 0.5 * _logistic(dominant.peak - OUTLIER_Z)
+        score = 0.5 * _logistic(dominant.peak - FUSED_OUTLIER_Z)
         rationale = (
             f"Median noise {noise.median_sigma:.2f} grey levels. The most unusual region, "
             f"{_box_text(dominant.box)}, reaches a combined z = {dominant.peak:.1f}, "
             + (
-                f"below the outlier threshold {OUTLIER_Z}"
-                if dominant.peak < OUTLIER_Z
+                f"below the outlier threshold {FUSED_OUTLIER_Z}"
+                if dominant.peak < FUSED_OUTLIER_Z
                 else f"but the image's next region reaches z = {dominant.runner_up:.1f}, so it does not stand "
                 f"{DOMINANCE:.1f}× above natural variation"
             )
@@ -196,4 +196,4 @@ def _fused_finding(
         + f": noise level {_fold(max(noise_ratio, 1e-3))} the image median, fine-to-mid detail "
         f"{_fold(max(sharp_ratio, 1e-3))} it, periodicity z = {periodic:.1f}"
     )
-    return Finding(dominant.box, round(_logistic(dominant.peak - OUTLIER_Z), 4), cue, statement)
+    return Finding(dominant.box, round(_logistic(dominant.peak - FUSED_OUTLIER_Z), 4), cue, statement)

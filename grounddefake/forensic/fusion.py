@@ -7,7 +7,7 @@ re-judged by its modified z-score over the image's own cells.
 
 A manipulation is one outlier region, not a property of the whole image. Natural photographs also have outlier
 regions, but several of similar strength (every out-of-focus patch, every highlight). So the strongest region
-counts as evidence only when it passes the outlier threshold *and* stands at least ``DOMINANCE`` times above the
+counts as evidence only when it passes the fused outlier threshold (``FUSED_OUTLIER_Z``) *and* stands at least ``DOMINANCE`` times above the
 image's second-strongest region, the image's own measure of how far natural variation reaches.
 
 A region's extent is its cells at or above half its peak (full width at half maximum), so a strong peak is not
@@ -22,11 +22,30 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ._grid import CELL, OUTLIER_Z, modified_z
+from ._grid import CELL, MAD_SCALE, modified_z
 from .regions import GROW_Z, MIN_CELLS
 
 DOMINANCE = 1.5
 """The strongest region must exceed the second-strongest by 50 %."""
+
+FUSED_OUTLIER_Z = 4.85
+"""The fused statistic's outlier threshold, at the same false-alarm rate as the single-cue rule.
+
+A Gaussian z exceeds OUTLIER_Z = 3.5 with probability 2.3e-4. Under the null of three independent standard-normal
+cue values (two one-sided, the noise cue two-sided), the modified z of max(a, 0) + max(b, 0) + |c| exceeds 4.85
+with that same probability: the sum is right-skewed, so the plain 3.5 would flag far more cells by chance.
+``tests/test_forensic.py`` re-derives this number by simulation.
+"""
+
+
+def null_quantile(probability: float, samples: int = 2_000_000, seed: int = 0) -> float:
+    """The fused modified z exceeded with ``probability`` under independent standard-normal cues (simulation)."""
+    rng = np.random.default_rng(seed)
+    a, b, c = rng.standard_normal((3, samples))
+    total = np.clip(a, 0, None) + np.clip(b, 0, None) + np.abs(c)
+    median = np.median(total)
+    mad = np.median(np.abs(total - median))
+    return float(np.quantile(MAD_SCALE * (total - median) / mad, 1.0 - probability))
 
 
 @dataclass(frozen=True)
@@ -38,7 +57,7 @@ class Dominant:
         cells: (rows, cols) bool mask of those cells.
         peak: its largest fused z.
         runner_up: the largest fused z of any other region (0 when there is none).
-        passes: peak >= OUTLIER_Z and peak >= DOMINANCE * runner_up.
+        passes: peak >= FUSED_OUTLIER_Z and peak >= DOMINANCE * runner_up.
     """
 
     box: tuple[float, float, float, float]
@@ -75,5 +94,5 @@ def dominant_region(z: np.ndarray, shape: tuple[int, int]) -> Dominant | None:
         float(min(w, (xs.max() + 1) * CELL)),
         float(min(h, (ys.max() + 1) * CELL)),
     )
-    passes = peak >= OUTLIER_Z and peak >= DOMINANCE * runner_up
+    passes = peak >= FUSED_OUTLIER_Z and peak >= DOMINANCE * runner_up
     return Dominant(box, cells, peak, runner_up, passes)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from grounddefake.api import Detector, RunResult, detect, evaluate  # noqa: E402
-from grounddefake.datasets import load_dataset  # noqa: E402
-from grounddefake.grounding import regions_to_heatmap, regions_to_mask  # noqa: E402
-from grounddefake.images import ImageError, load_image, prepare_image  # noqa: E402
-from grounddefake.parsing import parse  # noqa: E402
-from grounddefake.prompts import load_pack  # noqa: E402
-from grounddefake.types import Completion, Region, Sample, Transform, Verdict  # noqa: E402
+from grounddefake.api import Detector, RunResult, detect, evaluate
+from grounddefake.datasets import load_dataset
+from grounddefake.grounding import regions_to_heatmap, regions_to_mask
+from grounddefake.images import ImageError, load_image, prepare_image
+from grounddefake.parsing import parse
+from grounddefake.prompts import load_pack
+from grounddefake.types import Completion, Region, Sample, Transform, Verdict
 
 __all__ = [
     "Completion",

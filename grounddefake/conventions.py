@@ -53,7 +53,7 @@ class Convention:
 
     def format_value(self, value: float) -> float | int:
         """Integers for pixel and 0–1000-style scales, 3 decimals for 0–1."""
-        return round(value, 3) if self.space == "normalized" and self.scale <= 1 else int(round(value))
+        return round(value, 3) if self.space == "normalized" and self.scale <= 1 else round(value)
 
     def format(self, regions: Sequence[Region], input_size: Size) -> str:
         """Regions given in input pixels → the JSON list a model of this convention would write."""

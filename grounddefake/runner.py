@@ -44,9 +44,7 @@ class Answer:
         return sum(c.latency_s for c in self.completions)
 
 
-async def ask(
-    backend: Backend, pack: PromptPack, image: ImageInput, params: GenerationParams | None = None
-) -> Answer:
+async def ask(backend: Backend, pack: PromptPack, image: ImageInput, params: GenerationParams | None = None) -> Answer:
     """Ask ``backend`` about one image with every turn of ``pack``; parse the last reply.
 
     Raises:
@@ -67,7 +65,9 @@ async def ask(
         try:
             completion = await backend.complete(request)
         except BackendError as exc:
-            verdict = Verdict("unknown", error=str(exc) or type(exc).__name__, image_size=prepared.transform.original_size)
+            verdict = Verdict(
+                "unknown", error=str(exc) or type(exc).__name__, image_size=prepared.transform.original_size
+            )
             return Answer(verdict, prepared, tuple(completions))
         completions.append(completion)
         replies.append(completion.text)

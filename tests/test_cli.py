@@ -64,7 +64,7 @@ def test_bad_manifest_line_names_file_and_line(tiny_dataset: Path) -> None:
         f.write("{oops\n")
     result = _cli("eval", "--data", str(tiny_dataset))
     assert result.exit_code == 2
-    assert f"manifest.jsonl:5" in result.output
+    assert "manifest.jsonl:5" in result.output
 
 
 def test_detect_json_and_overlay(tmp_path: Path) -> None:

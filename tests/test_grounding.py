@@ -53,7 +53,11 @@ def test_polygon_mask_area_close_to_shapely(polygon) -> None:
 
 
 def test_union_of_boxes_and_polygons() -> None:
-    regions = [Region((0, 0, 10, 10)), Region((5, 5, 15, 15)), Region((0, 0, 1, 1), polygon=((20, 0), (30, 0), (30, 10), (20, 10)))]
+    regions = [
+        Region((0, 0, 10, 10)),
+        Region((5, 5, 15, 15)),
+        Region((0, 0, 1, 1), polygon=((20, 0), (30, 0), (30, 10), (20, 10))),
+    ]
     mask = regions_to_mask(regions, (40, 20))
     expected = box(0, 0, 10, 10).union(box(5, 5, 15, 15)).area + 100
     assert mask.sum() == pytest.approx(expected, abs=25)
@@ -61,7 +65,9 @@ def test_union_of_boxes_and_polygons() -> None:
 
 
 def test_heatmap_takes_highest_score() -> None:
-    heat = regions_to_heatmap([Region((0, 0, 10, 10), score=0.3), Region((5, 5, 15, 15), score=0.8), Region((18, 0, 20, 2))], (20, 20))
+    heat = regions_to_heatmap(
+        [Region((0, 0, 10, 10), score=0.3), Region((5, 5, 15, 15), score=0.8), Region((18, 0, 20, 2))], (20, 20)
+    )
     assert heat.dtype == np.float32
     assert heat[2, 2] == pytest.approx(0.3)
     assert heat[7, 7] == pytest.approx(0.8)

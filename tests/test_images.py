@@ -23,12 +23,27 @@ def _save(img: Image.Image, path: Path, fmt: str, **kw) -> Path:
 
 @pytest.mark.parametrize(
     ("mode", "fmt"),
-    [("P", "PNG"), ("RGBA", "PNG"), ("LA", "PNG"), ("L", "PNG"), ("1", "PNG"), ("CMYK", "JPEG"), ("I;16", "PNG"),
-     ("RGB", "WEBP"), ("RGB", "GIF"), ("RGB", "TIFF"), ("RGB", "BMP")],
+    [
+        ("P", "PNG"),
+        ("RGBA", "PNG"),
+        ("LA", "PNG"),
+        ("L", "PNG"),
+        ("1", "PNG"),
+        ("CMYK", "JPEG"),
+        ("I;16", "PNG"),
+        ("RGB", "WEBP"),
+        ("RGB", "GIF"),
+        ("RGB", "TIFF"),
+        ("RGB", "BMP"),
+    ],
 )
 def test_every_mode_becomes_8bit_rgb(tmp_path: Path, mode: str, fmt: str) -> None:
     base = Image.fromarray(_rgb())
-    img = base.convert(mode) if mode != "I;16" else Image.fromarray((np.arange(1200).reshape(30, 40) * 50).astype(np.uint16))
+    img = (
+        base.convert(mode)
+        if mode != "I;16"
+        else Image.fromarray((np.arange(1200).reshape(30, 40) * 50).astype(np.uint16))
+    )
     loaded = load_image(_save(img, tmp_path / f"x.{fmt.lower()}", fmt))
     assert loaded.pixels.shape == (30, 40, 3)
     assert loaded.pixels.dtype == np.uint8

@@ -50,12 +50,12 @@ def test_installed_wheel_runs_demo_and_packs(wheel: Path, tmp_path: Path) -> Non
     )
     code = (
         "import grounddefake, pathlib; "
-        "assert str(pathlib.Path(grounddefake.__file__)).startswith(r'%s'), grounddefake.__file__; "
+        f"assert str(pathlib.Path(grounddefake.__file__)).startswith(r'{target}'), grounddefake.__file__; "
         "d = grounddefake.load_dataset('demo'); p = grounddefake.load_pack('grounded'); "
         "assert '_assets' in str(d.source) and '_assets' in p.source; "
         "r = grounddefake.evaluate('demo', with_boxes=True, limit=2, out='run'); "
         "print(r.metrics['classification']['n'])"
-    ) % target
+    )
     env = {"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"}
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

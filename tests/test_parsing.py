@@ -115,8 +115,15 @@ def test_score_from_logprobs_renormalises_over_verdict_tokens() -> None:
 
 @pytest.mark.parametrize(
     ("value", "label"),
-    [("FAKE", "fake"), ("ai-generated", "fake"), ("Authentic", "real"), (True, "fake"), (False, "real"),
-     ("maybe", None), (3, None)],
+    [
+        ("FAKE", "fake"),
+        ("ai-generated", "fake"),
+        ("Authentic", "real"),
+        (True, "fake"),
+        (False, "real"),
+        ("maybe", None),
+        (3, None),
+    ],
 )
 def test_normalize_label(value, label) -> None:
     assert normalize_label(value) == label

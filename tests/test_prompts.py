@@ -86,7 +86,7 @@ def test_validation_names_file_and_field(tmp_path: Path, change: dict, field: st
 def test_not_yaml_names_file(tmp_path: Path) -> None:
     path = tmp_path / "broken.yaml"
     path.write_text("name: [unclosed")
-    with pytest.raises(PromptPackError, match="broken.yaml"):
+    with pytest.raises(PromptPackError, match=r"broken\.yaml"):
         load_pack(path)
 
 

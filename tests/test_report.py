@@ -9,9 +9,15 @@ METRICS = {
     "n_missing": 0,
     "n_errors": 1,
     "classification": {
-        "n": 1, "n_real": 0, "n_fake": 1, "n_unknown": 1, "coverage": 0.0, "accuracy": 0.0, "accuracy_real": None,
-        "accuracy_fake": 0.0, "confusion": {"real": {"real": 0, "fake": 0, "unknown": 0},
-                                             "fake": {"real": 0, "fake": 0, "unknown": 1}},
+        "n": 1,
+        "n_real": 0,
+        "n_fake": 1,
+        "n_unknown": 1,
+        "coverage": 0.0,
+        "accuracy": 0.0,
+        "accuracy_real": None,
+        "accuracy_fake": 0.0,
+        "confusion": {"real": {"real": 0, "fake": 0, "unknown": 0}, "fake": {"real": 0, "fake": 0, "unknown": 1}},
         "definition": {"unknown": "counted as wrong"},
     },
 }

@@ -23,15 +23,30 @@ def test_records_follow_the_design_format(tiny_dataset: Path, tmp_path: Path) ->
     lines = (tmp_path / "run" / "predictions.jsonl").read_text().splitlines()
     assert len(lines) == 4 and len(outcome.records) == 4
     record = json.loads(lines[0])
-    assert set(record) >= {"id", "label", "score", "rationale", "regions", "image_size", "model", "prompt", "raw",
-                           "error", "parse_errors", "usage", "latency_s"}
+    assert set(record) >= {
+        "id",
+        "label",
+        "score",
+        "rationale",
+        "regions",
+        "image_size",
+        "model",
+        "prompt",
+        "raw",
+        "error",
+        "parse_errors",
+        "usage",
+        "latency_s",
+    }
     assert record["prompt"].startswith("grounded@")
     assert record["usage"] == {"prompt_tokens": 10, "completion_tokens": 5}
 
 
 def test_resume_repeats_no_answered_request_and_retries_failures(tiny_dataset: Path, tmp_path: Path) -> None:
     dataset = load_dataset(tiny_dataset)
-    first = ScriptedBackend(lambda r: "RAISE:HTTP 503" if r.images[0].pixels[12, 45, 0] == 255 else '{"verdict":"real"}')
+    first = ScriptedBackend(
+        lambda r: "RAISE:HTTP 503" if r.images[0].pixels[12, 45, 0] == 255 else '{"verdict":"real"}'
+    )
     outcome = _run(dataset, first, tmp_path / "run")
     errors = [r for r in outcome.records.values() if r["error"]]
     assert len(errors) == 2 and errors[0]["label"] == "unknown" and "503" in errors[0]["error"]

@@ -38,7 +38,9 @@ def _load_forensic():
         return analyze
     except Exception:  # the parent package may be absent or need extras
         path = ROOT / "grounddefake" / "forensic" / "__init__.py"
-        spec = importlib.util.spec_from_file_location("grounddefake_forensic", path, submodule_search_locations=[str(path.parent)])
+        spec = importlib.util.spec_from_file_location(
+            "grounddefake_forensic", path, submodule_search_locations=[str(path.parent)]
+        )
         module = importlib.util.module_from_spec(spec)
         sys.modules[spec.name] = module
         spec.loader.exec_module(module)
@@ -48,7 +50,7 @@ def _load_forensic():
 def box_mask(shape: tuple[int, int], boxes: list[tuple[float, float, float, float]]) -> np.ndarray:
     mask = np.zeros(shape, bool)
     for x1, y1, x2, y2 in boxes:
-        mask[int(round(y1)) : int(round(y2)), int(round(x1)) : int(round(x2))] = True
+        mask[round(y1) : round(y2), round(x1) : round(x2)] = True
     return mask
 
 
@@ -98,7 +100,10 @@ def main() -> None:
     fakes = len(records) - reals
     spm = seconds / max(megapixels, 1e-9)
     print(f"forensic_seconds_per_megapixel: {spm:.3f}")
-    print(f"forensic_budget_ratio: {spm / BUDGET_SECONDS_PER_MP:.2f}  (measured / {BUDGET_SECONDS_PER_MP} s per MP budget; <= 1 passes)")
+    print(
+        f"forensic_budget_ratio: {spm / BUDGET_SECONDS_PER_MP:.2f}  "
+        f"(measured / {BUDGET_SECONDS_PER_MP} s per MP budget; <= 1 passes)"
+    )
     print(f"forensic_demo_accuracy: {correct / len(records):.3f}  ({correct}/{len(records)})")
     print(f"forensic_demo_real_accuracy: {real_correct / max(reals, 1):.3f}  ({real_correct}/{reals})")
     print(f"forensic_demo_fake_accuracy: {fake_correct / max(fakes, 1):.3f}  ({fake_correct}/{fakes})")

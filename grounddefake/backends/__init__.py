@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from grounddefake.backends.base import Backend, BackendError, GenerationParams, Request
 
-__all__ = ["Backend", "BackendError", "GenerationParams", "Request", "UnknownModelError", "create_backend", "MODELS"]
+__all__ = ["MODELS", "Backend", "BackendError", "GenerationParams", "Request", "UnknownModelError", "create_backend"]
 
 MODELS = {"forensic": "built-in signal-level baseline: noise, resampling, blur and copy-move cues (CPU, offline)"}
 

@@ -56,7 +56,7 @@ def sample_from_record(record: Any, root: Path, where: str) -> Sample:
         raise DatasetError(f"{where}: field 'image' is required (a path relative to the manifest)")
     label = record.get("label")
     if label not in _LABELS:
-        raise DatasetError(f"{where}: field 'label' must be \"real\", \"fake\" or null, got {label!r}")
+        raise DatasetError(f'{where}: field \'label\' must be "real", "fake" or null, got {label!r}')
     regions = []
     for i, item in enumerate(record.get("regions") or []):
         try:

@@ -3,7 +3,8 @@
 A sharp photograph keeps a roughly constant ratio between its finest-scale energy (a 3×3 Laplacian-type residual)
 and its mid-scale gradient energy (gradient of the image blurred with sigma 2). Smoothing, inpainting and upscaling
 remove the first and keep much of the second, so the log ratio drops. The ratio is only measured where there is
-structure to measure it on: cells whose coarse-scale (sigma 4) gradient energy is at least the image median (in flat cells both
+structure to measure it on: cells whose coarse-scale (sigma 4) gradient energy is at least the image median
+(in flat cells both
 energies are compression noise and the ratio says nothing about sharpness).
 """
 

@@ -176,7 +176,12 @@ def find_copy_move(grey: np.ndarray) -> list[CopyMove]:
             continue
         ys, xs = np.nonzero(region)
         area = int(ys.size)
-        x, y, bw, bh = int(xs.min()), int(ys.min()), int(xs.max()) - int(xs.min()) + 1, int(ys.max()) - int(ys.min()) + 1
+        x, y, bw, bh = (
+            int(xs.min()),
+            int(ys.min()),
+            int(xs.max()) - int(xs.min()) + 1,
+            int(ys.max()) - int(ys.min()) + 1,
+        )
         # Overlapping sides are self-similar texture (periodic or interpolated), not a moved block; the growth may
         # overshoot by half a block on each side, hence the BLOCK tolerance.
         if abs(dx) < bw - BLOCK and abs(dy) < bh - BLOCK:

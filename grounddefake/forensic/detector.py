@@ -4,22 +4,21 @@ Principles (no parameter is fitted to any file):
 
 * Every cue is measured on one grid of 16-px cells, two JPEG 8×8 blocks, so compression artefacts hit every cell
   alike (``_grid.CELL``).
-* A cue map is a log measurement per cell, averaged over 3×3 cells (48 px, below the smallest region worth
-  reporting) and judged by the modified z-score of Iglewicz & Hoaglin, 0.6745 (x - median) / MAD, over the
-  image's own cells. Outliers are |z| > 3.5, the threshold they recommend. The image is its own reference: no
-  camera model, no training set.
-* Regions are grown by hysteresis from outlier cells through cells beyond half the threshold, and must cover at
-  least 2×2 cells; a smaller outlier is one averaging window's sampling noise (``regions``).
-* A finding's score is logistic(z - 3.5): 0.5 exactly at the outlier threshold, odds multiplied by e per unit of
-  z beyond it. A copy-move pair scores logistic(area / minimum area - 1), 0.5 at the minimum region size.
-* The image score is the best finding's score; with no finding it is logistic(largest z - 3.5), capped below 0.5
-  (an outlier too small to form a region is not evidence of a region).
+* A cue map is a log measurement per cell, averaged over 3×3 cells (48 px) and judged by the modified z-score of
+  Iglewicz & Hoaglin, 0.6745 (x - median) / MAD, over the image's own cells; |z| > 3.5 is their outlier rule. The
+  image is its own reference: no camera model, no training set.
+* Cues: ``blur`` (fine detail missing for the structure present: smoothing, inpainting, upscaling), ``noise``
+  (noise level off the image's noise/content trend, both tails: a cleaner or noisier source), ``resampling``
+  (periodic interpolation correlations) and ``copymove`` (a block duplicated elsewhere, verified pixel-wise).
+* The first three are fused (``fusion``): evidence adds across cues, the fused threshold keeps the single-cue
+  false-alarm rate, and only the one region that stands ``DOMINANCE`` times above the image's second-strongest
+  region counts, since natural photographs have many similar outliers (depth of field, highlights) and a local
+  manipulation has one. Its extent is its half-maximum cells.
+* Scores: logistic(z - threshold), 0.5 exactly at the threshold, odds multiplied by e per unit of z beyond it. A
+  copy-move pair scores logistic(area / minimum area - 1), 0.5 at the minimum region size. The image score is the
+  best finding's; with no finding it stays below 0.5 (half the logistic of the strongest region's margin).
 
-Cues: ``blur`` (fine detail missing for the structure present: smoothing, inpainting, upscaling), ``resampling`` (periodic
-interpolation correlations), ``copymove`` (a block duplicated elsewhere, verified pixel-wise). ``noise`` (noise
-level off the image's noise/content trend) is measured and reported but raises no finding: on real photographs its
-outliers follow exposure and clipping too often. None of the cues can see an image generated in full, which has
-no inconsistency between its parts.
+None of the cues can see an image generated in full, which has no inconsistency between its parts.
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._grid import CELL, OUTLIER_Z, grey
+from ._grid import CELL, grey
 from .blur import BlurMap, blur_map
 from .copymove import MIN_AREA, find_copy_move
 from .fusion import DOMINANCE, FUSED_OUTLIER_Z, Dominant, dominant_region, fuse
@@ -80,7 +79,7 @@ def _logistic(x: float) -> float:
 
 
 def _box_text(box: tuple[float, float, float, float]) -> str:
-    return "(" + ", ".join(str(int(round(v))) for v in box) + ")"
+    return "(" + ", ".join(str(round(v)) for v in box) + ")"
 
 
 def _fold(ratio: float) -> str:
@@ -130,18 +129,26 @@ def analyze(image: np.ndarray) -> Analysis:
         dx, dy = pair.shift
         if pair.decided:
             findings.append(
-                Finding(pair.copy_box, score, "copy-move",
-                        f"block {_box_text(pair.copy_box)} duplicates {_box_text(pair.source_box)} ({pair.area} px, "
-                        f"difference {pair.match_ratio:.2f}× the one-pixel texture variation); its border step is "
-                        f"{pair.seam_ratio:.1f}× the source's, so it is the pasted copy")
+                Finding(
+                    pair.copy_box,
+                    score,
+                    "copy-move",
+                    f"block {_box_text(pair.copy_box)} duplicates {_box_text(pair.source_box)} ({pair.area} px, "
+                    f"difference {pair.match_ratio:.2f}× the one-pixel texture variation); its border step is "
+                    f"{pair.seam_ratio:.1f}× the source's, so it is the pasted copy",
+                )
             )
         else:
             for box, other in ((pair.copy_box, pair.source_box), (pair.source_box, pair.copy_box)):
                 findings.append(
-                    Finding(box, score, "copy-move",
-                            f"block {_box_text(box)} duplicates {_box_text(other)} ({pair.area} px, shift "
-                            f"{abs(dx)}, {abs(dy)} px); border steps differ only {pair.seam_ratio:.1f}×, so either "
-                            "side may be the pasted copy")
+                    Finding(
+                        box,
+                        score,
+                        "copy-move",
+                        f"block {_box_text(box)} duplicates {_box_text(other)} ({pair.area} px, shift "
+                        f"{abs(dx)}, {abs(dy)} px); border steps differ only {pair.seam_ratio:.1f}×, so either "
+                        "side may be the pasted copy",
+                    )
                 )
     findings.sort(key=lambda f: f.score, reverse=True)
     findings = [f for f in findings if f.score >= 0.5][:MAX_FINDINGS]
@@ -191,8 +198,11 @@ def _fused_finding(
     periodic = float(np.nanmax(resampling.z[cells])) if np.isfinite(resampling.z[cells]).any() else 0.0
     statement = (
         f"inside {_box_text(dominant.box)} the combined anomaly peaks at z = {dominant.peak:.1f}, "
-        + (f"{dominant.peak / dominant.runner_up:.1f}× the next region (z = {dominant.runner_up:.1f})"
-           if dominant.runner_up > 0 else "the only anomalous region")
+        + (
+            f"{dominant.peak / dominant.runner_up:.1f}× the next region (z = {dominant.runner_up:.1f})"
+            if dominant.runner_up > 0
+            else "the only anomalous region"
+        )
         + f": noise level {_fold(max(noise_ratio, 1e-3))} the image median, fine-to-mid detail "
         f"{_fold(max(sharp_ratio, 1e-3))} it, periodicity z = {periodic:.1f}"
     )

@@ -7,7 +7,8 @@ re-judged by its modified z-score over the image's own cells.
 
 A manipulation is one outlier region, not a property of the whole image. Natural photographs also have outlier
 regions, but several of similar strength (every out-of-focus patch, every highlight). So the strongest region
-counts as evidence only when it passes the fused outlier threshold (``FUSED_OUTLIER_Z``) *and* stands at least ``DOMINANCE`` times above the
+counts as evidence only when it passes the fused outlier threshold (``FUSED_OUTLIER_Z``) *and* stands at least
+``DOMINANCE`` times above the
 image's second-strongest region, the image's own measure of how far natural variation reaches.
 
 A region's extent is its cells at or above half its peak (full width at half maximum), so a strong peak is not
@@ -22,8 +23,14 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ._grid import CELL, MAD_SCALE, modified_z
-from .regions import GROW_Z, MIN_CELLS
+from ._grid import CELL, MAD_SCALE, OUTLIER_Z, modified_z
+
+MIN_CELLS = 4
+"""A region covers at least 2×2 cells (32×32 px): the cue maps are 3×3-cell window averages, so a smaller outlier
+is one window's sampling noise, not an area whose statistics differ."""
+GROW_Z = OUTLIER_Z / 2
+"""Regions are the connected cells beyond half the single-cue outlier threshold (hysteresis, as in Canny's edge
+detector), so a manipulated area is delimited at its extent rather than at its most extreme cells."""
 
 DOMINANCE = 1.5
 """The strongest region must exceed the second-strongest by 50 %."""

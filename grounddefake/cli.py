@@ -158,7 +158,7 @@ def prompts_command() -> None:
     """List the shipped prompt packs."""
     table = Table(show_header=True, header_style="bold")
     for column in ("name", "task", "convention", "id", "description"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column != "description")
     for path in list_packs():
         pack = load_pack(path)
         table.add_row(pack.name, pack.task, pack.convention or "—", pack.id, pack.description)
@@ -183,9 +183,10 @@ def conventions_command() -> None:
 
     table = Table(show_header=True, header_style="bold")
     for column in ("name", "space", "scale", "axes", "description"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column != "description")
     for c in conventions():
-        table.add_row(c.name, c.space, _num(c.scale) if c.space == "normalized" else "—", c.axis_order, c.description)
+        scale = f"{c.scale:g}" if c.space == "normalized" else "—"
+        table.add_row(c.name, c.space, scale, c.axis_order, c.description)
     out.print(table)
 
 

@@ -48,7 +48,7 @@ class ForensicBackend(Backend):
             input_size = image.transform.input_size
             answer["regions"] = json.loads(
                 convention.format(
-                    [Region(f.box, label=f"{f.cue}: {f.statement}", score=f.score) for f in analysis.findings],
+                    [Region(f.box, label=f.cue, score=f.score) for f in analysis.findings],
                     input_size,
                 )
             )

@@ -139,17 +139,13 @@ def analyze(image: np.ndarray) -> Analysis:
                 )
             )
         else:
-            for box, other in ((pair.copy_box, pair.source_box), (pair.source_box, pair.copy_box)):
-                findings.append(
-                    Finding(
-                        box,
-                        score,
-                        "copy-move",
-                        f"block {_box_text(box)} duplicates {_box_text(other)} ({pair.area} px, shift "
-                        f"{abs(dx)}, {abs(dy)} px); border steps differ only {pair.seam_ratio:.1f}×, so either "
-                        "side may be the pasted copy",
-                    )
-                )
+            statement = (
+                f"blocks {_box_text(pair.copy_box)} and {_box_text(pair.source_box)} are duplicates ({pair.area} px, "
+                f"shift {abs(dx)}, {abs(dy)} px); their border steps differ only {pair.seam_ratio:.1f}×, so either "
+                "may be the pasted copy"
+            )
+            for box in (pair.copy_box, pair.source_box):
+                findings.append(Finding(box, score, "copy-move", statement))
     findings.sort(key=lambda f: f.score, reverse=True)
     findings = [f for f in findings if f.score >= 0.5][:MAX_FINDINGS]
 
@@ -157,8 +153,9 @@ def analyze(image: np.ndarray) -> Analysis:
         score = findings[0].score
         cues = sorted({f.cue for f in findings})
         rationale = (
-            f"{len(findings)} region(s) are inconsistent with the rest of the image ({', '.join(cues)}); "
-            f"the strongest: {findings[0].statement}."
+            f"{len(findings)} region(s) are inconsistent with the rest of the image ({', '.join(cues)}): "
+            + "; ".join(dict.fromkeys(f.statement for f in findings))
+            + "."
         )
         return Analysis("fake", round(score, 4), tuple(findings), rationale, measurements)
     if dominant is None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as _dt
+import hashlib
 import json
+import platform
 import threading
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -145,9 +147,11 @@ def evaluate(
     localization = with_boxes or pack.task == "grounded"
     config = {
         "grounddefake": __version__,
+        "python": platform.python_version(),
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "data": str(data),
         "dataset_source": str(dataset.source),
+        "dataset_sha256": hashlib.sha256(dataset.source.read_bytes()).hexdigest(),
         "n_samples": len(samples),
         "limit": limit,
         "model": backend.model,

@@ -2,7 +2,7 @@
 
 Run from the repository root (needs scikit-image, scikit-learn and matplotlib, which ship the photos)::
 
-    python data/build_demo.py            # writes data/demo/
+    python data/build_demo.py            # writes data/demo/ (with grounddefake importable, for its raster rule)
 
 The build is deterministic (one seeded generator, fixed source order). Every image, real or manipulated, goes through
 the same final encoder (JPEG, quality 95, 4:4:4), so neither the format nor the encoder can tell the classes apart.
@@ -162,20 +162,21 @@ def ellipse_mask(shape: tuple[int, int], box: tuple[int, int, int, int]) -> np.n
 
 
 def blob_polygon(rng: np.random.Generator, box: tuple[int, int, int, int], n: int = 10) -> np.ndarray:
-    """An irregular star-shaped polygon inside ``box``, (n, 2) int32 pixel vertices."""
+    """An irregular star-shaped polygon inside ``box``: (n, 2) float vertices, pixel edges at integers."""
     x1, y1, x2, y2 = box
     cx, cy, rx, ry = (x1 + x2) / 2, (y1 + y2) / 2, (x2 - x1) / 2, (y2 - y1) / 2
     angles = np.sort(rng.uniform(0, 2 * np.pi, n))
     radius = rng.uniform(0.65, 1.0, n)
-    xs = np.clip(cx + rx * radius * np.cos(angles), x1, x2 - 1)
-    ys = np.clip(cy + ry * radius * np.sin(angles), y1, y2 - 1)
-    return np.stack([xs, ys], axis=1).round().astype(np.int32)
+    xs = np.clip(cx + rx * radius * np.cos(angles), x1, x2)
+    ys = np.clip(cy + ry * radius * np.sin(angles), y1, y2)
+    return np.stack([xs, ys], axis=1).round(2)
 
 
 def polygon_mask(shape: tuple[int, int], polygon: np.ndarray) -> np.ndarray:
-    mask = np.zeros(shape, np.uint8)
-    cv2.fillPoly(mask, [polygon], 1)
-    return mask.astype(bool)
+    """(H, W) bool: the pixels whose centres lie inside ``polygon``, the rule grounddefake scores with."""
+    from grounddefake.grounding import polygon_mask as rasterise
+
+    return rasterise([tuple(p) for p in polygon], (shape[1], shape[0]))
 
 
 def manipulate(

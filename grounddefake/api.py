@@ -18,9 +18,9 @@ from grounddefake.backends import Backend, GenerationParams, create_backend
 from grounddefake.datasets import load_dataset
 from grounddefake.evaluation import Evaluation, score_run
 from grounddefake.images import ImageInput
-from grounddefake.prompts import PromptPack, load_pack
+from grounddefake.prompts import PromptPack, PromptPackError, load_pack
 from grounddefake.report import write_markdown
-from grounddefake.runner import Answer, Problem, ask, run_predictions
+from grounddefake.runner import PREDICTIONS, Answer, Problem, RunDirectoryError, ask, run_predictions
 from grounddefake.types import Sample, Verdict
 
 T = TypeVar("T")
@@ -109,6 +109,28 @@ def default_run_dir(model: str, data: str) -> Path:
     return Path("runs") / f"{stamp}-{safe}"
 
 
+def _run_key(backend: Backend, pack: PromptPack, params: GenerationParams) -> str:
+    """What makes two runs' answers interchangeable: backend (with its code and image policy), pack, parameters."""
+    key = {"backend": backend.describe(), "prompt": pack.id, "params": params.to_json()}
+    return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _check_run_dir(run_dir: Path, run_key: str) -> None:
+    """Refuse to mix answers of different configurations in one run directory."""
+    predictions, config = run_dir / PREDICTIONS, run_dir / "config.json"
+    if not predictions.exists() or predictions.stat().st_size == 0 or not config.exists():
+        return
+    try:
+        previous = json.loads(config.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        previous = {}
+    if previous.get("run_key") != run_key:
+        raise RunDirectoryError(
+            f"{run_dir} holds predictions of another configuration (model {previous.get('model')!r}, prompt "
+            f"{previous.get('prompt')!r}); choose another --out, or delete that folder to start over"
+        )
+
+
 def evaluate(
     data: str | Path = "demo",
     model: str | Backend = "forensic",
@@ -118,7 +140,7 @@ def evaluate(
     limit: int | None = None,
     concurrency: int | None = None,
     params: GenerationParams | None = None,
-    on_result: Callable[[Sample, dict[str, Any] | None], None] | None = None,
+    on_result: Callable[[Sample, dict[str, Any]], None] | None = None,
 ) -> RunResult:
     """Run ``model`` on ``data`` and write the run directory.
 
@@ -137,7 +159,7 @@ def evaluate(
     backend = create_backend(model) if isinstance(model, str) else model
     pack = _pack(prompt, default="grounded" if with_boxes else "verdict")
     if with_boxes and pack.task != "grounded":
-        raise ValueError(f"--with-boxes needs a grounding prompt pack; '{pack.name}' has task '{pack.task}'")
+        raise PromptPackError(f"--with-boxes needs a grounding prompt pack; '{pack.name}' has task '{pack.task}'")
     dataset = load_dataset(data)
     samples = list(dataset.samples)[: limit if limit is not None else None]
     run_dir = Path(out) if out is not None else default_run_dir(backend.model, str(data))
@@ -145,7 +167,10 @@ def evaluate(
     params = params or GenerationParams()
     concurrency = concurrency or getattr(backend, "default_concurrency", 4)
     localization = with_boxes or pack.task == "grounded"
+    run_key = _run_key(backend, pack, params)
+    _check_run_dir(run_dir, run_key)
     config = {
+        "run_key": run_key,
         "grounddefake": __version__,
         "python": platform.python_version(),
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),

@@ -16,6 +16,7 @@ from grounddefake.backends import MODELS, UnknownModelError
 from grounddefake.datasets import DatasetError
 from grounddefake.images import ImageError
 from grounddefake.prompts import PromptPackError, list_packs, load_pack
+from grounddefake.runner import RunDirectoryError
 
 app = typer.Typer(
     help="Ask multimodal LLMs whether an image is AI-generated, where and why, and measure how right they are.",
@@ -25,7 +26,7 @@ app = typer.Typer(
 )
 out = Console()
 err = Console(stderr=True)
-USER_ERRORS = (DatasetError, PromptPackError, UnknownModelError, ImageError, FileNotFoundError, ValueError)
+USER_ERRORS = (DatasetError, PromptPackError, UnknownModelError, ImageError, RunDirectoryError, FileNotFoundError)
 
 
 def _fail(exc: Exception) -> typer.Exit:
@@ -82,7 +83,7 @@ def eval_command(
     )
     task = progress.add_task(f"{model}", total=None)
 
-    def on_result(sample: Any, record: dict[str, Any] | None) -> None:
+    def on_result(sample: Any, record: dict[str, Any]) -> None:
         progress.advance(task)
 
     try:

@@ -38,16 +38,22 @@ class Evaluation:
 
 
 def verdict_from_record(record: Mapping[str, Any]) -> Verdict:
-    """Rebuild a Verdict from a ``predictions.jsonl`` record."""
+    """Rebuild a Verdict from a ``predictions.jsonl`` record; an unusable region becomes a parse error."""
     size = record.get("image_size")
+    regions, errors = [], list(record.get("parse_errors") or ())
+    for i, item in enumerate(record.get("regions") or []):
+        try:
+            regions.append(Region.from_json(item))
+        except (TypeError, ValueError, AttributeError) as exc:
+            errors.append(f"region {i} of the record unusable: {exc}")
     return Verdict(
         label=record.get("label", "unknown"),
         score=record.get("score"),
         rationale=record.get("rationale") or "",
-        regions=tuple(Region.from_json(r) for r in record.get("regions") or []),
+        regions=tuple(regions),
         raw=record.get("raw") or "",
         error=record.get("error"),
-        parse_errors=tuple(record.get("parse_errors") or ()),
+        parse_errors=tuple(errors),
         image_size=None if size is None else (int(size[0]), int(size[1])),
     )
 
@@ -65,7 +71,8 @@ def score_run(
 ) -> Evaluation:
     """Classification (and, when ``localization``, mask IoU) over the samples that have a record.
 
-    Samples without a record (skipped as unreadable) are counted in ``n_missing``, not scored.
+    Samples without a record are counted in ``n_missing``, unreadable ones (``"skipped": true``) in ``n_skipped``;
+    neither is scored. Only a "fake" answer's regions count as its localization: a "real" answer claims none.
     """
     classification = ClassificationScorer()
     pixels = LocalizationScorer()
@@ -75,7 +82,7 @@ def score_run(
         overlay_dir.mkdir(parents=True, exist_ok=True)
     for sample in samples:
         record = records.get(sample.id)
-        if record is None:
+        if record is None or record.get("skipped"):
             continue
         verdict = verdict_from_record(record)
         classification.update(sample.label, verdict.label)
@@ -88,7 +95,8 @@ def score_run(
         except ImageError as exc:
             problems.append({"id": sample.id, "reason": str(exc)})
         if localization and sample.label == "fake" and gt is not None and size is not None:
-            iou = pixels.update(regions_to_mask(verdict.regions, size), gt)
+            claimed = verdict.regions if verdict.label == "fake" else ()
+            iou = pixels.update(regions_to_mask(claimed, size), gt)
         overlay = None
         if overlay_dir is not None:
             try:
@@ -101,6 +109,7 @@ def score_run(
     metrics: dict[str, Any] = {
         "n_samples": len(samples),
         "n_missing": sum(1 for s in samples if s.id not in records),
+        "n_skipped": sum(1 for s in samples if (records.get(s.id) or {}).get("skipped")),
         "n_errors": sum(1 for s in scores if s.error),
         "classification": classification.compute(),
     }

@@ -1,7 +1,8 @@
 """Ground regions (boxes and polygons) into pixel masks and heatmaps; read ground-truth masks.
 
-Pixel (i, j) belongs to a box when its centre (i + 0.5, j + 0.5) lies in [x1, x2) × [y1, y2), so a box with integer
-corners covers exactly (x2 - x1) × (y2 - y1) pixels. Polygons are filled with OpenCV at 1/16 pixel precision.
+One rule for every shape: pixel (i, j) belongs to a region when its centre (i + 0.5, j + 0.5) lies inside it.
+Coordinates are continuous, pixel edges at integers: a box with integer corners covers exactly (x2 - x1) × (y2 - y1)
+pixels, and a polygon is filled by an exact scanline rule (pycocotools approximates the same rule to within a pixel).
 """
 
 from __future__ import annotations
@@ -10,13 +11,11 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-import cv2
 import numpy as np
+from PIL import Image, UnidentifiedImageError
 
-from grounddefake.images import ImageError, load_image
+from grounddefake.images import ImageError
 from grounddefake.types import Box, Region, Sample, Size
-
-_SHIFT = 4  # fillPoly fractional bits: vertices in 1/16 pixel
 
 
 def box_pixel_range(box: Box, size: Size) -> tuple[int, int, int, int]:
@@ -28,14 +27,43 @@ def box_pixel_range(box: Box, size: Size) -> tuple[int, int, int, int]:
     return c0, r0, c1, r1
 
 
+def polygon_mask(polygon: Sequence[tuple[float, float]], size: Size) -> np.ndarray:
+    """(H, W) bool mask of the pixels whose centres lie inside ``polygon`` (vertices (x, y), edges at integers).
+
+    Exact even-odd scanline fill: for each pixel row, the polygon's edges are cut at the row's centre line
+    (half-open in y, so a vertex on the line is counted once) and the pixels whose centres fall between
+    successive crossings are set.
+    """
+    w, h = size
+    mask = np.zeros((h, w), bool)
+    points = np.asarray(polygon, np.float64)
+    if len(points) < 3 or not np.isfinite(points).all():
+        return mask
+    x0, y0 = points[:, 0], points[:, 1]
+    x1, y1 = np.roll(x0, -1), np.roll(y0, -1)
+    rows = np.arange(max(0, math.floor(y0.min())), min(h, math.ceil(y0.max())))
+    if rows.size == 0:
+        return mask
+    yc = rows[:, None] + 0.5  # (rows, 1) against (edges,)
+    crosses = (y0 <= yc) != (y1 <= yc)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        xs = x0 + (yc - y0) * (x1 - x0) / (y1 - y0)
+    xs = np.where(crosses, xs, np.inf)
+    xs.sort(axis=1)
+    for row, cuts in zip(rows, xs, strict=True):
+        cuts = cuts[np.isfinite(cuts)]
+        for left, right in zip(cuts[0::2], cuts[1::2], strict=False):
+            c0, c1 = max(0, math.ceil(left - 0.5)), min(w, math.ceil(right - 0.5))
+            if c1 > c0:
+                mask[row, c0:c1] = True
+    return mask
+
+
 def region_mask(region: Region, size: Size) -> np.ndarray:
     """(H, W) bool mask of one region: its polygon when it has one, else its box."""
     w, h = size
     if region.polygon is not None:
-        canvas = np.zeros((h, w), np.uint8)
-        points = np.round(np.asarray(region.polygon, np.float64) * (1 << _SHIFT)).astype(np.int32)
-        cv2.fillPoly(canvas, [points], 1, lineType=cv2.LINE_8, shift=_SHIFT)
-        return canvas.astype(bool)
+        return polygon_mask(region.polygon, size)
     mask = np.zeros((h, w), bool)
     c0, r0, c1, r1 = box_pixel_range(region.box, size)
     if c1 > c0 and r1 > r0:
@@ -63,16 +91,40 @@ def regions_to_heatmap(regions: Sequence[Region], size: Size) -> np.ndarray:
 
 
 def load_mask(path: str | Path, size: Size | None = None) -> np.ndarray:
-    """Read a ground-truth mask as (H, W) bool: mean over channels > 127.5 (the IMDL-BenCo rule).
+    """Read a ground-truth mask as (H, W) bool.
+
+    A pixel is set when its grey value is above half the range: > 127.5 for 8-bit masks (the IMDL-BenCo rule),
+    > 0.5 for masks stored as 0/1, > 32767.5 for 16-bit masks. Where the mask has an alpha channel, transparent
+    pixels are unset (no compositing: a transparent pixel is not "white").
 
     Raises:
-        ImageError: unreadable, or its size differs from ``size``.
+        ImageError: unreadable, or its size differs from ``size`` (W, H).
     """
-    pixels = load_image(path).pixels
-    mask = pixels.mean(axis=2) > 127.5
+    try:
+        with Image.open(path) as img:
+            img.load()
+            values, top = _mask_values(img)
+    except FileNotFoundError:
+        raise ImageError(f"{path}: no such mask file") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise ImageError(f"{path}: unreadable mask ({exc})") from None
+    if values.size and values.max() <= 1:
+        top = 1.0
+    mask = values > top / 2
     if size is not None and (mask.shape[1], mask.shape[0]) != tuple(size):
         raise ImageError(f"{path}: mask is {mask.shape[1]}x{mask.shape[0]}, image is {size[0]}x{size[1]}")
     return mask
+
+
+def _mask_values(img: Image.Image) -> tuple[np.ndarray, float]:
+    """(H, W) float grey values of a mask image and the top of their range."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        values = np.asarray(img, np.float64)
+        return values, 65535.0 if values.max(initial=0) > 255 else 255.0
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = np.asarray(img.convert("RGBA"), np.float64)
+        return rgba[..., :3].mean(axis=2) * (rgba[..., 3] > 127.5), 255.0
+    return np.asarray(img.convert("RGB"), np.float64).mean(axis=2), 255.0
 
 
 def truth_mask(sample: Sample, size: Size) -> np.ndarray | None:

@@ -19,6 +19,8 @@ from grounddefake.types import Completion, Region, Size, TokenLogprob, Transform
 
 MAX_TEXT = 200_000
 """Model output is untrusted: only this many characters are parsed and kept."""
+MAX_LABEL = 200
+"""Region labels are cut to this many characters."""
 
 _VERDICT_KEYS = ("verdict", "label", "answer", "prediction", "classification", "result", "is_fake")
 _RATIONALE_KEYS = ("rationale", "reason", "reasoning", "explanation", "analysis", "evidence")
@@ -33,7 +35,7 @@ _FAKE_WORDS = (
 )
 _REAL_WORDS = r"real|authentic|genuine|natural photograph|natural photo|unedited|unaltered|unmanipulated|pristine"
 _CUE = re.compile(rf"\b({_FAKE_WORDS}|{_REAL_WORDS})\b", re.IGNORECASE)
-_NEGATION = re.compile(r"\b(not|no|isn't|is not|wasn't|never|neither|nor|aren't|doesn't)\s+(\w+\s+){0,2}$", re.I)
+_NEGATION = re.compile(r"\b(not|no|isn't|is not|wasn't|never|neither|nor|aren't|doesn't)\s+([\w-]+\s+){0,3}$", re.I)
 _HEDGE = re.compile(
     r"\b(cannot|can't|can not|unable to|impossible to|hard to|difficult to)\s+(determine|tell|say|judge|decide)|"
     r"\b(uncertain|unclear|inconclusive|not sure|undetermined)\b",
@@ -48,7 +50,7 @@ _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
 
 
 def normalize_label(value: Any) -> VerdictLabel | None:
-    """Map a verdict value ("Fake", "AI-generated", "authentic", True, 1, ...) to "real"/"fake", else None."""
+    """Map a verdict value ("Fake", "AI-generated", "authentic", True, ...) to "real"/"fake", else None."""
     if isinstance(value, bool):
         return "fake" if value else "real"
     if not isinstance(value, str):
@@ -124,18 +126,29 @@ def _first_key(data: Mapping[str, Any], keys: Sequence[str]) -> Any:
     return None
 
 
-def _regions_from_json(value: Any) -> list[Any] | None:
-    if isinstance(value, list):
-        return value
+def _region_items(value: Any) -> list[Any] | None:
+    """The region items a JSON value holds (possibly none: ``[]``), or None when it says nothing about regions.
+
+    A regions key holding one object counts as one region; an object with a box key is itself a region; a bare list
+    of 4 numbers is one box (LLaVA style).
+    """
     if isinstance(value, Mapping):
         found = _first_key(value, _REGION_KEYS)
-        if isinstance(found, list):
-            return found
+        if found is not None:
+            return found if isinstance(found, list) else [found]
+        if _first_key(value, _BOX_KEYS) is not None:
+            return [value]
         for nested in value.values():
             if isinstance(nested, Mapping):
-                inner = _regions_from_json(nested)
+                inner = _region_items(nested)
                 if inner is not None:
                     return inner
+        return None
+    if isinstance(value, list):
+        if len(value) == 4 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+            return [value]
+        if all(isinstance(v, (Mapping, list)) for v in value):
+            return value
     return None
 
 
@@ -157,6 +170,10 @@ def _raw_box(item: Any) -> tuple[list[Any] | None, str | None, float | None]:
     return None, None, None
 
 
+MIN_EXTENT = 0.01
+"""Boxes narrower or lower than this many pixels are dropped as empty (records keep 3 decimals)."""
+
+
 def sanitize_box(box: Sequence[float], size: Size) -> tuple[tuple[float, float, float, float] | None, list[str]]:
     """Reorder corners, clip to the image, drop empty boxes. Returns (box or None, reasons for each fix)."""
     notes = []
@@ -169,14 +186,14 @@ def sanitize_box(box: Sequence[float], size: Size) -> tuple[tuple[float, float, 
     clipped = (min(max(x1, 0.0), w), min(max(y1, 0.0), h), min(max(x2, 0.0), w), min(max(y2, 0.0), h))
     if clipped != (x1, y1, x2, y2):
         notes.append(f"box {_fmt((x1, y1, x2, y2))}: clipped to the image {w}x{h}")
-    if not (clipped[2] > clipped[0] and clipped[3] > clipped[1]):
+    if not (clipped[2] - clipped[0] >= MIN_EXTENT and clipped[3] - clipped[1] >= MIN_EXTENT):
         notes.append(f"box {_fmt((x1, y1, x2, y2))}: dropped, no area inside the image")
         return None, notes
     return clipped, notes
 
 
 def _fmt(box: Sequence[float]) -> str:
-    return "(" + ", ".join(f"{v:.1f}" for v in box) + ")"
+    return "(" + ", ".join(f"{v:.6g}" for v in box) + ")"
 
 
 def score_from_logprobs(logprobs: Sequence[TokenLogprob] | None) -> float | None:
@@ -238,17 +255,23 @@ def parse_with_transform(
     label: VerdictLabel | None = None
     rationale = ""
     region_items: list[Any] | None = None
+    verdict_regions: list[Any] | None = None
     spans: list[tuple[int, int]] = []
     for value, start, end in iter_json(raw):
         spans.append((start, end))
+        items = _region_items(value)
         if isinstance(value, Mapping):
-            if label is None:
-                label = normalize_label(_first_key(value, _VERDICT_KEYS))
+            verdict = normalize_label(_first_key(value, _VERDICT_KEYS))
+            if label is None and verdict is not None:
+                label = verdict
+                verdict_regions = items  # regions from the object that carries the verdict win
             found = _first_key(value, _RATIONALE_KEYS)
             if not rationale and isinstance(found, str):
                 rationale = found.strip()
         if region_items is None:
-            region_items = _regions_from_json(value)
+            region_items = items
+    if verdict_regions is not None:
+        region_items = verdict_regions
     prose = _strip_spans(raw, spans)
     if label is None:
         for match in _TAG.finditer(prose):
@@ -309,8 +332,12 @@ def _ground(
         box = transform.box_to_original(conv.to_input_pixels(numbers, transform.input_size))
         clean, notes = sanitize_box(box, transform.original_size)
         errors.extend(f"region {i}: {note}" for note in notes)
-        if clean is not None:
-            if score is not None:
-                score = min(max(score, 0.0), 1.0)
-            regions.append(Region(clean, label=label, score=score))
+        if clean is None:
+            continue
+        if score is not None and not math.isfinite(score):
+            errors.append(f"region {i}: score {score} is not a finite number; dropped the score")
+            score = None
+        if score is not None:
+            score = min(max(score, 0.0), 1.0)
+        regions.append(Region(clean, label=None if label is None else label[:MAX_LABEL], score=score))
     return regions

@@ -1,8 +1,9 @@
 """Move values along the pipeline: image → prepared image → prompt → backend → parser → prediction record.
 
 The runner holds no model-, prompt- or metric-specific logic. Results are appended to ``predictions.jsonl`` and
-flushed as they arrive; a re-run in the same directory skips samples that already have an answer (failed requests
-are asked again). An unreadable image is a data problem: it is skipped and counted, never a crash.
+flushed as they arrive; a re-run in the same directory skips samples that already have an answer from the same model
+and prompt pack (failed requests are asked again). An unreadable image is a data problem: its line is marked
+``"skipped": true``, it is left out of the metrics and counted, never a crash.
 """
 
 from __future__ import annotations
@@ -22,6 +23,12 @@ from grounddefake.prompts import Message, PromptPack, TextPart
 from grounddefake.types import Completion, PreparedImage, Sample, Usage, Verdict
 
 PREDICTIONS = "predictions.jsonl"
+MAX_ERROR = 2000
+"""Error messages are bounded: they can carry a server's whole response body."""
+
+
+class RunDirectoryError(ValueError):
+    """A run directory cannot be used for this run (it holds another configuration's answers)."""
 
 
 @dataclass(frozen=True)
@@ -64,10 +71,10 @@ async def ask(backend: Backend, pack: PromptPack, image: ImageInput, params: Gen
         request = Request(tuple(messages), (prepared,), pack.convention, pack.schema, params)
         try:
             completion = await backend.complete(request)
-        except BackendError as exc:
-            verdict = Verdict(
-                "unknown", error=str(exc) or type(exc).__name__, image_size=prepared.transform.original_size
-            )
+        except Exception as exc:  # a failed request is data (principle 2), whatever raised it
+            reason = str(exc) if isinstance(exc, BackendError) else f"{type(exc).__name__}: {exc}"
+            error = (reason or type(exc).__name__)[:MAX_ERROR]
+            verdict = Verdict("unknown", error=error, image_size=prepared.transform.original_size)
             return Answer(verdict, prepared, tuple(completions))
         completions.append(completion)
         replies.append(completion.text)
@@ -82,7 +89,7 @@ def prediction_record(sample_id: str, answer: Answer, model: str, pack: PromptPa
     return {
         "id": sample_id,
         "label": v.label,
-        "score": v.score,
+        "score": None if v.score is None else round(v.score, 6),
         "rationale": v.rationale,
         "regions": [r.to_json() for r in v.regions],
         "image_size": list(answer.prepared.transform.original_size),
@@ -95,6 +102,39 @@ def prediction_record(sample_id: str, answer: Answer, model: str, pack: PromptPa
         "latency_s": round(answer.latency_s, 4),
         "transform": answer.prepared.transform.to_json(),
     }
+
+
+def skipped_record(sample_id: str, reason: str, model: str, pack: PromptPack) -> dict[str, Any]:
+    """The line of a sample whose image could not be read: a data problem, excluded from the metrics."""
+    return {
+        "id": sample_id,
+        "label": "unknown",
+        "score": None,
+        "rationale": "",
+        "regions": [],
+        "image_size": None,
+        "model": model,
+        "prompt": pack.id,
+        "raw": "",
+        "error": f"unreadable image: {reason}"[:MAX_ERROR],
+        "parse_errors": [],
+        "usage": Usage().to_json(),
+        "latency_s": 0.0,
+        "skipped": True,
+    }
+
+
+def repair_torn_tail(path: Path) -> None:
+    """Cut a last line that a killed run left without its newline, so appending starts on a fresh line."""
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    with open(path, "rb+") as f:
+        f.seek(-1, 2)
+        if f.read(1) == b"\n":
+            return
+        f.seek(0)
+        data = f.read()
+        f.truncate(data.rfind(b"\n") + 1)
 
 
 def read_predictions(path: Path) -> dict[str, dict[str, Any]]:
@@ -136,18 +176,24 @@ async def run_predictions(
     out_dir: Path,
     concurrency: int = 4,
     params: GenerationParams | None = None,
-    on_result: Callable[[Sample, dict[str, Any] | None], None] | None = None,
+    on_result: Callable[[Sample, dict[str, Any]], None] | None = None,
 ) -> RunOutcome:
     """Answer every sample, appending each record to ``out_dir/predictions.jsonl`` as it arrives.
 
-    Samples already answered without error in that file are reused, not asked again.
+    Samples already answered without error, by this model with this prompt pack, are reused, not asked again.
     """
     start = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / PREDICTIONS
-    done = {k: r for k, r in read_predictions(path).items() if not r.get("error")}
+    repair_torn_tail(path)
+    done = {
+        k: r
+        for k, r in read_predictions(path).items()
+        if not r.get("error") and r.get("model") == backend.model and r.get("prompt") == pack.id
+    }
     samples = list(samples)
     records = {s.id: done[s.id] for s in samples if s.id in done}
+    reused = len(records)
     problems: list[Problem] = []
     semaphore = asyncio.Semaphore(max(1, concurrency))
 
@@ -159,10 +205,9 @@ async def run_predictions(
                     answer = await ask(backend, pack, sample.image, params)
                 except ImageError as exc:
                     problems.append(Problem(sample.id, str(exc)))
-                    if on_result:
-                        on_result(sample, None)
-                    return
-            record = prediction_record(sample.id, answer, backend.model, pack)
+                    record = skipped_record(sample.id, str(exc), backend.model, pack)
+                else:
+                    record = prediction_record(sample.id, answer, backend.model, pack)
             sink.write(json.dumps(record, ensure_ascii=False) + "\n")
             sink.flush()
             records[sample.id] = record
@@ -174,4 +219,4 @@ async def run_predictions(
                 on_result(sample, records[sample.id])
         await asyncio.gather(*(one(s) for s in samples if s.id not in records))
     ordered = {s.id: records[s.id] for s in samples if s.id in records}
-    return RunOutcome(ordered, tuple(problems), len(done.keys() & {s.id for s in samples}), time.perf_counter() - start)
+    return RunOutcome(ordered, tuple(problems), reused, time.perf_counter() - start)

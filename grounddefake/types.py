@@ -39,9 +39,9 @@ class Region:
     score: float | None = None
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"box": [round(float(v), 2) for v in self.box]}
+        out: dict[str, Any] = {"box": [round(float(v), 3) for v in self.box]}
         if self.polygon is not None:
-            out["polygon"] = [[round(float(x), 2), round(float(y), 2)] for x, y in self.polygon]
+            out["polygon"] = [[round(float(x), 3), round(float(y), 3)] for x, y in self.polygon]
         if self.label is not None:
             out["label"] = self.label
         if self.score is not None:

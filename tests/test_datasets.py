@@ -66,3 +66,14 @@ def test_demo_manifest_matches_design_format() -> None:
     demo = load_dataset("demo")
     record = json.loads(demo.source.read_text().splitlines()[1])
     assert set(record) >= {"id", "image", "label", "regions", "mask", "meta"}
+
+
+def test_demo_polygons_and_masks_follow_the_same_raster_rule() -> None:
+    from PIL import Image
+
+    from grounddefake.grounding import load_mask, regions_to_mask
+
+    for sample in load_dataset("demo"):
+        if sample.label == "fake" and sample.regions[0].polygon is not None:
+            size = Image.open(sample.image).size
+            assert (load_mask(sample.mask, size) == regions_to_mask(sample.regions, size)).all(), sample.id

@@ -5,7 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from shapely.geometry import Point, Polygon, box
+import shapely
+from shapely.geometry import Polygon, box
 
 from grounddefake.grounding import load_mask, region_mask, regions_to_heatmap, regions_to_mask, truth_mask
 from grounddefake.images import ImageError
@@ -34,22 +35,34 @@ def test_integer_box_area_is_exact() -> None:
     assert region_mask(Region((10, 20, 40, 60)), (100, 100)).sum() == 30 * 40
 
 
-@pytest.mark.parametrize(
-    "polygon",
-    [
-        ((10, 10), (90, 10), (90, 60), (10, 60)),
-        ((50, 5), (95, 70), (5, 70)),
-        ((20, 20), (80, 20), (50, 50), (80, 80), (20, 80)),  # concave
-    ],
-)
-def test_polygon_mask_area_close_to_shapely(polygon) -> None:
-    mask = region_mask(Region((0, 0, 1, 1), polygon=polygon), (100, 100))
-    area = Polygon(polygon).area
-    # Rasterisation differs from the exact area by at most about one pixel per unit of perimeter.
-    assert abs(mask.sum() - area) <= Polygon(polygon).length
-    ys, xs = np.nonzero(mask)
-    inside = [Polygon(polygon).buffer(1.0).contains(Point(x + 0.5, y + 0.5)) for x, y in zip(xs, ys, strict=True)]
-    assert all(inside)
+def _random_polygon(rng: np.random.Generator, rounded: bool) -> np.ndarray:
+    n = int(rng.integers(3, 12))
+    centre, radius = rng.uniform(10, 90, 2), rng.uniform(3, 40)
+    angles = np.sort(rng.uniform(0, 2 * np.pi, n))
+    radii = radius * rng.uniform(0.4, 1.0, n)
+    points = np.stack([centre[0] + radii * np.cos(angles), centre[1] + radii * np.sin(angles)], axis=1)
+    return np.round(points) if rounded else points
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_polygon_mask_is_the_exact_pixel_centre_rule(seed: int) -> None:
+    """Independent reference: shapely point-in-polygon at every pixel centre (centres on the outline excepted)."""
+    rng = np.random.default_rng(seed)
+    points = _random_polygon(rng, rounded=seed % 2 == 0)
+    mask = region_mask(Region((0, 0, 1, 1), polygon=tuple(map(tuple, points))), (100, 100))
+    ys, xs = np.mgrid[0:100, 0:100] + 0.5
+    polygon = Polygon(points)
+    reference = shapely.contains_xy(polygon, xs, ys)
+    on_outline = shapely.intersects_xy(polygon.exterior, xs, ys)
+    assert ((mask == reference) | on_outline).all()
+
+
+def test_axis_aligned_polygon_equals_its_box() -> None:
+    square = ((2, 2), (5, 2), (5, 5), (2, 5))
+    assert (
+        region_mask(Region((0, 0, 1, 1), polygon=square), (10, 10)) == region_mask(Region((2, 2, 5, 5)), (10, 10))
+    ).all()
+    assert region_mask(Region((0, 0, 1, 1), polygon=square), (10, 10)).sum() == 9
 
 
 def test_union_of_boxes_and_polygons() -> None:
@@ -85,3 +98,27 @@ def test_truth_mask_prefers_file_and_checks_size(tmp_path: Path) -> None:
     assert truth_mask(Sample("c", tmp_path / "i.png", "real"), (20, 10)) is None
     with pytest.raises(ImageError, match="mask is 20x10"):
         load_mask(tmp_path / "m.png", (30, 10))
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (lambda m: Image.fromarray(m * 255), 6),
+        (lambda m: Image.fromarray(m), 6),  # stored as 0/1
+        (lambda m: Image.fromarray(m.astype(np.uint16) * 65535), 6),
+        (lambda m: Image.fromarray(np.dstack([np.full(m.shape + (3,), 255, np.uint8), m * 255])), 6),  # alpha
+        (lambda m: Image.fromarray(np.dstack([m * 255] * 3)), 6),
+    ],
+    ids=["8-bit", "zero-one", "16-bit", "white-with-alpha", "rgb"],
+)
+def test_mask_encodings(tmp_path: Path, make, expected: int) -> None:
+    m = np.zeros((4, 5), np.uint8)
+    m[1:3, 1:4] = 1
+    make(m).save(tmp_path / "m.png")
+    assert load_mask(tmp_path / "m.png", (5, 4)).sum() == expected
+
+
+def test_unreadable_mask_names_file(tmp_path: Path) -> None:
+    (tmp_path / "bad.png").write_bytes(b"nope")
+    with pytest.raises(ImageError, match="bad.png"):
+        load_mask(tmp_path / "bad.png")

@@ -133,3 +133,50 @@ def test_untrusted_size_is_bounded() -> None:
     verdict = parse("fake " * 100_000, None, SIZE)
     assert len(verdict.raw) <= 200_000
     assert any("truncated" in e for e in verdict.parse_errors)
+
+
+@pytest.mark.parametrize(
+    ("text", "boxes"),
+    [
+        ('Fake. [1, 2] {"verdict":"fake","regions":[{"box":[100,200,500,600]}]}', [(20, 20, 100, 60)]),
+        ('{"verdict":"fake","regions":{"box":[100,200,500,600]}}', [(20, 20, 100, 60)]),
+        ('fake {"bbox_2d":[100,200,500,600],"label":"hand"}', [(20, 20, 100, 60)]),
+        ("fake [100, 200, 500, 600]", [(20, 20, 100, 60)]),
+        ('[{"box":[0,0,50,50]}] then {"verdict":"fake","regions":[{"box":[100,200,500,600]}]}', [(20, 20, 100, 60)]),
+    ],
+)
+def test_region_list_is_found_where_the_verdict_is(text: str, boxes) -> None:
+    verdict = parse(text, "norm1000", SIZE)
+    assert [r.box for r in verdict.regions] == [pytest.approx(b) for b in boxes]
+    assert not any(e.startswith("region") for e in verdict.parse_errors)
+
+
+def test_unusable_regions_value_is_reported() -> None:
+    verdict = parse('{"verdict":"fake","regions":5}', "norm1000", SIZE)
+    assert verdict.regions == () and verdict.parse_errors
+
+
+@pytest.mark.parametrize("score", ["NaN", "Infinity", "-Infinity"])
+def test_non_finite_region_score_is_dropped(score: str) -> None:
+    verdict = parse(f'{{"verdict":"fake","regions":[{{"box":[0,0,10,10],"score":{score}}}]}}', "norm1000", SIZE)
+    assert verdict.regions[0].score is None
+    assert any("finite" in e for e in verdict.parse_errors)
+
+
+def test_tiny_box_is_dropped_with_reason_and_records_round_trip() -> None:
+    from grounddefake.types import Region
+
+    verdict = parse('{"verdict":"fake","regions":[{"box":[0.5,0.5,0.50001,0.6]}]}', "norm1", SIZE)
+    assert verdict.regions == () and any("dropped" in e for e in verdict.parse_errors)
+    kept = parse('{"verdict":"fake","regions":[{"box":[0.5,0.5,0.5001,0.6]}]}', "norm1", SIZE).regions[0]
+    assert Region.from_json(kept.to_json()).box == pytest.approx(kept.box, abs=1e-3)
+
+
+def test_huge_numbers_do_not_bloat_errors() -> None:
+    verdict = parse('{"verdict":"fake","regions":[{"box":[1e300,0,2e300,10]}]}', "norm1000", SIZE)
+    assert sum(len(e) for e in verdict.parse_errors) < 300
+
+
+def test_negation_reaches_over_a_few_words() -> None:
+    verdict = parse("The image is real. It shows no signs of being AI-generated.", None, SIZE)
+    assert verdict.label == "real"

@@ -58,13 +58,39 @@ def test_resume_repeats_no_answered_request_and_retries_failures(tiny_dataset: P
     assert len(read_predictions(tmp_path / "run" / "predictions.jsonl")) == 4
 
 
-def test_torn_last_line_is_ignored(tiny_dataset: Path, tmp_path: Path) -> None:
+def test_torn_last_line_is_cut_and_never_swallows_the_next_record(tiny_dataset: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
     run.mkdir()
-    (run / "predictions.jsonl").write_text('{"id": "s0", "label": "real", "error": null}\n{"id": "s1", "lab')
+    pack_id = load_pack("grounded").id
+    good = json.dumps({"id": "s0", "label": "real", "error": None, "model": "scripted", "prompt": pack_id})
+    (run / "predictions.jsonl").write_text(good + '\n{"id": "s1", "lab')
     backend = ScriptedBackend(lambda r: '{"verdict":"real"}')
     _run(load_dataset(tiny_dataset), backend, run)
-    assert len(backend.requests) == 3
+    assert len(backend.requests) == 3, "s0 is reused; the torn s1 is asked again"
+    lines = (run / "predictions.jsonl").read_text().splitlines()
+    assert all(json.loads(line)["id"] for line in lines), "every line is whole JSON"
+    again = ScriptedBackend(lambda r: '{"verdict":"real"}')
+    _run(load_dataset(tiny_dataset), again, run)
+    assert again.requests == [], "a second resume repeats no request"
+
+
+def test_answers_of_another_model_or_pack_are_not_reused(tiny_dataset: Path, tmp_path: Path) -> None:
+    dataset = load_dataset(tiny_dataset)
+    _run(dataset, ScriptedBackend(lambda r: '{"verdict":"real"}'), tmp_path / "run")
+    other = ScriptedBackend(lambda r: '{"verdict":"fake"}')
+    other.model = "other"
+    _run(dataset, other, tmp_path / "run")
+    assert len(other.requests) == 4
+
+
+def test_any_backend_exception_is_recorded_not_raised(tiny_dataset: Path, tmp_path: Path) -> None:
+    def explode(request):
+        raise RuntimeError("socket exploded " + "x" * 5000)
+
+    outcome = _run(load_dataset(tiny_dataset), ScriptedBackend(explode), tmp_path / "run")
+    errors = [r["error"] for r in outcome.records.values()]
+    assert len(errors) == 4 and all(e.startswith("RuntimeError: socket exploded") for e in errors)
+    assert all(len(e) <= 2000 for e in errors)
 
 
 def test_unreadable_image_is_skipped_and_counted(tiny_dataset: Path, tmp_path: Path) -> None:
@@ -73,7 +99,8 @@ def test_unreadable_image_is_skipped_and_counted(tiny_dataset: Path, tmp_path: P
     outcome = _run(load_dataset(tiny_dataset), backend, tmp_path / "run")
     assert [p.id for p in outcome.problems] == ["s2"]
     assert "s2.png" in outcome.problems[0].reason
-    assert len(outcome.records) == 3
+    assert outcome.records["s2"]["skipped"] is True and "s2.png" in outcome.records["s2"]["error"]
+    assert sum(not r.get("skipped") for r in outcome.records.values()) == 3
 
 
 def test_multi_turn_conversation_is_sent_with_replies(tiny_dataset: Path, tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from grounddefake.images import ImagePolicy
@@ -69,4 +69,4 @@ class Backend(ABC):
 
     def describe(self) -> dict[str, Any]:
         """What goes into a run's ``config.json`` (never a secret)."""
-        return {"backend": type(self).__name__, "model": self.model}
+        return {"backend": type(self).__name__, "model": self.model, "image_policy": asdict(self.image_policy)}

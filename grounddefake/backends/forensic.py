@@ -8,15 +8,28 @@ verdict-token log-probability, so parsing, grounding and scoring run exactly as 
 from __future__ import annotations
 
 import asyncio
+import functools
+import hashlib
 import json
 import math
 import os
 import time
+from pathlib import Path
 
 from grounddefake.backends.base import Backend, BackendError, Request
 from grounddefake.conventions import get_convention
 from grounddefake.images import ImagePolicy
 from grounddefake.types import Completion, Region, TokenLogprob
+
+
+@functools.cache
+def _code_hash() -> str:
+    import grounddefake.forensic
+
+    digest = hashlib.sha256()
+    for path in sorted([*Path(grounddefake.forensic.__file__).parent.glob("*.py"), Path(__file__)]):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 class ForensicBackend(Backend):
@@ -28,6 +41,10 @@ class ForensicBackend(Backend):
         self.image_policy = ImagePolicy()
         # CPU-bound: one analysis per core (NumPy and OpenCV release the GIL).
         self.default_concurrency = os.cpu_count() or 1
+
+    def describe(self) -> dict:
+        """Also the hash of the analysis code: a run directory never mixes answers of two versions of it."""
+        return {**super().describe(), "code_sha256": _code_hash()}
 
     async def complete(self, request: Request) -> Completion:
         if len(request.images) != 1:

@@ -9,7 +9,8 @@ import numpy as np
 
 DEFINITION = {
     "counted": "fake samples with a ground-truth mask or regions; real samples are not scored here",
-    "prediction": "union of the predicted regions rasterised at ground-truth resolution (pixel centre in box)",
+    "prediction": "union of the regions of a 'fake' answer rasterised at ground-truth resolution (pixel centre "
+    "inside the region); a 'real' or 'unknown' answer claims no region",
     "truth": "the mask file (mean over channels > 127.5), else the union of the ground-truth regions",
     "iou_mean": "per-image |P ∩ G| / |P ∪ G| averaged over counted samples; a sample without predicted regions "
     "(including an 'unknown' or 'real' answer) scores 0",

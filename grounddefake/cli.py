@@ -9,6 +9,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -30,7 +31,7 @@ USER_ERRORS = (DatasetError, PromptPackError, UnknownModelError, ImageError, Run
 
 
 def _fail(exc: Exception) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
     return typer.Exit(code=2)
 
 
@@ -98,9 +99,10 @@ def eval_command(
     out.print(metrics_table(result.metrics))
     seconds = result.metrics["seconds"]
     reused = f", {result.reused} reused from an earlier run" if result.reused else ""
-    out.print(f"{len(result.evaluation.samples)} samples in {seconds:.1f} s{reused} → [bold]{result.run_dir}[/]")
+    run_dir = escape(str(result.run_dir))
+    out.print(f"{len(result.evaluation.samples)} samples in {seconds:.1f} s{reused} → [bold]{run_dir}[/]")
     for problem in result.problems:
-        err.print(f"[yellow]skipped[/] {problem.id}: {problem.reason}", highlight=False)
+        err.print(f"[yellow]skipped[/] {escape(problem.id)}: {escape(problem.reason)}", highlight=False)
 
 
 @app.command("detect")
@@ -121,27 +123,35 @@ def detect_command(
         detector = Detector(model=model, prompt=prompt)
     except USER_ERRORS as exc:
         raise _fail(exc) from None
-    if overlay is not None and len(images) > 1:
-        overlay.mkdir(parents=True, exist_ok=True)
+    if overlay is not None:
+        if len(images) > 1:
+            overlay.mkdir(parents=True, exist_ok=True)
+        elif overlay.suffix.lower() != ".png":
+            raise _fail(ValueError(f"--overlay {overlay}: give a .png file name (or a folder with several images)"))
+        else:
+            overlay.parent.mkdir(parents=True, exist_ok=True)
     failed = 0
     for path in images:
         try:
             answer = detector.ask(path)
         except ImageError as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False)
+            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
             failed += 1
             continue
         verdict = answer.verdict
         if overlay is not None:
             target = overlay / f"{path.stem}.png" if len(images) > 1 else overlay
-            save_png(str(target), verdict.overlay(path))
+            try:
+                save_png(str(target), verdict.overlay(path))
+            except OSError as exc:
+                raise _fail(exc) from None
         if as_json:
             record = {"image": str(path), **verdict.to_json()}
             sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
             continue
         score = "" if verdict.score is None else f"  P(fake)={verdict.score:.3f}"
         colour = {"fake": "red", "real": "green"}.get(verdict.label, "yellow")
-        out.print(f"[bold]{path}[/]: [{colour}]{verdict.label}[/]{score}", highlight=False)
+        out.print(f"[bold]{escape(str(path))}[/]: [{colour}]{verdict.label}[/]{score}", highlight=False)
         if verdict.error:
             out.print(f"  error: {verdict.error}", markup=False, highlight=False)
         if verdict.rationale:

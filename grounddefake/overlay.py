@@ -84,5 +84,11 @@ def draw_overlay(
 
 def save_png(path: str, pixels: np.ndarray) -> None:
     """Write (H, W, 3) uint8 RGB pixels as PNG."""
-    if not cv2.imwrite(str(path), cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR)):
-        raise OSError(f"{path}: could not write PNG")
+    ok, data = cv2.imencode(".png", cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise OSError(f"{path}: could not encode PNG")
+    try:
+        with open(path, "wb") as f:
+            f.write(data.tobytes())
+    except OSError as exc:
+        raise OSError(f"{path}: could not write PNG ({exc.strerror or exc})") from None

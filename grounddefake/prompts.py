@@ -41,11 +41,36 @@ Placement = Literal["before", "after", "none"]
 TASKS = ("verdict", "grounded")
 _FIELDS = {"name", "version", "description", "task", "convention", "schema", "system", "image_placement", "turns"}
 MAX_RENDERED = 100_000
-"""Longest text a template operator may build (string or list repetition, powers)."""
+"""Longest rendered text, and longest string one template operation may build."""
+MAX_RANGE = 1_000
+"""Longest ``range`` a template may iterate (a prompt has no use for more)."""
+
+
+def _bounded_range(*args: int) -> range:
+    values = range(*args)
+    if len(values) > MAX_RANGE:
+        raise SecurityError(f"range longer than {MAX_RANGE} in a prompt template")
+    return values
+
+
+def _width_guard(name: str, filter_function: Any) -> Any:
+    """Wrap a filter whose width argument decides how much text it builds."""
+
+    def bounded(value: Any, width: Any = 80, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(width, int) and width > MAX_RENDERED:
+            raise SecurityError(f"{name} width larger than {MAX_RENDERED} in a prompt template")
+        return filter_function(value, width, *args, **kwargs)
+
+    return bounded
 
 
 class _BoundedSandbox(ImmutableSandboxedEnvironment):
-    """The immutable sandbox, plus bounds on ``*`` and ``**`` so a pack cannot exhaust memory."""
+    """The immutable sandbox (no code, no attribute escapes, no mutation), plus resource bounds.
+
+    ``*`` and ``**``, ``range`` and the width-taking filters are bounded, and rendering stops once the text passes
+    MAX_RENDERED; so a pack cannot make a run exhaust memory. (Deeply nested loops can still spend CPU time: packs
+    are the user's own files, the bounds are against mistakes, not an attacker with unlimited nesting.)
+    """
 
     intercepted_binops = frozenset(["*", "**"])
 
@@ -60,6 +85,9 @@ class _BoundedSandbox(ImmutableSandboxedEnvironment):
 
 
 _ENV = _BoundedSandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+_ENV.globals["range"] = _bounded_range
+for _name in ("center", "indent", "wordwrap", "truncate"):
+    _ENV.filters[_name] = _width_guard(_name, _ENV.filters[_name])
 
 
 class PromptPackError(ValueError):
@@ -145,13 +173,19 @@ class PromptPack:
 
 
 def _render(template: str, context: Mapping[str, Any], where: str) -> str:
+    """Render ``template`` in the sandbox, streaming, and stop as soon as the text passes MAX_RENDERED."""
     try:
-        text = _ENV.from_string(template).render(**context).strip()
+        chunks, length = [], 0
+        for chunk in _ENV.from_string(template).generate(**context):
+            length += len(chunk)
+            if length > MAX_RENDERED:
+                raise PromptPackError(f"{where}: rendered text longer than {MAX_RENDERED} characters")
+            chunks.append(chunk)
     except (TemplateError, ArithmeticError, TypeError, ValueError, LookupError, AttributeError) as exc:
+        if isinstance(exc, PromptPackError):
+            raise
         raise PromptPackError(f"{where}: {type(exc).__name__}: {exc}") from None
-    if len(text) > MAX_RENDERED:
-        raise PromptPackError(f"{where}: rendered text longer than {MAX_RENDERED} characters")
-    return text
+    return "".join(chunks).strip()
 
 
 def load_pack(source: str | Path) -> PromptPack:

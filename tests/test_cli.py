@@ -99,3 +99,31 @@ def test_console_script_is_installed() -> None:
     exe = Path(sys.executable).parent / "grounddefake"
     result = subprocess.run([str(exe), "--help"], capture_output=True, text=True, check=False)
     assert result.returncode == 0 and "eval" in result.stdout
+
+
+@pytest.mark.parametrize("name", ["x[/b].png", "shot[red].png", "[bold]a.png"])
+def test_markup_characters_in_paths_are_printed_verbatim(tmp_path: Path, name: str) -> None:
+    image = tmp_path / name
+    image.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.full((64, 64, 3), 90, np.uint8)).save(image, format="PNG")
+    result = _cli("detect", str(image))
+    assert result.exit_code == 0, result.output
+    assert name in result.output
+
+
+def test_markup_characters_in_errors_are_printed_verbatim(tiny_dataset: Path) -> None:
+    with open(tiny_dataset, "a") as f:
+        f.write('{"id": "x", "image": "a.png", "label": "[fake]"}\n')
+    result = _cli("eval", "--data", str(tiny_dataset))
+    assert result.exit_code == 2 and "'[fake]'" in result.output
+
+
+@pytest.mark.parametrize(("target", "ok"), [("sub/dir/out.png", True), ("noext", False), ("out.jpg", False)])
+def test_detect_overlay_paths(tmp_path: Path, target: str, ok: bool) -> None:
+    image = tmp_path / "photo.png"
+    Image.fromarray(np.full((64, 64, 3), 90, np.uint8)).save(image)
+    result = _cli("detect", str(image), "--overlay", str(tmp_path / target))
+    if ok:
+        assert result.exit_code == 0 and (tmp_path / target).is_file()
+    else:
+        assert result.exit_code == 2 and ".png" in result.output

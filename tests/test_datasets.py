@@ -40,6 +40,8 @@ def test_manifest_paths_resolve_relative_to_it(tiny_dataset: Path) -> None:
         ('{"id": "x", "image": "/etc/passwd"}', "absolute path"),
         ('{"id": "x", "image": "a.png", "mask": "../m.png"}', "leaves the dataset folder"),
         ('{"id": "s0", "image": "a.png"}', "duplicate id"),
+        ('{"id": "x", "image": "a.png", "regions": 5}', "'regions' must be a list"),
+        ('{"id": "x", "image": "a.png", "meta": [1]}', "'meta' must be an object"),
     ],
 )
 def test_bad_line_names_file_and_line(tiny_dataset: Path, line: str, message: str) -> None:
@@ -77,3 +79,29 @@ def test_demo_polygons_and_masks_follow_the_same_raster_rule() -> None:
         if sample.label == "fake" and sample.regions[0].polygon is not None:
             size = Image.open(sample.image).size
             assert (load_mask(sample.mask, size) == regions_to_mask(sample.regions, size)).all(), sample.id
+
+
+def test_non_utf8_manifest_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "m.jsonl"
+    path.write_bytes(b'{"id": "\xff", "image": "a.png"}\n')
+    with pytest.raises(DatasetError, match="not UTF-8") as info:
+        read_manifest(path)
+    assert str(path) in str(info.value)
+
+
+def test_line_separator_characters_inside_strings_stay_in_their_line(tmp_path: Path) -> None:
+    path = tmp_path / "m.jsonl"
+    path.write_text(json.dumps({"id": "a\u2028b", "image": "x.png"}, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert read_manifest(path).samples[0].id == "a\u2028b"
+
+
+def test_symlinked_files_inside_the_dataset_are_followed(tmp_path: Path) -> None:
+    """A Hugging Face cache snapshot links each file to a blob outside the snapshot folder."""
+    blobs, snapshot = tmp_path / "blobs", tmp_path / "snapshot"
+    blobs.mkdir()
+    (snapshot / "images").mkdir(parents=True)
+    (blobs / "abc").write_bytes(b"fake image bytes")
+    (snapshot / "images" / "0.png").symlink_to(blobs / "abc")
+    (snapshot / "manifest.jsonl").write_text('{"id": "0", "image": "images/0.png"}\n')
+    sample = load_dataset(snapshot).samples[0]
+    assert sample.image.read_bytes() == b"fake image bytes"

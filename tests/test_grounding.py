@@ -4,8 +4,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 import shapely
+from PIL import Image
 from shapely.geometry import Polygon, box
 
 from grounddefake.grounding import load_mask, region_mask, regions_to_heatmap, regions_to_mask, truth_mask
@@ -106,7 +106,7 @@ def test_truth_mask_prefers_file_and_checks_size(tmp_path: Path) -> None:
         (lambda m: Image.fromarray(m * 255), 6),
         (lambda m: Image.fromarray(m), 6),  # stored as 0/1
         (lambda m: Image.fromarray(m.astype(np.uint16) * 65535), 6),
-        (lambda m: Image.fromarray(np.dstack([np.full(m.shape + (3,), 255, np.uint8), m * 255])), 6),  # alpha
+        (lambda m: Image.fromarray(np.dstack([np.full((*m.shape, 3), 255, np.uint8), m * 255])), 6),  # alpha
         (lambda m: Image.fromarray(np.dstack([m * 255] * 3)), 6),
     ],
     ids=["8-bit", "zero-one", "16-bit", "white-with-alpha", "rgb"],
@@ -120,5 +120,5 @@ def test_mask_encodings(tmp_path: Path, make, expected: int) -> None:
 
 def test_unreadable_mask_names_file(tmp_path: Path) -> None:
     (tmp_path / "bad.png").write_bytes(b"nope")
-    with pytest.raises(ImageError, match="bad.png"):
+    with pytest.raises(ImageError, match=r"bad\.png"):
         load_mask(tmp_path / "bad.png")

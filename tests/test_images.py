@@ -161,3 +161,18 @@ def test_fit_size(size, policy, expected) -> None:
 
 def test_public_load_image_is_exported() -> None:
     assert grounddefake.load_image is load_image
+
+
+def test_palette_with_transparency_and_cmyk_keep_their_colours(tmp_path: Path) -> None:
+    palette = Image.new("P", (2, 1))
+    palette.putpalette([200, 10, 20] + [0, 0, 0] * 255)
+    palette.putpixel((0, 0), 0)
+    palette.putpixel((1, 0), 1)
+    palette.info["transparency"] = 1
+    palette.save(tmp_path / "p.png", transparency=1)
+    loaded = load_image(tmp_path / "p.png").pixels
+    assert loaded[0, 0].tolist() == [200, 10, 20] and loaded[0, 1].tolist() == [255, 255, 255]
+    cmyk = Image.new("CMYK", (4, 4), (0, 255, 255, 0))  # pure red in CMYK
+    cmyk.save(tmp_path / "c.jpg", quality=100)
+    red = load_image(tmp_path / "c.jpg").pixels.reshape(-1, 3).mean(axis=0)
+    assert red[0] > 230 and red[1] < 25 and red[2] < 25

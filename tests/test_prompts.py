@@ -116,6 +116,10 @@ def test_unknown_pack_name_lists_shipped() -> None:
         "{{ replies.append('x') }}",
         "{{ 'x' * 10**9 }}",
         "{{ 9 ** 99999999 }}",
+        "{{ 'x' | center(10**8) }}",
+        "{{ 'x' | indent(10**8, true) }}",
+        "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+        "{% for i in range(1000) %}{{ 'y' * 1000 }}{% endfor %}",
     ],
 )
 def test_template_cannot_reach_ground_truth_or_code(template: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,14 +35,19 @@ class Dataset:
 
 
 def resolve_under(root: Path, relative: str, where: str) -> Path:
-    """``root / relative``, refusing absolute paths and paths that leave ``root``."""
+    """``root / relative``, refusing absolute paths and ``..`` that leave ``root``.
+
+    The check is lexical: symbolic links inside the dataset (a Hugging Face cache snapshot links every file to its
+    blob store) are followed as the dataset's author set them up.
+    """
     candidate = Path(relative)
     if candidate.is_absolute():
         raise DatasetError(f"{where}: absolute path {relative!r} not allowed; paths are relative to the manifest")
-    resolved = (root / candidate).resolve()
-    if not resolved.is_relative_to(root.resolve()):
+    base = Path(os.path.abspath(root))
+    joined = Path(os.path.normpath(base / candidate))
+    if not joined.is_relative_to(base):
         raise DatasetError(f"{where}: path {relative!r} leaves the dataset folder {root}")
-    return resolved
+    return joined
 
 
 def sample_from_record(record: Any, root: Path, where: str) -> Sample:
@@ -57,8 +63,11 @@ def sample_from_record(record: Any, root: Path, where: str) -> Sample:
     label = record.get("label")
     if label not in _LABELS:
         raise DatasetError(f'{where}: field \'label\' must be "real", "fake" or null, got {label!r}')
+    raw_regions = record.get("regions") or []
+    if not isinstance(raw_regions, list):
+        raise DatasetError(f"{where}: field 'regions' must be a list, got {type(raw_regions).__name__}")
     regions = []
-    for i, item in enumerate(record.get("regions") or []):
+    for i, item in enumerate(raw_regions):
         try:
             regions.append(Region.from_json(item))
         except (TypeError, ValueError, AttributeError) as exc:
@@ -95,20 +104,25 @@ def read_manifest(path: str | Path) -> Dataset:
     root = path.parent
     samples: list[Sample] = []
     seen: dict[str, int] = {}
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DatasetError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
-            sample = sample_from_record(record, root, where)
-            if sample.id in seen:
-                raise DatasetError(f"{where}: duplicate id {sample.id!r} (first on line {seen[sample.id]})")
-            seen[sample.id] = number
-            samples.append(sample)
+    try:
+        lines = path.read_text(encoding="utf-8").split("\n")
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DatasetError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+        sample = sample_from_record(record, root, where)
+        if sample.id in seen:
+            raise DatasetError(f"{where}: duplicate id {sample.id!r} (first on line {seen[sample.id]})")
+        seen[sample.id] = number
+        samples.append(sample)
     if not samples:
         raise DatasetError(f"{path}: the manifest has no samples")
     return Dataset(name=path.parent.name, source=path, root=root, samples=tuple(samples))

@@ -11,6 +11,7 @@ PIP := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraint
 .PHONY: demo test lint install-core install-dev clean
 
 demo: install-core
+	rm -rf runs/demo
 	$(BIN)/grounddefake eval --data demo --with-boxes --out runs/demo
 
 test: install-dev

@@ -1,7 +1,9 @@
 """Copy-move cue: a region duplicated elsewhere in the same image.
 
-Candidates come from the autocorrelation of the contrast-normalised high-pass image (one FFT): a block copied by
-a shift d adds a sharp peak at d, whatever the content. Each candidate shift is then verified densely: a pixel is
+Candidates come from two independent proposals: the autocorrelation of the contrast-normalised high-pass image (one
+FFT: a block copied by a shift d adds a sharp peak at d, whatever the content) and SIFT keypoints matched against
+the image itself (robust where periodic structures crowd the autocorrelation). Each candidate shift is then
+verified densely: a pixel is
 duplicated when, over a JPEG block (8×8), the two copies differ by less than ``MATCH_RATIO`` of how much the
 content differs from itself one pixel away (a texture-relative test, so flat areas, where everything matches
 everything, never qualify), and the duplicated area must be a connected region of at least ``MIN_AREA`` pixels.
@@ -27,6 +29,9 @@ MIN_SELF_DIFF = 1.0  # grey levels: below this the content is flat and matching 
 MIN_AREA = 4 * CELL * CELL  # same minimum as the other cues: 2×2 cells
 MIN_SHIFT = CELL
 CANDIDATES = 6
+KEYPOINTS = 1000  # SIFT keypoints per image at most
+G2NN_RATIO = 0.5  # Amerini et al.'s g2NN threshold
+KEYPOINT_SUPPORT = 2  # matches agreeing on a shift: one match alone can be a coincidence
 SEAM_RATIO = 1.5
 SEAM_REACH = 3  # px: how far the box edge may sit from the true paste border
 
@@ -91,6 +96,42 @@ def _candidate_shifts(grey: np.ndarray) -> list[tuple[int, int]]:
         if len(seen) >= CANDIDATES:
             break
     return shifts
+
+
+def _keypoint_shifts(grey: np.ndarray) -> list[tuple[int, int]]:
+    """Shifts (dy, dx) supported by at least ``KEYPOINT_SUPPORT`` SIFT matches of the image against itself.
+
+    A second, independent proposal (Amerini et al., 2011): a keypoint's best match other than itself is kept when
+    it is clearly better than the next one (the g2NN test, distance ratio < ``G2NN_RATIO``), so repetitive texture,
+    where many matches are equally good, proposes nothing. Matches closer than ``MIN_SHIFT`` are the same
+    structure seen twice by the detector, not a moved block.
+    """
+    image = np.clip(grey, 0, 255).astype(np.uint8)
+    keypoints, descriptors = cv2.SIFT_create(nfeatures=KEYPOINTS).detectAndCompute(image, None)
+    if descriptors is None or len(keypoints) < 3:
+        return []
+    votes: dict[tuple[int, int], int] = {}
+    for matches in cv2.BFMatcher(cv2.NORM_L2).knnMatch(descriptors, descriptors, k=3):
+        others = [m for m in matches if m.trainIdx != m.queryIdx][:2]
+        if len(others) < 2:
+            continue
+        best, second = others
+        if best.distance >= G2NN_RATIO * max(second.distance, 1e-6):
+            continue
+        (x0, y0), (x1, y1) = keypoints[best.queryIdx].pt, keypoints[best.trainIdx].pt
+        dy, dx = round(y1 - y0), round(x1 - x0)
+        if max(abs(dy), abs(dx)) < MIN_SHIFT:
+            continue
+        if dy < 0 or (dy == 0 and dx < 0):  # d and -d are the same pair
+            dy, dx = -dy, -dx
+        votes[(dy, dx)] = votes.get((dy, dx), 0) + 1
+    # Keypoint positions are sub-pixel estimates: pool the votes of shifts one pixel apart.
+    pooled = {
+        shift: sum(votes.get((shift[0] + a, shift[1] + b), 0) for a in (-1, 0, 1) for b in (-1, 0, 1))
+        for shift in votes
+    }
+    ranked = sorted((s for s, n in pooled.items() if n >= KEYPOINT_SUPPORT), key=lambda s: -pooled[s])
+    return ranked[:CANDIDATES]
 
 
 def _duplicated(grey: np.ndarray, dy: int, dx: int) -> tuple[np.ndarray, np.ndarray]:
@@ -169,7 +210,9 @@ def find_copy_move(grey: np.ndarray) -> list[CopyMove]:
         return []
     found: list[CopyMove] = []
     claimed = np.zeros((h, w), bool)
-    for dy, dx in _candidate_shifts(grey):
+    candidates = _candidate_shifts(grey)
+    candidates += [shift for shift in _keypoint_shifts(grey) if shift not in candidates]
+    for dy, dx in candidates:
         mask, ratio = _duplicated(grey, dy, dx)
         region = _region(mask, ratio)
         if region is None:

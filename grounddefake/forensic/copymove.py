@@ -3,10 +3,10 @@
 Candidates come from two independent proposals: the autocorrelation of the contrast-normalised high-pass image (one
 FFT: a block copied by a shift d adds a sharp peak at d, whatever the content) and SIFT keypoints matched against
 the image itself (robust where periodic structures crowd the autocorrelation). Each candidate shift is then
-verified densely: a pixel is
-duplicated when, over a JPEG block (8×8), the two copies differ by less than ``MATCH_RATIO`` of how much the
-content differs from itself one pixel away (a texture-relative test, so flat areas, where everything matches
-everything, never qualify), and the duplicated area must be a connected region of at least ``MIN_AREA`` pixels.
+verified densely: a pixel is duplicated when, over a JPEG block (8×8), the two copies differ by less than
+``MATCH_RATIO`` of how much the content differs from itself one pixel away (a texture-relative test, so flat areas,
+where everything matches everything, never qualify), and the duplicated area must be a connected region of at least
+``MIN_AREA`` pixels.
 
 Which side is the pasted copy is decided from the seam: pasting leaves a discontinuity along the border of the
 destination that the source, embedded in its own surroundings, does not have. The side whose border step is at

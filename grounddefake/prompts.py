@@ -181,9 +181,9 @@ def _render(template: str, context: Mapping[str, Any], where: str) -> str:
             if length > MAX_RENDERED:
                 raise PromptPackError(f"{where}: rendered text longer than {MAX_RENDERED} characters")
             chunks.append(chunk)
+    except PromptPackError:
+        raise
     except (TemplateError, ArithmeticError, TypeError, ValueError, LookupError, AttributeError) as exc:
-        if isinstance(exc, PromptPackError):
-            raise
         raise PromptPackError(f"{where}: {type(exc).__name__}: {exc}") from None
     return "".join(chunks).strip()
 

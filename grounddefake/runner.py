@@ -129,12 +129,21 @@ def repair_torn_tail(path: Path) -> None:
     if not path.exists() or path.stat().st_size == 0:
         return
     with open(path, "rb+") as f:
-        f.seek(-1, 2)
+        end = f.seek(0, 2)
+        f.seek(end - 1)
         if f.read(1) == b"\n":
             return
-        f.seek(0)
-        data = f.read()
-        f.truncate(data.rfind(b"\n") + 1)
+        # Walk back from the end in blocks: the file can hold a whole benchmark's answers.
+        position = end
+        while position > 0:
+            start = max(0, position - 65536)
+            f.seek(start)
+            newline = f.read(position - start).rfind(b"\n")
+            if newline >= 0:
+                f.truncate(start + newline + 1)
+                return
+            position = start
+        f.truncate(0)
 
 
 def read_predictions(path: Path) -> dict[str, dict[str, Any]]:

@@ -124,3 +124,21 @@ def test_concurrency_bounds(tiny_dataset: Path, tmp_path: Path, concurrency: int
         run_predictions(list(load_dataset(tiny_dataset)), backend, load_pack("verdict"), tmp_path / "r", concurrency)
     )
     assert len(outcome.records) == 4
+
+
+@pytest.mark.parametrize(
+    ("content", "kept"),
+    [
+        (b'{"id": "a"}\n{"id": "b", "la', b'{"id": "a"}\n'),
+        (b'{"id": "a"}\n' + b"x" * 200_000, b'{"id": "a"}\n'),  # the torn line spans several read blocks
+        (b'{"id": "a", "la', b""),
+        (b'{"id": "a"}\n', b'{"id": "a"}\n'),
+    ],
+)
+def test_repair_torn_tail(tmp_path: Path, content: bytes, kept: bytes) -> None:
+    from grounddefake.runner import repair_torn_tail
+
+    path = tmp_path / "predictions.jsonl"
+    path.write_bytes(content)
+    repair_torn_tail(path)
+    assert path.read_bytes() == kept

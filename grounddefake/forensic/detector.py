@@ -45,7 +45,7 @@ class Finding:
     Attributes:
         box: (x1, y1, x2, y2) pixels of the analysed image, x2 > x1, y2 > y1, inside it.
         score: in [0, 1], how anomalous.
-        cue: "resampling" | "blur" | "copy-move".
+        cue: "blur" | "noise" | "resampling" (the fused region's strongest cue) | "copy-move".
         statement: one measured sentence.
     """
 
@@ -112,13 +112,14 @@ def analyze(image: np.ndarray) -> Analysis:
         median_log_sharpness=round(blur.median_log_ratio, 4),
         median_resampling_peak=round(resampling.median_peak, 4),
     )
-    for name, z in {"blur": blur.z, "resampling": resampling.z, "noise": np.abs(noise.z)}.items():
+    # The noise cue counts both tails: a cleaner or a noisier source than the rest of the image.
+    cue_maps = {"blur": blur.z, "resampling": resampling.z, "noise": np.abs(noise.z)}
+    for name, z in cue_maps.items():
         measurements[f"max_z_{name}"] = round(float(np.nanmax(z)) if np.isfinite(z).any() else 0.0, 3)
     measurements["copy_move_pairs"] = float(len(copies))
 
     findings: list[Finding] = []
-    cue_maps = {"blur": blur.z, "resampling": resampling.z, "noise": np.abs(noise.z)}
-    fused = fuse([blur.z, resampling.z, -noise.z, noise.z])
+    fused = fuse(list(cue_maps.values()))
     dominant = dominant_region(fused, (h, w))
     measurements["max_z_fused"] = round(dominant.peak, 3) if dominant else 0.0
     measurements["runner_up_z_fused"] = round(dominant.runner_up, 3) if dominant else 0.0

@@ -8,8 +8,8 @@ re-judged by its modified z-score over the image's own cells.
 A manipulation is one outlier region, not a property of the whole image. Natural photographs also have outlier
 regions, but several of similar strength (every out-of-focus patch, every highlight). So the strongest region
 counts as evidence only when it passes the fused outlier threshold (``FUSED_OUTLIER_Z``) *and* stands at least
-``DOMINANCE`` times above the
-image's second-strongest region, the image's own measure of how far natural variation reaches.
+``DOMINANCE`` times above the image's second-strongest region, the image's own measure of how far natural variation
+reaches.
 
 A region's extent is its cells at or above half its peak (full width at half maximum), so a strong peak is not
 reported at the size of the faint halo it is connected to.

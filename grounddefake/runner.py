@@ -85,42 +85,34 @@ async def ask(backend: Backend, pack: PromptPack, image: ImageInput, params: Gen
 
 def prediction_record(sample_id: str, answer: Answer, model: str, pack: PromptPack) -> dict[str, Any]:
     """One ``predictions.jsonl`` line (DESIGN.md → Formats)."""
-    v = answer.verdict
-    return {
-        "id": sample_id,
-        "label": v.label,
-        "score": None if v.score is None else round(v.score, 6),
-        "rationale": v.rationale,
-        "regions": [r.to_json() for r in v.regions],
-        "image_size": list(answer.prepared.transform.original_size),
-        "model": model,
-        "prompt": pack.id,
-        "raw": v.raw,
-        "error": v.error,
-        "parse_errors": list(v.parse_errors),
-        "usage": answer.usage.to_json(),
-        "latency_s": round(answer.latency_s, 4),
-        "transform": answer.prepared.transform.to_json(),
-    }
+    line = _record(sample_id, answer.verdict, model, pack, answer.usage, answer.latency_s)
+    return {**line, "transform": answer.prepared.transform.to_json()}
 
 
 def skipped_record(sample_id: str, reason: str, model: str, pack: PromptPack) -> dict[str, Any]:
     """The line of a sample whose image could not be read: a data problem, excluded from the metrics."""
+    verdict = Verdict("unknown", error=f"unreadable image: {reason}"[:MAX_ERROR])
+    return {**_record(sample_id, verdict, model, pack), "skipped": True}
+
+
+def _record(
+    sample_id: str, verdict: Verdict, model: str, pack: PromptPack, usage: Usage = Usage(), latency_s: float = 0.0
+) -> dict[str, Any]:
+    """The fields every line has, in the documented order."""
     return {
         "id": sample_id,
-        "label": "unknown",
-        "score": None,
-        "rationale": "",
-        "regions": [],
-        "image_size": None,
+        "label": verdict.label,
+        "score": None if verdict.score is None else round(verdict.score, 6),
+        "rationale": verdict.rationale,
+        "regions": [r.to_json() for r in verdict.regions],
+        "image_size": None if verdict.image_size is None else list(verdict.image_size),
         "model": model,
         "prompt": pack.id,
-        "raw": "",
-        "error": f"unreadable image: {reason}"[:MAX_ERROR],
-        "parse_errors": [],
-        "usage": Usage().to_json(),
-        "latency_s": 0.0,
-        "skipped": True,
+        "raw": verdict.raw,
+        "error": verdict.error,
+        "parse_errors": list(verdict.parse_errors),
+        "usage": usage.to_json(),
+        "latency_s": round(latency_s, 4),
     }
 
 

@@ -8,26 +8,22 @@ contradictory answer is ``unknown`` with a reason, never a guess. Boxes go model
 
 from __future__ import annotations
 
-import json
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from grounddefake.box_syntax import MAX_ITEMS, Markup, first_key, is_region, iter_json, json_region, region_items
 from grounddefake.conventions import Convention, get_convention
 from grounddefake.types import Completion, Region, Size, TokenLogprob, Transform, Verdict, VerdictLabel
 
 MAX_TEXT = 200_000
 """Model output is untrusted: only this many characters are parsed and kept."""
-MAX_LABEL = 200
-"""Region labels are cut to this many characters."""
+MAX_RATIONALE = 10_000
+"""The rationale keeps at most this many characters."""
 
 _VERDICT_KEYS = ("verdict", "label", "answer", "prediction", "classification", "result", "is_fake")
 _RATIONALE_KEYS = ("rationale", "reason", "reasoning", "explanation", "analysis", "evidence")
-_REGION_KEYS = ("regions", "boxes", "bboxes", "artifacts", "objects", "detections", "areas")
-_BOX_KEYS = ("box", "bbox", "bbox_2d", "box_2d", "coordinates")
-_REGION_LABEL_KEYS = ("label", "description", "reason", "artifact", "name", "class_name")
-_SCORE_KEYS = ("score", "confidence", "probability")
 
 _FAKE_WORDS = (
     r"ai[- ]generated|computer[- ]generated|generated|synthetic|synthesi[sz]ed|manipulated|tampered|"
@@ -46,7 +42,10 @@ _TAG = re.compile(
     r"\**\s*([A-Za-z][A-Za-z \-]{0,40})",
     re.IGNORECASE,
 )
-_FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
+_THINK = re.compile(r"<think>(.*?)(?:</think>|\Z)", re.DOTALL | re.IGNORECASE)
+_RATIONALE_TAG = re.compile(r"<(rationale|reason|reasoning|explanation|analysis)>(.*?)</\1>", re.DOTALL | re.I)
+_VERDICT_TAG = re.compile(r"<(verdict|answer|label)>.*?</\1>", re.DOTALL | re.IGNORECASE)
+_MARKUP_NOISE = re.compile(r"<\|[^<>|]{0,40}\|>|</?[A-Za-z_][\w-]{0,30}/?>")
 
 
 def normalize_label(value: Any) -> VerdictLabel | None:
@@ -81,119 +80,6 @@ def free_text_label(text: str) -> tuple[VerdictLabel | None, str | None]:
     if labels:
         return None, "contradictory answer: cues for both real and fake"
     return None, "no verdict found in the answer"
-
-
-def iter_json(text: str) -> Iterable[tuple[Any, int, int]]:
-    """Yield (value, start, end) for every JSON object or array in ``text``, outermost first, fenced ones first."""
-    decoder = json.JSONDecoder()
-    spans: list[tuple[int, int]] = []
-    for fence in _FENCE.finditer(text):
-        body = fence.group(1).strip()
-        value = _loads_tolerant(body)
-        if value is not None:
-            spans.append((fence.start(), fence.end()))
-            yield value, fence.start(), fence.end()
-    i = 0
-    while i < len(text):
-        if text[i] in "{[" and not any(s <= i < e for s, e in spans):
-            try:
-                value, end = decoder.raw_decode(text, i)
-            except json.JSONDecodeError:
-                value, end = None, i + 1
-            if isinstance(value, (dict, list)):
-                yield value, i, end
-                i = end
-                continue
-        i += 1
-
-
-def _loads_tolerant(body: str) -> Any:
-    """json.loads, then with trailing commas removed and single quotes turned double."""
-    for candidate in (body, re.sub(r",\s*([}\]])", r"\1", body)):
-        for text in (candidate, candidate.replace("'", '"')):
-            try:
-                return json.loads(text)
-            except json.JSONDecodeError:
-                continue
-    return None
-
-
-def _first_key(data: Mapping[str, Any], keys: Sequence[str]) -> Any:
-    lowered = {str(k).lower(): v for k, v in data.items()}
-    for key in keys:
-        if key in lowered:
-            return lowered[key]
-    return None
-
-
-def _region_items(value: Any) -> list[Any] | None:
-    """The region items a JSON value holds (possibly none: ``[]``), or None when it says nothing about regions.
-
-    A regions key holding one object counts as one region; an object with a box key is itself a region; a bare list
-    of 4 numbers is one box (LLaVA style).
-    """
-    if isinstance(value, Mapping):
-        found = _first_key(value, _REGION_KEYS)
-        if found is not None:
-            return found if isinstance(found, list) else [found]
-        if _first_key(value, _BOX_KEYS) is not None:
-            return [value]
-        for nested in value.values():
-            if isinstance(nested, Mapping):
-                inner = _region_items(nested)
-                if inner is not None:
-                    return inner
-        return None
-    if isinstance(value, list):
-        if len(value) == 4 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
-            return [value]
-        if all(isinstance(v, (Mapping, list)) for v in value):
-            return value
-    return None
-
-
-def _raw_box(item: Any) -> tuple[list[Any] | None, str | None, float | None]:
-    """(4 values, label, score) from a region item (a mapping with a box key, or a bare list of 4 numbers)."""
-    if isinstance(item, Mapping):
-        box = _first_key(item, _BOX_KEYS)
-        label = _first_key(item, _REGION_LABEL_KEYS)
-        score = _first_key(item, _SCORE_KEYS)
-        if isinstance(box, list) and len(box) == 1 and isinstance(box[0], list):
-            box = box[0]
-        return (
-            box if isinstance(box, list) else None,
-            str(label) if label is not None else None,
-            float(score) if isinstance(score, (int, float)) and not isinstance(score, bool) else None,
-        )
-    if isinstance(item, list):
-        return item, None, None
-    return None, None, None
-
-
-MIN_EXTENT = 0.01
-"""Boxes narrower or lower than this many pixels are dropped as empty (records keep 3 decimals)."""
-
-
-def sanitize_box(box: Sequence[float], size: Size) -> tuple[tuple[float, float, float, float] | None, list[str]]:
-    """Reorder corners, clip to the image, drop empty boxes. Returns (box or None, reasons for each fix)."""
-    notes = []
-    x1, y1, x2, y2 = box
-    if x1 > x2 or y1 > y2:
-        notes.append(f"box {_fmt(box)}: corners reordered")
-        x1, x2 = min(x1, x2), max(x1, x2)
-        y1, y2 = min(y1, y2), max(y1, y2)
-    w, h = size
-    clipped = (min(max(x1, 0.0), w), min(max(y1, 0.0), h), min(max(x2, 0.0), w), min(max(y2, 0.0), h))
-    if clipped != (x1, y1, x2, y2):
-        notes.append(f"box {_fmt((x1, y1, x2, y2))}: clipped to the image {w}x{h}")
-    if not (clipped[2] - clipped[0] >= MIN_EXTENT and clipped[3] - clipped[1] >= MIN_EXTENT):
-        notes.append(f"box {_fmt((x1, y1, x2, y2))}: dropped, no area inside the image")
-        return None, notes
-    return clipped, notes
-
-
-def _fmt(box: Sequence[float]) -> str:
-    return "(" + ", ".join(f"{v:.6g}" for v in box) + ")"
 
 
 def score_from_logprobs(logprobs: Sequence[TokenLogprob] | None) -> float | None:
@@ -252,43 +138,58 @@ def parse_with_transform(
     errors: list[str] = []
     if len(text) > MAX_TEXT:
         errors.append(f"answer truncated to {MAX_TEXT} characters")
+    conv = None if convention is None else get_convention(convention)
     label: VerdictLabel | None = None
     rationale = ""
-    region_items: list[Any] | None = None
-    verdict_regions: list[Any] | None = None
-    spans: list[tuple[int, int]] = []
-    for value, start, end in iter_json(raw):
-        spans.append((start, end))
-        items = _region_items(value)
-        if isinstance(value, Mapping):
-            verdict = normalize_label(_first_key(value, _VERDICT_KEYS))
+    items: list[Any] | None = None
+    verdict_items: list[Any] | None = None
+    json_spans: list[Markup] = []
+    for found in iter_json(raw):
+        if not _numbers_only(found.value):  # bare number lists may be a family's native markup: read below
+            json_spans.append(Markup(found.start, found.end))
+        if found.repaired:
+            errors.append("truncated JSON repaired: kept its complete members")
+        here = region_items(found.value)
+        if isinstance(found.value, Mapping) and not is_region(found.value):
+            verdict = normalize_label(first_key(found.value, _VERDICT_KEYS))
             if label is None and verdict is not None:
-                label = verdict
-                verdict_regions = items  # regions from the object that carries the verdict win
-            found = _first_key(value, _RATIONALE_KEYS)
-            if not rationale and isinstance(found, str):
-                rationale = found.strip()
-        if region_items is None:
-            region_items = items
-    if verdict_regions is not None:
-        region_items = verdict_regions
-    prose = _strip_spans(raw, spans)
+                label, verdict_items = verdict, here  # regions from the object that carries the verdict win
+            said = first_key(found.value, _RATIONALE_KEYS)
+            if not rationale and isinstance(said, str):
+                rationale = said.strip()
+        if items is None:
+            items = here
+    if verdict_items is not None:
+        items = verdict_items
+    prose = _replace(raw, json_spans)
+    model_regions = None
+    if items is not None:
+        model_regions = [json_region(item, conv.axis_order if conv else "xy") for item in items[:MAX_ITEMS]]
+    elif conv is not None:
+        native = conv.read_native(prose)
+        if native.regions:
+            model_regions = list(native.regions)
+            prose = _replace(prose, native.markup)
+    answer = _THINK.sub(" ", prose)
     if label is None:
-        for match in _TAG.finditer(prose):
-            label = normalize_label(match.group(2) if match.group(2) is not None else match.group(3))
-            if label is not None:
-                break
+        label = _tagged_label(answer)
     if label is None:
-        label, reason = free_text_label(prose)
+        label, reason = free_text_label(_VERDICT_TAG.sub(" ", answer))
         if reason:
             errors.append(reason)
     if not rationale:
-        rationale = re.sub(r"</?\w+>", "", prose).strip()
-    regions = _ground(region_items or [], convention, transform, errors)
+        rationale = _rationale(answer, prose)
+    regions: list[Region] = []
+    if model_regions:
+        if conv is None:
+            errors.append(f"{len(model_regions)} region(s) ignored: no box convention was given")
+        else:
+            regions, notes = conv.ground(model_regions, transform)
+            errors.extend(notes)
     return Verdict(
         label=label or "unknown",
         score=score_from_logprobs(logprobs),
-        rationale=rationale[:10_000],
+        rationale=rationale[:MAX_RATIONALE],
         regions=tuple(regions),
         raw=raw,
         parse_errors=tuple(errors),
@@ -296,48 +197,50 @@ def parse_with_transform(
     )
 
 
-def _strip_spans(text: str, spans: Sequence[tuple[int, int]]) -> str:
+def _numbers_only(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(v, (int, float)) or (isinstance(v, list) and _numbers_only(v)) for v in value
+    )
+
+
+def _tagged_label(text: str) -> VerdictLabel | None:
+    for match in _TAG.finditer(text):
+        label = normalize_label(match.group(2) if match.group(2) is not None else match.group(3))
+        if label is not None:
+            return label
+    return None
+
+
+def _rationale(answer: str, prose: str) -> str:
+    """The model's explanation: a rationale tag's content, else the prose without verdict tags and markup.
+
+    A reasoning model's ``<think>`` block is the rationale only when nothing else was said.
+    """
+    tagged = _RATIONALE_TAG.search(answer)
+    if tagged:
+        return _tidy(tagged.group(2))
+    said = _tidy(_VERDICT_TAG.sub(" ", answer))
+    if said:
+        return said
+    thought = _THINK.search(prose)
+    return _tidy(thought.group(1)) if thought else ""
+
+
+def _tidy(text: str) -> str:
+    text = _MARKUP_NOISE.sub("", text)
+    text = re.sub(r"[ \t]+", " ", text)
+    return re.sub(r"\s*\n\s*\n\s*", "\n\n", text).strip()
+
+
+def _replace(text: str, markup: Sequence[Markup]) -> str:
+    """``text`` with each markup span replaced by what it keeps (a region's label), spans in reading order."""
+    if not markup:
+        return text
     out, last = [], 0
-    for start, end in sorted(spans):
-        if start >= last:
-            out.append(text[last:start])
-            last = end
+    for span in sorted(markup, key=lambda m: m.start):
+        if span.start >= last:
+            out.append(text[last : span.start])
+            out.append(span.keep)
+            last = span.end
     out.append(text[last:])
-    return re.sub(r"\n{3,}", "\n\n", "".join(out)).strip()
-
-
-def _ground(
-    items: Sequence[Any], convention: str | Convention | None, transform: Transform, errors: list[str]
-) -> list[Region]:
-    if not items:
-        return []
-    if convention is None:
-        errors.append(f"{len(items)} region(s) ignored: no box convention was given")
-        return []
-    conv = get_convention(convention)
-    regions = []
-    for i, item in enumerate(items[:1000]):
-        values, label, score = _raw_box(item)
-        if values is None or len(values) != 4:
-            errors.append(f"region {i}: no box of 4 numbers in {json.dumps(item)[:80]}")
-            continue
-        try:
-            numbers = [float(v) for v in values]
-        except (TypeError, ValueError):
-            errors.append(f"region {i}: box values are not numbers: {json.dumps(values)[:80]}")
-            continue
-        if not all(math.isfinite(v) for v in numbers):
-            errors.append(f"region {i}: box values are not finite")
-            continue
-        box = transform.box_to_original(conv.to_input_pixels(numbers, transform.input_size))
-        clean, notes = sanitize_box(box, transform.original_size)
-        errors.extend(f"region {i}: {note}" for note in notes)
-        if clean is None:
-            continue
-        if score is not None and not math.isfinite(score):
-            errors.append(f"region {i}: score {score} is not a finite number; dropped the score")
-            score = None
-        if score is not None:
-            score = min(max(score, 0.0), 1.0)
-        regions.append(Region(clean, label=None if label is None else label[:MAX_LABEL], score=score))
-    return regions
+    return "".join(out)

@@ -31,12 +31,15 @@ class Region:
         polygon: optional outline, ((x, y), ...), at least 3 points; the box is then its bounding box.
         label: what the region shows ("fused fingers"), as written by the annotator or the model.
         score: confidence in [0, 1] when known.
+        point: (x, y) when the model pointed rather than drew a box; the box is then a small square around it
+            (``conventions.POINT_BOX_FRACTION``).
     """
 
     box: Box
     polygon: tuple[tuple[float, float], ...] | None = None
     label: str | None = None
     score: float | None = None
+    point: tuple[float, float] | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"box": [round(float(v), 3) for v in self.box]}
@@ -46,6 +49,8 @@ class Region:
             out["label"] = self.label
         if self.score is not None:
             out["score"] = round(float(self.score), 4)
+        if self.point is not None:
+            out["point"] = [round(float(self.point[0]), 3), round(float(self.point[1]), 3)]
         return out
 
     @classmethod
@@ -66,12 +71,13 @@ class Region:
             raise ValueError("a region needs a 'box' or a 'polygon'")
         if not (x2 > x1 and y2 > y1):
             raise ValueError(f"box {[x1, y1, x2, y2]} has no area (need x2 > x1 and y2 > y1)")
-        score = data.get("score")
+        score, point = data.get("score"), data.get("point")
         return cls(
             box=(x1, y1, x2, y2),
             polygon=poly,
             label=data.get("label"),
             score=None if score is None else float(score),
+            point=None if point is None else (float(point[0]), float(point[1])),
         )
 
 

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from grounddefake.grounding import region_mask
-from grounddefake.parsing import MIN_EXTENT, sanitize_box
+from grounddefake.conventions import MIN_EXTENT, sanitize_box
 from grounddefake.types import Region, Transform
 
 sizes = st.tuples(st.integers(1, 4000), st.integers(1, 4000))

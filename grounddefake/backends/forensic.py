@@ -60,16 +60,17 @@ class ForensicBackend(Backend):
         image = request.images[0]
         analysis = analyze(image.pixels)
         answer: dict = {"verdict": analysis.label, "rationale": analysis.rationale}
+        text = json.dumps(answer)
         if request.convention is not None:
             convention = get_convention(request.convention)
-            input_size = image.transform.input_size
-            answer["regions"] = json.loads(
-                convention.format(
-                    [Region(f.box, label=f.cue, score=f.score) for f in analysis.findings],
-                    input_size,
-                )
-            )
+            regions = [Region(f.box, label=f.cue, score=f.score) for f in analysis.findings]
+            boxes = convention.format_input(regions, image.transform.input_size)
+            if convention.syntax.json:
+                answer["regions"] = json.loads(boxes)
+                text = json.dumps(answer)
+            elif regions:
+                text = f"{text}\n{boxes}"  # the family's own markup after the verdict, as such a model would write
         p_fake = min(max(analysis.score, 1e-6), 1 - 1e-6)
         top = (("fake", math.log(p_fake)), ("real", math.log(1 - p_fake)))
         chosen = top[0] if analysis.label == "fake" else top[1]
-        return json.dumps(answer), (TokenLogprob(chosen[0], chosen[1], top),)
+        return text, (TokenLogprob(chosen[0], chosen[1], top),)

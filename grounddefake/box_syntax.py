@@ -83,7 +83,7 @@ _FENCE = re.compile(r"```[A-Za-z]*[ \t]*\n?(.*?)(?:```|\Z)", re.DOTALL)
 _OPEN = re.compile(r"[\[{]")
 _TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{},]', re.DOTALL)
 _CLOSER = {"[": "]", "{": "}"}
-MAX_FAILED_STARTS = 200
+MAX_FAILED_STARTS = 100
 """A text with more unreadable brackets than this stops being searched for JSON (bounds the work per answer)."""
 
 
@@ -134,14 +134,14 @@ def _iter_bare(text: str, begin: int, stop: int) -> Iterator[JsonValue]:
             yield JsonValue(value, begin + i, begin + end)
             pos = end
             continue
-        end = _balanced_end(segment, i)
+        end, ran_out = _balanced_end(segment, i)
         if end is not None:
             value = loads_tolerant(segment[i:end])
             if isinstance(value, (dict, list)):
                 yield JsonValue(value, begin + i, begin + end)
                 pos = end
                 continue
-        elif not repaired_once:
+        elif ran_out and not repaired_once:
             repaired_once = True
             value = _repair_truncated(segment[i:])
             if isinstance(value, (dict, list)):
@@ -171,20 +171,28 @@ def loads_tolerant(body: str) -> Any:
     return value if isinstance(value, (dict, list)) else None
 
 
-def _balanced_end(text: str, start: int) -> int | None:
-    """End index of the bracket group opening at ``start`` (double- and single-quoted strings skipped), or None."""
+def _balanced_end(text: str, start: int) -> tuple[int | None, bool]:
+    """(end index of the bracket group opening at ``start``, whether the text ran out first).
+
+    Double- and single-quoted strings are skipped. The scan gives up (None, False) past MAX_SCAN characters or
+    MAX_DEPTH levels of nesting, so a flood of brackets costs little.
+    """
     depth = 0
-    for token in _BALANCE_TOKENS.finditer(text, start):
+    for token in _BALANCE_TOKENS.finditer(text, start, min(len(text), start + MAX_SCAN)):
         kind = token.group()
         if kind in "[{":
             depth += 1
+            if depth > MAX_DEPTH:
+                return None, False
         elif kind in "]}":
             depth -= 1
             if depth == 0:
-                return token.end()
-    return None
+                return token.end(), False
+    return None, start + MAX_SCAN >= len(text)
 
 
+MAX_SCAN = 50_000
+MAX_DEPTH = 64
 _BALANCE_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|[\[\]{}]', re.DOTALL)
 
 
@@ -314,9 +322,7 @@ def _numbers(text: str) -> tuple[float, ...]:
 
 
 def _grouped(numbers: Sequence[float], label: str | None, where: str) -> list[ModelRegion]:
-    """Numbers in groups of 4 (boxes) or exactly 2 (a point); anything else is one problem item."""
-    if len(numbers) == 2:
-        return [ModelRegion(tuple(numbers), "point", label)]
+    """Numbers in groups of 4 (boxes); anything else (a truncated box) is one problem item."""
     if numbers and len(numbers) % 4 == 0:
         return [ModelRegion(tuple(numbers[i : i + 4]), "box", label) for i in range(0, len(numbers), 4)]
     return [ModelRegion((), label=label, problem=f"{len(numbers)} numbers in {where[:80]!r}, not boxes of 4")]

@@ -45,7 +45,9 @@ _TAG = re.compile(
 _THINK = re.compile(r"<think>(.*?)(?:</think>|\Z)", re.DOTALL | re.IGNORECASE)
 _RATIONALE_TAG = re.compile(r"<(rationale|reason|reasoning|explanation|analysis)>(.*?)</\1>", re.DOTALL | re.I)
 _VERDICT_TAG = re.compile(r"<(verdict|answer|label)>.*?</\1>", re.DOTALL | re.IGNORECASE)
-_MARKUP_NOISE = re.compile(r"<\|[^<>|]{0,40}\|>|</?[A-Za-z_][\w-]{0,30}/?>")
+_MARKUP_NOISE = re.compile(
+    r"<\|im_start\|>(?:assistant|user|system)?|<\|[^<>|]{0,40}\|>|</?[A-Za-z_][\w-]{0,30}/?>|</?s>"
+)
 
 
 def normalize_label(value: Any) -> VerdictLabel | None:
@@ -228,7 +230,7 @@ def _rationale(answer: str, prose: str) -> str:
 
 def _tidy(text: str) -> str:
     text = _MARKUP_NOISE.sub("", text)
-    text = re.sub(r"[ \t]+", " ", text)
+    text = re.sub(r"[ \t]*\n[ \t]*", "\n", re.sub(r"[ \t]+", " ", text))
     return re.sub(r"\s*\n\s*\n\s*", "\n\n", text).strip()
 
 

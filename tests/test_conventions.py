@@ -1,40 +1,295 @@
-from __future__ import annotations
+"""Each model family's answers land on the right pixels.
 
-import json
+Expected boxes are written from the published formulas (``reference/box-conventions.md``), not from the code.
+"""
+
+from __future__ import annotations
 
 import pytest
 
-from grounddefake.conventions import Convention, get_convention
+from grounddefake.conventions import (
+    EXAMPLE_SIZE,
+    POINT_BOX_FRACTION,
+    Convention,
+    conventions,
+    get_convention,
+    smart_resize,
+)
+from grounddefake.parsing import parse
 from grounddefake.types import Region
+
+REQUIRED = {
+    "pixel",
+    "norm1",
+    "norm1000",
+    "qwen2-vl",
+    "qwen2.5-vl",
+    "qwen3-vl",
+    "internvl",
+    "paligemma",
+    "florence2",
+    "gemini",
+    "deepseek-vl2",
+    "cogvlm",
+    "glm4v",
+    "minicpm-v",
+    "llava-1.5",
+    "kosmos2",
+    "molmo",
+}
+
+
+def test_registry_has_every_major_family() -> None:
+    assert {c.name for c in conventions()} >= REQUIRED
+    for convention in conventions():
+        assert convention.families and convention.description
 
 
 @pytest.mark.parametrize(
-    ("name", "values", "size", "pixels"),
+    ("size", "limits", "resized"),
     [
-        ("pixel", [10, 20, 30, 40], (200, 100), (10, 20, 30, 40)),
-        ("norm1", [0.1, 0.2, 0.5, 1.0], (200, 100), (20, 20, 100, 100)),
-        ("norm1000", [100, 200, 500, 1000], (200, 100), (20, 20, 100, 100)),
+        ((1131, 709), {}, (1120, 700)),
+        ((640, 480), {}, (644, 476)),
+        ((1080, 1920), {}, (1092, 1932)),
+        ((1080, 1920), {"max_pixels": 1_003_520}, (728, 1316)),
+        ((3840, 2160), {"max_pixels": 1_003_520}, (1316, 728)),
+        ((20, 20), {}, (56, 56)),  # below min_pixels: scaled up
     ],
 )
-def test_to_input_pixels(name, values, size, pixels) -> None:
-    assert get_convention(name).to_input_pixels(values, size) == pytest.approx(pixels)
+def test_smart_resize_matches_qwen(size, limits, resized) -> None:
+    assert smart_resize(size, **limits) == resized
+    assert smart_resize(resized, **limits) == resized  # idempotent: an image sent at its grid size stays put
 
 
-def test_yx_axis_order() -> None:
-    conv = Convention("yx1000", "test", "normalized", 1000.0, "yx")
-    assert conv.to_input_pixels([200, 100, 1000, 500], (200, 100)) == pytest.approx((20, 20, 100, 100))
-    assert conv.from_input_pixels((20, 20, 100, 100), (200, 100)) == pytest.approx((200, 100, 1000, 500))
+def test_smart_resize_refuses_extreme_aspect_ratio() -> None:
+    with pytest.raises(ValueError, match="aspect ratio"):
+        smart_resize((10, 2500))
 
 
-@pytest.mark.parametrize("name", ["pixel", "norm1", "norm1000"])
-def test_format_round_trip(name) -> None:
-    conv = get_convention(name)
-    text = conv.format([Region((20, 10, 120, 90), label="x", score=0.5)], (200, 100))
-    item = json.loads(text)[0]
-    assert item["label"] == "x" and item["score"] == 0.5
-    assert conv.to_input_pixels(item["box"], (200, 100)) == pytest.approx((20, 10, 120, 90), abs=0.2)
+# (convention, answer, original size, input size, expected (x1, y1, x2, y2) boxes in original pixels, labels)
+CASES = [
+    ("pixel", '{"regions":[{"box":[10,20,30,40]}]}', (200, 100), None, [(10, 20, 30, 40)], [None]),
+    ("norm1", '[{"box":[0.1,0.2,0.5,1.0],"label":"a"}]', (200, 100), None, [(20, 20, 100, 100)], ["a"]),
+    ("norm1000", "[100, 200, 500, 1000]", (200, 100), None, [(20, 20, 100, 100)], [None]),
+    (
+        "qwen2-vl",
+        "<|object_ref_start|>hand<|object_ref_end|><|box_start|>(100,200),(300,400)<|box_end|>",
+        (1000, 500),
+        None,
+        [(100, 100, 300, 200)],
+        ["hand"],
+    ),
+    ("qwen2-vl", "<ref>hand</ref><box>(100,200),(300,400)</box>", (1000, 500), None, [(100, 100, 300, 200)], ["hand"]),
+    # Qwen2.5-VL: pixels of the smart-resized input, mapped back per axis (1080x1920 -> 1092x1932).
+    (
+        "qwen2.5-vl",
+        '```json\n[{"bbox_2d": [109, 193, 546, 966], "label": "hand"}]\n```',
+        (1080, 1920),
+        None,
+        [(109 * 1080 / 1092, 193 * 1920 / 1932, 546 * 1080 / 1092, 966 * 1920 / 1932)],
+        ["hand"],
+    ),
+    # A server at 1 MP resized to 728x1316; the runner sends that size: boxes scale by 1080/728 and 1920/1316.
+    (
+        "qwen2.5-vl",
+        '[{"bbox_2d": [72, 131, 364, 658]}]',
+        (1080, 1920),
+        (728, 1316),
+        [(72 * 1080 / 728, 131 * 1920 / 1316, 364 * 1080 / 728, 658 * 1920 / 1316)],
+        [None],
+    ),
+    (
+        "qwen2.5-vl",
+        "<|object_ref_start|>hand<|object_ref_end|><|box_start|>(112,56),(224,112)<|box_end|>",
+        (644, 476),
+        None,
+        [(112, 56, 224, 112)],
+        ["hand"],
+    ),
+    ("qwen3-vl", '[{"bbox_2d": [100, 200, 500, 600], "label": "x"}]', (200, 100), None, [(20, 20, 100, 60)], ["x"]),
+    (
+        "internvl",
+        "<ref>hand</ref><box>[[100, 200, 300, 400], [500, 500, 600, 600]]</box>",
+        (1000, 1000),
+        None,
+        [(100, 200, 300, 400), (500, 500, 600, 600)],
+        ["hand", "hand"],
+    ),
+    (
+        "paligemma",
+        "<loc0256><loc0512><loc0768><loc1023> hand ; <loc0000><loc0000><loc0512><loc0512> sky",
+        (200, 100),
+        None,
+        [(100, 25, 1023 / 1024 * 200, 75), (0, 0, 100, 50)],
+        ["hand", "sky"],
+    ),
+    (
+        "florence2",
+        "hand<loc_0><loc_0><loc_999><loc_499>",
+        (1000, 500),
+        None,
+        [(0.5, 0.25, 999.5, 249.75)],
+        ["hand"],
+    ),
+    (
+        "gemini",
+        '```json\n[{"box_2d": [250, 100, 750, 500], "label": "hand"}]\n```',
+        (200, 100),
+        None,
+        [(20, 25, 100, 75)],
+        ["hand"],
+    ),
+    (
+        "deepseek-vl2",
+        "<|ref|>hand<|/ref|><|det|>[[0, 0, 999, 999]]<|/det|>",
+        (640, 480),
+        None,
+        [(0, 0, 640, 480)],
+        ["hand"],
+    ),
+    (
+        "cogvlm",
+        "The left hand [[100,200,300,400;500,500,600,600]] has six fingers.",
+        (1000, 1000),
+        None,
+        [(100, 200, 300, 400), (500, 500, 600, 600)],
+        ["The left hand", "The left hand"],
+    ),
+    (
+        "glm4v",
+        "The hand <|begin_of_box|>[100,200,300,400]<|end_of_box|>",
+        (1000, 1000),
+        None,
+        [(100, 200, 300, 400)],
+        ["The hand"],
+    ),
+    ("minicpm-v", "<ref>hand</ref><box>100 200 300 400</box>", (1000, 1000), None, [(100, 200, 300, 400)], ["hand"]),
+    # LLaVA-1.5: 0-1 of the padded 200x200 square; the 200x100 image sits 50 px down.
+    ("llava-1.5", "the hand [0.1, 0.3, 0.5, 0.7]", (200, 100), None, [(20, 10, 100, 90)], ["the hand"]),
+    (
+        "kosmos2",
+        "<phrase>a hand</phrase><object><patch_index_0000><patch_index_1023></object>",
+        (320, 320),
+        None,
+        [(5, 5, 315, 315)],  # cell centres (0.5/32 ... 31.5/32)
+        ["a hand"],
+    ),
+    (
+        "kosmos2",
+        "<object><patch_index_0033><patch_index_0033></delimiter_of_multi_objects/><patch_index_0000>"
+        "<patch_index_0031></object>",
+        (320, 320),
+        None,
+        [(10, 10, 20, 20), (0, 0, 320, 10)],  # one cell, one row: cell edges
+        [None, None],
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "size", "input_size", "boxes", "labels"), CASES)
+def test_answers_land_on_the_right_pixels(name, text, size, input_size, boxes, labels) -> None:
+    verdict = parse(text, name, size, input_size=input_size)
+    assert [r.box for r in verdict.regions] == [pytest.approx(b, abs=1e-6) for b in boxes]
+    assert [r.label for r in verdict.regions] == labels
+    assert not [e for e in verdict.parse_errors if e.startswith("region")]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "size", "point"),
+    [
+        ("molmo", '<point x="50" y="25" alt="hand">hand</point>', (200, 100), (100, 25)),
+        ("qwen2.5-vl", '[{"point_2d": [322, 238], "label": "eye"}]', (640, 480), (322 * 640 / 644, 238 * 480 / 476)),
+        ("qwen3-vl", '[{"point_2d": [500, 250]}]', (200, 100), (100, 25)),
+        ("gemini", '[{"point": [250, 500], "label": "eye"}]', (200, 100), (100, 25)),
+    ],
+)
+def test_points_become_small_square_regions(name, text, size, point) -> None:
+    (region,) = parse(text, name, size).regions
+    assert region.point == pytest.approx(point)
+    half = POINT_BOX_FRACTION * min(size) / 2
+    assert region.box == pytest.approx((point[0] - half, point[1] - half, point[0] + half, point[1] + half))
+
+
+def test_molmo_multi_point_tag() -> None:
+    text = '<points x1="10" y1="20" x2="30" y2="40" alt="eyes">eyes</points>'
+    regions = parse(text, "molmo", (100, 100)).regions
+    assert [r.point for r in regions] == [pytest.approx((10, 20)), pytest.approx((30, 40))]
+
+
+def test_point_outside_the_image_is_dropped_with_a_reason() -> None:
+    verdict = parse('<point x="150" y="20">x</point>', "molmo", (100, 100))
+    assert verdict.regions == () and any("outside the image" in e for e in verdict.parse_errors)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "problem"),
+    [
+        ("internvl", "<ref>a</ref><box>[[1, 2, 3]]</box><ref>b</ref><box>[[0,0,500,500]]</box>", "3 numbers"),
+        ("deepseek-vl2", "<|ref|>a<|/ref|><|det|>[[0,0,500,500]]<|/det|><|ref|>b<|/ref|><|det|>[[1,2", "2 numbers"),
+        (
+            "kosmos2",
+            "<object><patch_index_0001></object><object><patch_index_0000><patch_index_0100></object>",
+            "cells",
+        ),
+        ("molmo", '<point x="a" y="1">p</point><point x="5" y="5">q</point>', "without numbers"),
+    ],
+)
+def test_one_bad_item_costs_only_itself(name, text, problem) -> None:
+    verdict = parse(text, name, (1000, 1000))
+    assert len(verdict.regions) == 1
+    assert any(problem in e for e in verdict.parse_errors)
+
+
+def test_truncated_deepseek_answer_keeps_complete_boxes() -> None:
+    # Count-matched parsers raise here; the last box lost its closing tag but is whole.
+    text = "<|ref|>a<|/ref|><|det|>[[0,0,999,999]]<|/det|><|ref|>b<|/ref|><|det|>[[0,0,499,499]]"
+    assert len(parse(text, "deepseek-vl2", (999, 999)).regions) == 2
+
+
+def test_llava_padding_follows_the_input_size() -> None:
+    # The model saw a 100x50 resize; the square is 100x100 with the image 25 px down.
+    verdict = parse("[0.0, 0.25, 1.0, 0.75]", "llava-1.5", (200, 100), input_size=(100, 50))
+    assert verdict.regions[0].box == pytest.approx((0, 0, 200, 100))
+
+
+@pytest.mark.parametrize("convention", conventions(), ids=lambda c: c.name)
+def test_example_parses_back_to_the_example_region(convention: Convention) -> None:
+    (region,) = parse(convention.example(), convention, EXAMPLE_SIZE).regions
+    sx, sy = convention.step(EXAMPLE_SIZE)
+    if convention.name == "molmo":
+        assert region.point == pytest.approx((192, 240), abs=1 + max(sx, sy))
+    else:
+        assert region.box == pytest.approx((64, 120, 320, 360), abs=1 + max(sx, sy))
+    assert region.label == "fused fingers" or (region.label or "").endswith("fused fingers")
+
+
+@pytest.mark.parametrize(
+    ("name", "region", "text"),
+    [
+        (
+            "norm1000",
+            Region((20, 10, 100, 90), label="x", score=0.5),
+            '[{"box": [100, 100, 500, 900], "label": "x", "score": 0.5}]',
+        ),
+        ("paligemma", Region((0, 0, 200, 100), label="x"), "<loc0000><loc0000><loc1023><loc1023> x"),
+        ("florence2", Region((0, 0, 200, 100)), "<loc_0><loc_0><loc_999><loc_999>"),
+        ("cogvlm", Region((0, 0, 20, 10), label="x"), "x [[000,000,100,100]]"),
+        ("gemini", Region((20, 10, 100, 90)), '[{"box_2d": [100, 100, 900, 500]}]'),
+        ("llava-1.5", Region((0, 0, 200, 100)), "[0, 0.25, 1, 0.75]"),
+        ("minicpm-v", Region((20, 10, 100, 90), label="x"), "<ref>x</ref><box>100 100 500 900</box>"),
+    ],
+)
+def test_format_writes_the_family_syntax(name, region, text) -> None:
+    assert get_convention(name).format([region], (200, 100)) == text
 
 
 def test_unknown_convention_lists_known() -> None:
-    with pytest.raises(KeyError, match="norm1000"):
+    with pytest.raises(KeyError, match=r"qwen2\.5-vl"):
         get_convention("qwen9")
+
+
+def test_names_are_unique() -> None:
+    from grounddefake.conventions import register
+
+    with pytest.raises(ValueError, match="already registered"):
+        register(get_convention("pixel"))

@@ -180,3 +180,72 @@ def test_huge_numbers_do_not_bloat_errors() -> None:
 def test_negation_reaches_over_a_few_words() -> None:
     verdict = parse("The image is real. It shows no signs of being AI-generated.", None, SIZE)
     assert verdict.label == "real"
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "rationale"),
+    [
+        (
+            "<think>Real or fake? The hands look fake.</think>\nAnswer: real. Lighting is consistent.",
+            "real",
+            "Answer: real. Lighting is consistent.",
+        ),
+        ("<think>Looks generated to me.</think>", "unknown", "Looks generated to me."),
+        ("<verdict>fake</verdict><reason>The <b>shadows</b> disagree.</reason>", "fake", "The shadows disagree."),
+        (
+            "<|im_start|>assistant\n<verdict>fake</verdict> The clock face is melted.<|im_end|>",
+            "fake",
+            "The clock face is melted.",
+        ),
+    ],
+)
+def test_rationale_is_the_explanation_without_markup(text: str, label: str, rationale: str) -> None:
+    verdict = parse(text, None, SIZE)
+    assert verdict.label == label
+    assert verdict.rationale == rationale
+
+
+@pytest.mark.parametrize(
+    ("convention", "text", "rationale"),
+    [
+        (
+            "internvl",
+            "Fake: the <ref>left hand</ref><box>[[1,2,300,400]]</box> has six fingers.",
+            "Fake: the left hand has six fingers.",
+        ),
+        ("paligemma", "fake <loc0000><loc0000><loc0512><loc0512> melted clock", "fake melted clock"),
+        (
+            "qwen2.5-vl",
+            'Fake.\n```json\n[{"bbox_2d": [1, 2, 30, 40], "label": "hand"}]\n```\nSix fingers.',
+            "Fake.\n\nSix fingers.",
+        ),
+    ],
+)
+def test_native_markup_leaves_the_rationale(convention: str, text: str, rationale: str) -> None:
+    verdict = parse(text, convention, (640, 480))
+    assert verdict.label == "fake" and len(verdict.regions) == 1
+    assert verdict.rationale == rationale
+
+
+def test_a_region_label_is_not_a_verdict() -> None:
+    verdict = parse('{"bbox_2d": [1, 2, 3, 4], "label": "AI-generated hand"}', "qwen3-vl", SIZE)
+    assert verdict.label == "unknown"  # the answer is only a region: its label says nothing about the image
+    assert verdict.regions[0].label == "AI-generated hand"
+
+
+def test_truncated_answer_keeps_its_verdict_and_complete_regions() -> None:
+    text = '{"verdict": "fake", "regions": [{"box": [100, 200, 500, 600], "label": "hand"}, {"box": [10, 2'
+    verdict = parse(text, "norm1000", SIZE)
+    assert verdict.label == "fake"
+    assert [r.box for r in verdict.regions] == [pytest.approx((20, 20, 100, 60))]
+    assert any("truncated JSON repaired" in e for e in verdict.parse_errors)
+
+
+def test_json_regions_use_the_convention_axis_order() -> None:
+    verdict = parse('{"verdict": "fake", "regions": [{"box_2d": [250, 100, 750, 500]}]}', "gemini", SIZE)
+    assert verdict.regions[0].box == pytest.approx((20, 25, 100, 75))
+
+
+def test_native_markup_without_convention_is_left_as_text() -> None:
+    verdict = parse("fake <ref>hand</ref><box>[[1,2,3,4]]</box>", None, SIZE)
+    assert verdict.regions == () and verdict.label == "fake"

@@ -481,15 +481,21 @@ class Florence(Syntax):
 
     name: str = "florence2"
 
-    _pattern = re.compile(r"(?P<label>[^<>]{0,300}?)\s*(?P<locs>(?:<loc_\d{1,4}>){4,})")
+    _pattern = re.compile(r"(?:<loc_\d{1,4}>){4,}")
 
     def read(self, text: str) -> Found:
         regions: list[ModelRegion] = []
         markup = []
+        last = 0
         for match in self._pattern.finditer(text):
-            label = clean_label(match.group("label").strip())
-            regions.extend(_grouped(_numbers(match.group("locs")), label, match.group("locs")))
-            markup.append(Markup(match.start(), match.end(), label or ""))
+            # The label is the text right before the tokens, back to the previous tag or line.
+            before = text[max(last, match.start() - 300) : match.start()]
+            cut = max(before.rfind(">"), before.rfind("\n"))
+            label = clean_label(before[cut + 1 :].strip())
+            start = match.start() - len(before) + cut + 1
+            regions.extend(_grouped(_numbers(match.group()), label, match.group()))
+            markup.append(Markup(start, match.end(), label or ""))
+            last = match.end()
         return Found(tuple(regions[:MAX_ITEMS]), tuple(markup))
 
     def write(self, regions: Sequence[ModelRegion]) -> str:

@@ -1,4 +1,4 @@
-"""The ``grounddefake`` command line: eval, detect, prompts, models, conventions."""
+"""The ``grounddefake`` command line: eval, detect, parse, prompts, models, conventions."""
 
 from __future__ import annotations
 
@@ -189,16 +189,58 @@ def models_command() -> None:
 
 @app.command("conventions")
 def conventions_command() -> None:
-    """List the box conventions the parser knows."""
-    from grounddefake.conventions import conventions
+    """List the box conventions the parser knows, with the model families that use them and an example answer."""
+    from grounddefake.conventions import EXAMPLE_REGION, EXAMPLE_SIZE, conventions
 
-    table = Table(show_header=True, header_style="bold")
-    for column in ("name", "space", "scale", "axes", "description"):
-        table.add_column(column, no_wrap=column != "description")
+    box = ", ".join(f"{v:g}" for v in EXAMPLE_REGION.box)
+    table = Table(
+        show_header=True,
+        header_style="bold",
+        show_lines=True,
+        caption=f"examples: the region ({box}) labelled '{EXAMPLE_REGION.label}' in a "
+        f"{EXAMPLE_SIZE[0]}x{EXAMPLE_SIZE[1]} image",
+    )
+    for column in ("name", "families", "numbers", "reference", "example answer"):
+        table.add_column(column, overflow="fold")
     for c in conventions():
-        scale = f"{c.scale:g}" if c.space == "normalized" else "—"
-        table.add_row(c.name, c.space, scale, c.axis_order, c.description)
-    out.print(table)
+        numbers = "pixels" if c.space == "pixel" else f"0–{c.scale:g}"
+        numbers += ", y first" if c.axis_order == "yx" else ""
+        table.add_row(c.name, ", ".join(c.families), numbers, c.reference, c.example())
+    out.print(table, markup=False, highlight=False)
+
+
+def _size(text: str, option: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise typer.BadParameter(f"expected WIDTHxHEIGHT such as 640x480, got {text!r}", param_hint=option) from None
+    if width < 1 or height < 1:
+        raise typer.BadParameter(f"sizes are positive, got {text!r}", param_hint=option)
+    return width, height
+
+
+@app.command("parse")
+def parse_command(
+    answer: str = typer.Argument("-", help="file holding the model's answer, or - to read it from stdin"),
+    convention: str = typer.Option(..., "--convention", "-c", help="the box convention (grounddefake conventions)"),
+    image_size: str = typer.Option(..., "--image-size", help="WxH of the original image"),
+    input_size: str | None = typer.Option(
+        None, "--input-size", help="wxh of the image the model saw, when it was resized (default: the original)"
+    ),
+) -> None:
+    """Parse one model answer into a verdict with regions in pixels of the original image, printed as JSON."""
+    from grounddefake.conventions import get_convention
+    from grounddefake.parsing import parse
+
+    size = _size(image_size, "--image-size")
+    seen = None if input_size is None else _size(input_size, "--input-size")
+    try:
+        conv = get_convention(convention)
+        text = sys.stdin.read() if answer == "-" else Path(answer).read_text(encoding="utf-8", errors="replace")
+    except (KeyError, OSError) as exc:
+        raise _fail(ValueError(exc.args[0]) if isinstance(exc, KeyError) else exc) from None
+    verdict = parse(text, conv, size, input_size=seen)
+    sys.stdout.write(json.dumps(verdict.to_json(), indent=2, ensure_ascii=False) + "\n")
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ smart-resized grid (``smart-resize``). Facts and sources: ``reference/box-conven
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -104,6 +105,8 @@ class Convention:
             centre (``floor-centre``, Florence-2); ``none`` when the syntax itself quantises (Kosmos-2 cells).
         max_value: the largest value the model writes (999 for 000–999 bins), or None.
         also: further syntaxes the family is known to use, read when JSON and ``syntax`` find nothing.
+        models: regular expressions (case-insensitive, searched) for the model names of the family, such as
+            ``Qwen/Qwen2.5-VL-7B-Instruct`` or Ollama's ``qwen2.5vl:7b``: how presets and local models find it.
     """
 
     name: str
@@ -118,6 +121,7 @@ class Convention:
     binning: Binning = "round"
     max_value: float | None = None
     also: tuple[Syntax, ...] = ()
+    models: tuple[str, ...] = ()
 
     # -- geometry ---------------------------------------------------------------------------------------------
 
@@ -362,6 +366,17 @@ def get_convention(name: str | Convention) -> Convention:
         raise KeyError(f"unknown box convention '{name}' (known: {', '.join(sorted(_REGISTRY))})") from None
 
 
+def convention_for_model(model: str) -> Convention | None:
+    """The native convention of a model family, found by its name; None for prompt-defined models (GPT-4o, ...).
+
+    A model name is a declaration of its family, not a guess from the numbers it writes.
+    """
+    for convention in _REGISTRY.values():
+        if any(re.search(pattern, model, re.IGNORECASE) for pattern in convention.models):
+            return convention
+    return None
+
+
 def conventions() -> list[Convention]:
     """All registered conventions, in registry order (prompt-defined first, then model families)."""
     return list(_REGISTRY.values())
@@ -414,6 +429,7 @@ for _convention in (
         "normalized",
         1000.0,
         also=(_QWEN_V1, _QWEN_TOKENS_FLAT),
+        models=(r"qwen2[-_ ]?vl", r"qwen[-_ ]vl(?![-_ ]?(max|plus))"),
     ),
     Convention(
         "qwen2.5-vl",
@@ -423,6 +439,7 @@ for _convention in (
         "pixel",
         reference="smart-resize",
         also=(_QWEN_TOKENS, _QWEN_TOKENS_FLAT),
+        models=(r"qwen2\.5[-_ ]?vl",),
     ),
     Convention(
         "qwen3-vl",
@@ -432,6 +449,7 @@ for _convention in (
         "normalized",
         1000.0,
         also=(_QWEN_TOKENS_FLAT, _QWEN_TOKENS),
+        models=(r"qwen3[-_ ]?vl",),
     ),
     Convention(
         "internvl",
@@ -440,6 +458,7 @@ for _convention in (
         Tagged("internvl"),
         "normalized",
         1000.0,
+        models=(r"internvl",),
     ),
     Convention(
         "paligemma",
@@ -451,6 +470,7 @@ for _convention in (
         "yx",
         binning="floor",
         max_value=1023,
+        models=(r"paligemma",),
     ),
     Convention(
         "florence2",
@@ -461,6 +481,7 @@ for _convention in (
         1000.0,
         binning="floor-centre",
         max_value=999,
+        models=(r"florence[-_ ]?2",),
     ),
     Convention(
         "gemini",
@@ -470,6 +491,7 @@ for _convention in (
         "normalized",
         1000.0,
         "yx",
+        models=(r"gemini",),
     ),
     Convention(
         "deepseek-vl2",
@@ -478,6 +500,7 @@ for _convention in (
         Tagged("deepseek", "<|ref|>", "<|/ref|>", "<|det|>", "<|/det|>"),
         "normalized",
         999.0,
+        models=(r"deepseek[-_ ]?vl2",),
     ),
     Convention(
         "cogvlm",
@@ -487,6 +510,7 @@ for _convention in (
         "normalized",
         1000.0,
         max_value=999,
+        models=(r"cogvlm", r"cogagent"),
     ),
     Convention(
         "glm4v",
@@ -495,6 +519,7 @@ for _convention in (
         Tagged("glm", None, None, "<|begin_of_box|>", "<|end_of_box|>", "flat"),
         "normalized",
         1000.0,
+        models=(r"glm[-_ ]?4(\.\d)?v",),
     ),
     Convention(
         "minicpm-v",
@@ -503,6 +528,7 @@ for _convention in (
         Tagged("minicpm", layout="space"),
         "normalized",
         1000.0,
+        models=(r"minicpm[-_ ]?v",),
     ),
     Convention(
         "llava-1.5",
@@ -513,6 +539,7 @@ for _convention in (
         1.0,
         reference="square-pad",
         resolution=0.01,
+        models=(r"llava[-_ ]?(v)?1\.5",),
     ),
     Convention(
         "kosmos2",
@@ -523,6 +550,7 @@ for _convention in (
         1.0,
         resolution=1 / 32,
         binning="none",
+        models=(r"kosmos[-_ ]?2",),
     ),
     Convention(
         "molmo",
@@ -532,6 +560,7 @@ for _convention in (
         "normalized",
         100.0,
         resolution=0.1,
+        models=(r"molmo(?!2)",),
     ),
 ):
     register(_convention)

@@ -30,17 +30,17 @@ _FAKE_WORDS = (
     r"edited|forged|doctored|fake|photoshopped|inpainted|spliced"
 )
 _REAL_WORDS = r"real|authentic|genuine|natural photograph|natural photo|unedited|unaltered|unmanipulated|pristine"
-_CUE = re.compile(rf"\b({_FAKE_WORDS}|{_REAL_WORDS})\b", re.IGNORECASE)
-_NEGATION = re.compile(r"\b(not|no|isn't|is not|wasn't|never|neither|nor|aren't|doesn't)\s+([\w-]+\s+){0,3}$", re.I)
+# The cue patterns run on lower-cased text: case-insensitive matching costs Python's re three times as much.
+_REAL = re.compile(_REAL_WORDS)
+_CUE = re.compile(rf"\b({_FAKE_WORDS}|{_REAL_WORDS})\b")
+_NEGATION = re.compile(r"\b(not|no|isn't|is not|wasn't|never|neither|nor|aren't|doesn't)\s+([\w-]+\s+){0,3}$")
 _HEDGE = re.compile(
     r"\b(cannot|can't|can not|unable to|impossible to|hard to|difficult to)\s+(determine|tell|say|judge|decide)|"
-    r"\b(uncertain|unclear|inconclusive|not sure|undetermined)\b",
-    re.IGNORECASE,
+    r"\b(uncertain|unclear|inconclusive|not sure|undetermined)\b"
 )
 _TAG = re.compile(
     r"<(verdict|answer|label)>\s*(.*?)\s*</\1>|\b(?:final answer|answer|verdict|label|prediction|conclusion)\s*[:=]\s*"
-    r"\**\s*([A-Za-z][A-Za-z \-]{0,40})",
-    re.IGNORECASE,
+    r"\**\s*([a-z][a-z \-]{0,40})"
 )
 _THINK = re.compile(r"<think>(.*?)(?:</think>|\Z)", re.DOTALL | re.IGNORECASE)
 _RATIONALE_TAG = re.compile(r"<(rationale|reason|reasoning|explanation|analysis)>(.*?)</\1>", re.DOTALL | re.I)
@@ -68,12 +68,12 @@ def normalize_label(value: Any) -> VerdictLabel | None:
 
 def free_text_label(text: str) -> tuple[VerdictLabel | None, str | None]:
     """Label from free-text cues with negation ("not AI-generated" → real). Returns (label, reason if none)."""
+    text = text.lower()
     if _HEDGE.search(text):
         return None, "hedged answer: the model says it cannot decide"
     labels: set[str] = set()
     for match in _CUE.finditer(text):
-        word = match.group(1).lower()
-        label = "real" if re.fullmatch(_REAL_WORDS, word) else "fake"
+        label = "real" if _REAL.fullmatch(match.group(1)) else "fake"
         if _NEGATION.search(text[max(0, match.start() - 40) : match.start()]):
             label = "fake" if label == "real" else "real"
         labels.add(label)
@@ -206,7 +206,7 @@ def _numbers_only(value: Any) -> bool:
 
 
 def _tagged_label(text: str) -> VerdictLabel | None:
-    for match in _TAG.finditer(text):
+    for match in _TAG.finditer(text.lower()):
         label = normalize_label(match.group(2) if match.group(2) is not None else match.group(3))
         if label is not None:
             return label
@@ -228,10 +228,15 @@ def _rationale(answer: str, prose: str) -> str:
     return _tidy(thought.group(1)) if thought else ""
 
 
+_SPACES = re.compile(r"[ \t]+")
+_LINE_BREAK = re.compile(r"[ \t]*\n[ \t]*")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
 def _tidy(text: str) -> str:
-    text = _MARKUP_NOISE.sub("", text)
-    text = re.sub(r"[ \t]*\n[ \t]*", "\n", re.sub(r"[ \t]+", " ", text))
-    return re.sub(r"\s*\n\s*\n\s*", "\n\n", text).strip()
+    """Model text without markup noise, runs of spaces or more than one blank line."""
+    text = _LINE_BREAK.sub("\n", _SPACES.sub(" ", _MARKUP_NOISE.sub("", text)))
+    return _BLANK_LINES.sub("\n\n", text).strip()
 
 
 def _replace(text: str, markup: Sequence[Markup]) -> str:

@@ -127,3 +127,40 @@ def test_detect_overlay_paths(tmp_path: Path, target: str, ok: bool) -> None:
         assert result.exit_code == 0 and (tmp_path / target).is_file()
     else:
         assert result.exit_code == 2 and ".png" in result.output
+
+
+def test_parse_prints_the_verdict_as_json(tmp_path: Path) -> None:
+    answer = tmp_path / "answer.txt"
+    answer.write_text('Fake.\n```json\n[{"bbox_2d": [72, 131, 364, 658], "label": "hand"}]\n```', encoding="utf-8")
+    result = _cli(
+        "parse", "--convention", "qwen2.5-vl", "--image-size", "1080x1920", "--input-size", "728x1316", str(answer)
+    )
+    assert result.exit_code == 0, result.output
+    verdict = json.loads(result.output)
+    assert verdict["label"] == "fake" and verdict["regions"][0]["label"] == "hand"
+    assert verdict["regions"][0]["box"] == pytest.approx(
+        [72 * 1080 / 728, 131 * 1920 / 1316, 364 * 1080 / 728, 658 * 1920 / 1316], abs=1e-3
+    )
+
+
+def test_parse_reads_stdin() -> None:
+    result = runner.invoke(
+        app, ["parse", "-c", "paligemma", "--image-size", "200x100"], input="<loc0000><loc0000><loc0512><loc0512> sky"
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["regions"][0]["box"] == [0, 0, 100, 50]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-c", "qwen9", "--image-size", "10x10"], "unknown box convention"),
+        (["-c", "pixel", "--image-size", "10"], "WIDTHxHEIGHT"),
+        (["-c", "pixel", "--image-size", "10x10", "--input-size", "0x5"], "positive"),
+        (["-c", "pixel", "--image-size", "10x10", "/no/such/answer.txt"], "No such file"),
+    ],
+)
+def test_parse_user_errors_exit_2(args: list[str], message: str) -> None:
+    result = runner.invoke(app, ["parse", *args], input="")
+    assert result.exit_code == 2
+    assert message in result.output

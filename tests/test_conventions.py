@@ -293,3 +293,32 @@ def test_names_are_unique() -> None:
 
     with pytest.raises(ValueError, match="already registered"):
         register(get_convention("pixel"))
+
+
+@pytest.mark.parametrize(
+    ("model", "name"),
+    [
+        ("Qwen/Qwen2.5-VL-7B-Instruct", "qwen2.5-vl"),
+        ("qwen2.5vl:7b", "qwen2.5-vl"),
+        ("Qwen/Qwen2-VL-2B-Instruct", "qwen2-vl"),
+        ("Qwen/Qwen3-VL-8B-Instruct", "qwen3-vl"),
+        ("OpenGVLab/InternVL3-8B", "internvl"),
+        ("google/paligemma2-3b-pt-448", "paligemma"),
+        ("microsoft/Florence-2-large", "florence2"),
+        ("gemini-2.5-flash", "gemini"),
+        ("deepseek-ai/deepseek-vl2-tiny", "deepseek-vl2"),
+        ("THUDM/cogvlm-grounding-generalist-hf", "cogvlm"),
+        ("zai-org/GLM-4.5V", "glm4v"),
+        ("openbmb/MiniCPM-V-4_5", "minicpm-v"),
+        ("llava-hf/llava-1.5-7b-hf", "llava-1.5"),
+        ("microsoft/kosmos-2-patch14-224", "kosmos2"),
+        ("allenai/Molmo-7B-D-0924", "molmo"),
+        ("gpt-4o", None),
+        ("llava-hf/llava-onevision-qwen2-7b-ov-hf", None),  # no documented grounding format: prompt-defined
+    ],
+)
+def test_model_names_find_their_family(model: str, name: str | None) -> None:
+    from grounddefake.conventions import convention_for_model
+
+    found = convention_for_model(model)
+    assert (found.name if found else None) == name

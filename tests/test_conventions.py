@@ -322,3 +322,14 @@ def test_model_names_find_their_family(model: str, name: str | None) -> None:
 
     found = convention_for_model(model)
     assert (found.name if found else None) == name
+
+
+def test_readme_lists_every_convention_with_its_example() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    for convention in conventions():
+        row = f"| `{convention.name}` |"
+        assert row in readme, convention.name
+        line = readme[readme.index(row) :].splitlines()[0]
+        assert f"`{convention.example().replace('|', chr(92) + '|')}`" in line, convention.name

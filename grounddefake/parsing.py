@@ -118,10 +118,26 @@ def parse(
         image_size: (W, H) of the original image.
         input_size: (w, h) of the image the model saw, when it was resized (default: the original).
         logprobs: verdict-token log-probabilities, when the backend returned them.
+
+    Raises:
+        ValueError: a size that is not two positive integers.
+        KeyError: an unknown convention name (the message lists the known ones).
     """
-    size = (int(image_size[0]), int(image_size[1]))
-    transform = Transform.identity(size) if input_size is None else Transform.resize(size, input_size)
+    size = _size(image_size, "image_size")
+    transform = (
+        Transform.identity(size) if input_size is None else Transform.resize(size, _size(input_size, "input_size"))
+    )
     return parse_with_transform(text, convention, transform, logprobs)
+
+
+def _size(value: Sequence[int], name: str) -> Size:
+    try:
+        width, height = (int(v) for v in value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be (width, height), got {value!r}") from None
+    if width < 1 or height < 1:
+        raise ValueError(f"{name} must be positive, got {value!r}")
+    return (width, height)
 
 
 def parse_completion(completion: Completion, convention: str | Convention | None, transform: Transform) -> Verdict:

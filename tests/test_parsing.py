@@ -249,3 +249,22 @@ def test_json_regions_use_the_convention_axis_order() -> None:
 def test_native_markup_without_convention_is_left_as_text() -> None:
     verdict = parse("fake <ref>hand</ref><box>[[1,2,3,4]]</box>", None, SIZE)
     assert verdict.regions == () and verdict.label == "fake"
+
+
+@pytest.mark.parametrize("size", [(0, 10), (10, -1), (10,), "10x10", None])
+def test_bad_sizes_are_refused_clearly(size) -> None:
+    with pytest.raises(ValueError, match="size"):
+        parse("fake", "pixel", size)
+
+
+def test_convention_parse_returns_model_space_regions() -> None:
+    from grounddefake.box_syntax import ModelRegion
+    from grounddefake.conventions import get_convention
+
+    gemini = get_convention("gemini")
+    assert gemini.parse('[{"box_2d": [250, 100, 750, 500], "label": "a"}]') == [
+        ModelRegion((250, 100, 750, 500), "box", "a")
+    ]
+    assert get_convention("internvl").parse("<ref>a</ref><box>[[1,2,3,4]]</box>") == [
+        ModelRegion((1, 2, 3, 4), label="a")
+    ]

@@ -459,13 +459,14 @@ class LocTokens(Syntax):
 
     name: str = "paligemma"
 
-    _pattern = re.compile(r"(?<!>)((?:<loc\d{4}>){4})(?:<seg\d{3}>)*[ \t]*(?P<label>[^;<\n]*)")
+    _pattern = re.compile(r"((?:<loc\d{4}>)+)(?:<seg\d{3}>)*[ \t]*(?P<label>[^;<\n]*)")
 
     def read(self, text: str) -> Found:
-        regions, markup = [], []
+        regions: list[ModelRegion] = []
+        markup = []
         for match in self._pattern.finditer(text):
             label = clean_label(match.group("label").strip())
-            regions.append(ModelRegion(_numbers(match.group(1)), "box", label))
+            regions.extend(_grouped(_numbers(match.group(1)), label, match.group(1)))
             markup.append(Markup(match.start(), match.end(), label or ""))
         return Found(tuple(regions[:MAX_ITEMS]), tuple(markup))
 

@@ -124,6 +124,14 @@ CASES = [
         ["hand", "sky"],
     ),
     (
+        "paligemma",
+        "<verdict>fake</verdict><loc0256><loc0512><loc0768><loc1023> hand",
+        (200, 100),
+        None,
+        [(100, 25, 1023 / 1024 * 200, 75)],
+        ["hand"],
+    ),
+    (
         "florence2",
         "hand<loc_0><loc_0><loc_999><loc_499>",
         (1000, 500),
@@ -232,6 +240,7 @@ def test_point_outside_the_image_is_dropped_with_a_reason() -> None:
             "cells",
         ),
         ("molmo", '<point x="a" y="1">p</point><point x="5" y="5">q</point>', "without numbers"),
+        ("paligemma", "<loc0001><loc0002><loc0003> x ; <loc0000><loc0000><loc0512><loc0512> y", "3 numbers"),
     ],
 )
 def test_one_bad_item_costs_only_itself(name, text, problem) -> None:

@@ -81,10 +81,15 @@ def clean_label(value: Any) -> str | None:
 
 _FENCE = re.compile(r"```[A-Za-z]*[ \t]*\n?(.*?)(?:```|\Z)", re.DOTALL)
 _OPEN = re.compile(r"[\[{]")
-_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{},]', re.DOTALL)
+_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*(?:"|\Z)|[\[\]{},]', re.DOTALL)
 _CLOSER = {"[": "]", "{": "}"}
 MAX_FAILED_STARTS = 100
 """A text with more unreadable brackets than this stops being searched for JSON (bounds the work per answer)."""
+TOLERANT_BUDGET = 400_000
+"""At most this many characters per text go through the tolerant (slower) reader."""
+MAX_LITERAL = 20_000
+"""Python-literal answers (single quotes, True/None) longer than this are not evaluated."""
+_TRAILING_COMMA = re.compile(r",\s*([}\]])")
 
 
 @dataclass(frozen=True)
@@ -121,6 +126,7 @@ def _iter_bare(text: str, begin: int, stop: int) -> Iterator[JsonValue]:
     decoder = json.JSONDecoder()
     segment = text[begin:stop]
     pos, failed, repaired_once = 0, 0, False
+    budget = TOLERANT_BUDGET
     while failed < MAX_FAILED_STARTS:
         match = _OPEN.search(segment, pos)
         if match is None:
@@ -128,14 +134,15 @@ def _iter_bare(text: str, begin: int, stop: int) -> Iterator[JsonValue]:
         i = match.start()
         try:
             value, end = decoder.raw_decode(segment, i)
-        except (json.JSONDecodeError, RecursionError):
+        except (ValueError, RecursionError):  # JSONDecodeError, and integers past Python's digit limit
             value, end = None, i
         if isinstance(value, (dict, list)):
             yield JsonValue(value, begin + i, begin + end)
             pos = end
             continue
         end, ran_out = _balanced_end(segment, i)
-        if end is not None:
+        if end is not None and end - i <= budget:
+            budget -= end - i
             value = loads_tolerant(segment[i:end])
             if isinstance(value, (dict, list)):
                 yield JsonValue(value, begin + i, begin + end)
@@ -155,14 +162,14 @@ def loads_tolerant(body: str) -> Any:
     """``json.loads``, then without trailing commas, then as a Python literal (single quotes, True/None)."""
     try:
         return json.loads(body)
-    except (json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):
         pass
-    no_commas = re.sub(r",\s*([}\]])", r"\1", body)
+    no_commas = _TRAILING_COMMA.sub(r"\1", body)
     try:
         return json.loads(no_commas)
-    except (json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):
         pass
-    if len(no_commas) > 100_000:
+    if len(no_commas) > MAX_LITERAL:
         return None
     try:
         value = ast.literal_eval(no_commas)
@@ -193,7 +200,7 @@ def _balanced_end(text: str, start: int) -> tuple[int | None, bool]:
 
 MAX_SCAN = 50_000
 MAX_DEPTH = 64
-_BALANCE_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|[\[\]{}]', re.DOTALL)
+_BALANCE_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*(?:"|\Z)|\'(?:[^\'\\\n]|\\.)*\'|[\[\]{}]', re.DOTALL)
 
 
 def _repair_truncated(text: str) -> Any:
@@ -254,7 +261,8 @@ def region_items(value: Any) -> list[Any] | None:
 def is_region(item: Mapping[Any, Any]) -> bool:
     """Whether a JSON object is itself a region (it has a box or point key, or named corner keys)."""
     keys = {str(k).lower() for k in item}
-    return bool(keys & {*BOX_KEYS, *POINT_KEYS}) or any(set(xy) <= keys for xy in _XY_KEYS)
+    named = (*_XY_KEYS, ("x", "y", "width", "height"), ("x", "y", "w", "h"))
+    return bool(keys & {*BOX_KEYS, *POINT_KEYS}) or any(set(names) <= keys for names in named)
 
 
 def json_region(item: Any, axis_order: str = "xy") -> ModelRegion:
@@ -269,14 +277,19 @@ def json_region(item: Any, axis_order: str = "xy") -> ModelRegion:
         label = clean_label(first_key(item, LABEL_KEYS))
         found_score = first_key(item, SCORE_KEYS)
         if isinstance(found_score, (int, float)) and not isinstance(found_score, bool):
-            score = float(found_score)
+            try:
+                score = float(found_score)
+            except OverflowError:
+                score = math.inf
         raw = first_key(item, BOX_KEYS)
         if raw is None:
             raw = first_key(item, POINT_KEYS)
             kind = "point"
         if raw is None or isinstance(raw, Mapping):
-            raw = _named_corners(raw if isinstance(raw, Mapping) else item, axis_order)
-            kind = "box"
+            corners = raw if isinstance(raw, Mapping) else item
+            raw, kind = _named_corners(corners, axis_order), "box"
+            if raw is None:
+                raw, kind = _named_point(corners, axis_order), "point"
     if isinstance(raw, list) and len(raw) == 1 and isinstance(raw[0], list):
         raw = raw[0]
     where = json.dumps(item, default=str)[:80]
@@ -297,13 +310,32 @@ def _named_corners(item: Mapping[Any, Any], axis_order: str) -> list[Any] | None
         if all(n in lowered for n in names):
             x1, y1, x2, y2 = (lowered[n] for n in names)
             return [y1, x1, y2, x2] if axis_order == "yx" else [x1, y1, x2, y2]
+    for w, h in (("width", "height"), ("w", "h")):
+        if all(n in lowered for n in ("x", "y", w, h)):
+            try:
+                x1, y1 = _number(lowered["x"]), _number(lowered["y"])
+                x2, y2 = x1 + _number(lowered[w]), y1 + _number(lowered[h])
+            except (TypeError, ValueError):
+                return [lowered["x"], lowered["y"], lowered[w], lowered[h]]  # reported as not numbers
+            return [y1, x1, y2, x2] if axis_order == "yx" else [x1, y1, x2, y2]
+    return None
+
+
+def _named_point(item: Mapping[Any, Any], axis_order: str) -> list[Any] | None:
+    """``{"x": .., "y": ..}`` (Moondream's points) in ``axis_order``."""
+    lowered = {str(k).lower(): v for k, v in item.items()}
+    if "x" in lowered and "y" in lowered:
+        return [lowered["y"], lowered["x"]] if axis_order == "yx" else [lowered["x"], lowered["y"]]
     return None
 
 
 def _number(value: Any) -> float:
     if isinstance(value, bool) or value is None:
         raise TypeError("not a number")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an integer too large for a float: reported as not finite
+        return math.inf
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -411,7 +443,7 @@ class Tagged(Syntax):
             label = clean_label(match.group("label")) if tagged else _preceding_phrase(text, match.start(), last)
             last = match.end()
             regions.extend(_grouped(_numbers(match.group("inner")), label, match.group()))
-            markup.append(Markup(match.start(), match.end(), (label or "") if tagged else ""))
+            markup.append(Markup(match.start(), match.end(), (match.group("label") or "") if tagged else ""))
             if len(regions) >= MAX_ITEMS:
                 break
         return Found(tuple(regions[:MAX_ITEMS]), tuple(markup))
@@ -491,11 +523,11 @@ class Florence(Syntax):
         for match in self._pattern.finditer(text):
             # The label is the text right before the tokens, back to the previous tag or line.
             before = text[max(last, match.start() - 300) : match.start()]
-            cut = max(before.rfind(">"), before.rfind("\n"))
+            cut = max(before.rfind(c) for c in ">\n.;:!?")
             label = clean_label(before[cut + 1 :].strip())
             start = match.start() - len(before) + cut + 1
             regions.extend(_grouped(_numbers(match.group()), label, match.group()))
-            markup.append(Markup(start, match.end(), label or ""))
+            markup.append(Markup(start, match.end(), before[cut + 1 :]))
             last = match.end()
         return Found(tuple(regions[:MAX_ITEMS]), tuple(markup))
 
@@ -604,7 +636,7 @@ class KosmosPatches(Syntax):
                     regions.append(ModelRegion((), label=label, problem=f"not a pair of grid cells: {part[:80]!r}"))
                     continue
                 regions.append(ModelRegion(patch_index_to_box(cells[0], cells[1]), "box", label))
-            markup.append(Markup(match.start(), match.end(), label or ""))
+            markup.append(Markup(match.start(), match.end(), match.group("label") or ""))
         return Found(tuple(regions[:MAX_ITEMS]), tuple(markup))
 
     def write(self, regions: Sequence[ModelRegion]) -> str:

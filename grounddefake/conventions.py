@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from grounddefake.box_syntax import (
@@ -107,6 +107,8 @@ class Convention:
         also: further syntaxes the family is known to use, read when JSON and ``syntax`` find nothing.
         models: regular expressions (case-insensitive, searched) for the model names of the family, such as
             ``Qwen/Qwen2.5-VL-7B-Instruct`` or Ollama's ``qwen2.5vl:7b``: how presets and local models find it.
+        max_pixels: the ``smart-resize`` area limit of the server (Qwen2.5-VL's own config by default; about
+            1 MP for transformers without a config, the cookbook and Ollama). ``qwen2.5-vl@1003520`` names it.
     """
 
     name: str
@@ -122,6 +124,7 @@ class Convention:
     max_value: float | None = None
     also: tuple[Syntax, ...] = ()
     models: tuple[str, ...] = ()
+    max_pixels: int = QWEN_MAX_PIXELS
 
     # -- geometry ---------------------------------------------------------------------------------------------
 
@@ -132,7 +135,7 @@ class Convention:
             return Transform.pad_to_square(size)
         if self.reference == "smart-resize":
             try:
-                return Transform.resize(size, smart_resize(size))
+                return Transform.resize(size, smart_resize(size, max_pixels=self.max_pixels))
             except ValueError:
                 return Transform.identity(size)  # Qwen refuses such an image: there is no answer to map
         return Transform.identity(size)
@@ -258,10 +261,26 @@ class Convention:
 
     # -- grounding --------------------------------------------------------------------------------------------
 
+    def _reference_notes(self, input_size: Size) -> list[str]:
+        if self.reference == "smart-resize" and max(input_size) / max(min(input_size), 1) > QWEN_MAX_RATIO:
+            return [f"Qwen's processor refuses an aspect ratio above {QWEN_MAX_RATIO}: boxes read in the image sent"]
+        return []
+
+    def _scale_notes(self, regions: Sequence[ModelRegion]) -> list[str]:
+        """A warning (not a reinterpretation) when every number is a fraction under a 0–100+ convention."""
+        values = [v for r in regions if r.problem is None for v in r.values if math.isfinite(v)]
+        fractions = values and all(abs(v) <= 1 for v in values) and not all(float(v).is_integer() for v in values)
+        if self.space == "normalized" and self.scale >= 100 and fractions:
+            return [
+                f"every number is within 0–1 under the 0–{self.scale:g} convention '{self.name}': the model "
+                "may be answering in 0–1 (InternVL3.5 does); read as declared, prompt for the declared range"
+            ]
+        return []
+
     def ground(self, regions: Sequence[ModelRegion], transform: Transform) -> tuple[list[Region], list[str]]:
         """Model-space regions → Regions in original pixels, with one note per fix or dropped item."""
         grounded: list[Region] = []
-        notes: list[str] = []
+        notes: list[str] = self._reference_notes(transform.input_size) if regions else []
         width, height = transform.original_size
         for i, item in enumerate(regions[:MAX_ITEMS]):
             if item.problem is not None:
@@ -300,7 +319,7 @@ class Convention:
             grounded.append(
                 Region(box, label=label, score=None if score is None else min(max(score, 0.0), 1.0), point=point)
             )
-        return grounded, notes
+        return grounded, notes + self._scale_notes(regions)
 
 
 EXAMPLE_SIZE: Size = (640, 480)
@@ -355,15 +374,26 @@ def register(convention: Convention) -> Convention:
 def get_convention(name: str | Convention) -> Convention:
     """Look a convention up by name.
 
+    ``qwen2.5-vl@1003520`` is Qwen2.5-VL served with a 1,003,520-pixel smart-resize limit.
+
     Raises:
         KeyError: unknown name; the message lists the known ones.
     """
     if isinstance(name, Convention):
         return name
+    base, _, limit = name.partition("@")
     try:
-        return _REGISTRY[name]
+        convention = _REGISTRY[base]
     except KeyError:
-        raise KeyError(f"unknown box convention '{name}' (known: {', '.join(sorted(_REGISTRY))})") from None
+        raise KeyError(f"unknown box convention '{base}' (known: {', '.join(sorted(_REGISTRY))})") from None
+    if not limit:
+        return convention
+    if convention.reference != "smart-resize" or not limit.isdigit() or int(limit) < QWEN_MIN_PIXELS:
+        raise KeyError(
+            f"'{name}': only smart-resize conventions take '@MAX_PIXELS' (e.g. qwen2.5-vl@1003520), "
+            f"a whole number of at least {QWEN_MIN_PIXELS}"
+        )
+    return replace(convention, name=name, max_pixels=int(limit))
 
 
 def convention_for_model(model: str) -> Convention | None:

@@ -8,7 +8,6 @@ contradictory answer is ``unknown`` with a reason, never a guess. Boxes go model
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -16,91 +15,31 @@ from typing import Any
 from grounddefake.box_syntax import MAX_ITEMS, Markup, first_key, is_region, iter_json, json_region, region_items
 from grounddefake.conventions import Convention, get_convention
 from grounddefake.types import Completion, Region, Size, TokenLogprob, Transform, Verdict, VerdictLabel
+from grounddefake.verdicts import (
+    VERDICT_KEYS,
+    VERDICT_TAG,
+    free_text_label,
+    json_label,
+    score_from_logprobs,
+    tagged_label,
+)
 
 MAX_TEXT = 200_000
 """Model output is untrusted: only this many characters are parsed and kept."""
 MAX_RATIONALE = 10_000
 """The rationale keeps at most this many characters."""
 
-_VERDICT_KEYS = ("verdict", "label", "answer", "prediction", "classification", "result", "is_fake")
 _RATIONALE_KEYS = ("rationale", "reason", "reasoning", "explanation", "analysis", "evidence")
-
-_FAKE_WORDS = (
-    r"ai[- ]generated|computer[- ]generated|generated|synthetic|synthesi[sz]ed|manipulated|tampered|"
-    r"edited|forged|doctored|fake|photoshopped|inpainted|spliced"
+_RATIONALE_OPEN = re.compile(r"<(rationale|reason|reasoning|explanation|analysis)>", re.IGNORECASE)
+_KNOWN_TAGS = (
+    "verdict|answer|label|classification|rationale|reason|reasoning|explanation|analysis|think|ref|box|det|phrase|"
+    "object|point|points|p|b|i|em|strong|br|s|ul|ol|li|h[1-6]|code"
 )
-_REAL_WORDS = r"real|authentic|genuine|natural photograph|natural photo|unedited|unaltered|unmanipulated|pristine"
-# The cue patterns run on lower-cased text: case-insensitive matching costs Python's re three times as much.
-_REAL = re.compile(_REAL_WORDS)
-_CUE = re.compile(rf"\b({_FAKE_WORDS}|{_REAL_WORDS})\b")
-_NEGATION = re.compile(r"\b(not|no|isn't|is not|wasn't|never|neither|nor|aren't|doesn't)\s+([\w-]+\s+){0,3}$")
-_HEDGE = re.compile(
-    r"\b(cannot|can't|can not|unable to|impossible to|hard to|difficult to)\s+(determine|tell|say|judge|decide)|"
-    r"\b(uncertain|unclear|inconclusive|not sure|undetermined)\b"
-)
-_TAG = re.compile(
-    r"<(verdict|answer|label)>\s*(.*?)\s*</\1>|\b(?:final answer|answer|verdict|label|prediction|conclusion)\s*[:=]\s*"
-    r"\**\s*([a-z][a-z \-]{0,40})"
-)
-_THINK = re.compile(r"<think>(.*?)(?:</think>|\Z)", re.DOTALL | re.IGNORECASE)
-_RATIONALE_TAG = re.compile(r"<(rationale|reason|reasoning|explanation|analysis)>(.*?)</\1>", re.DOTALL | re.I)
-_VERDICT_TAG = re.compile(r"<(verdict|answer|label)>.*?</\1>", re.DOTALL | re.IGNORECASE)
 _MARKUP_NOISE = re.compile(
-    r"<\|im_start\|>(?:assistant|user|system)?|<\|[^<>|]{0,40}\|>|</?[A-Za-z_][\w-]{0,30}/?>|</?s>"
+    rf"<\|im_start\|>(?:assistant|user|system)?|<\|[^<>|]{{0,40}}\|>|</?(?:{_KNOWN_TAGS})\s*/?>|<loc_?\d{{1,4}}>|"
+    r"<seg\d{3}>|<patch_index_\d{4}>|</delimiter_of_multi_objects/>",
+    re.IGNORECASE,
 )
-
-
-def normalize_label(value: Any) -> VerdictLabel | None:
-    """Map a verdict value ("Fake", "AI-generated", "authentic", True, ...) to "real"/"fake", else None."""
-    if isinstance(value, bool):
-        return "fake" if value else "real"
-    if not isinstance(value, str):
-        return None
-    text = value.strip().lower().strip(".!\"'*` ")
-    if not text:
-        return None
-    if re.fullmatch(rf"(?:{_FAKE_WORDS})(?: image| photo| photograph)?", text):
-        return "fake"
-    if re.fullmatch(rf"(?:{_REAL_WORDS})(?: image| photo| photograph)?", text):
-        return "real"
-    return free_text_label(text)[0]
-
-
-def free_text_label(text: str) -> tuple[VerdictLabel | None, str | None]:
-    """Label from free-text cues with negation ("not AI-generated" → real). Returns (label, reason if none)."""
-    text = text.lower()
-    if _HEDGE.search(text):
-        return None, "hedged answer: the model says it cannot decide"
-    labels: set[str] = set()
-    for match in _CUE.finditer(text):
-        label = "real" if _REAL.fullmatch(match.group(1)) else "fake"
-        if _NEGATION.search(text[max(0, match.start() - 40) : match.start()]):
-            label = "fake" if label == "real" else "real"
-        labels.add(label)
-    if len(labels) == 1:
-        return labels.pop(), None  # type: ignore[return-value]
-    if labels:
-        return None, "contradictory answer: cues for both real and fake"
-    return None, "no verdict found in the answer"
-
-
-def score_from_logprobs(logprobs: Sequence[TokenLogprob] | None) -> float | None:
-    """P(fake) from the first verdict token, renormalised over the verdict vocabulary among its alternatives."""
-    if not logprobs:
-        return None
-    for token in logprobs:
-        if normalize_label(token.token) is None:
-            continue
-        mass = {"real": 0.0, "fake": 0.0}
-        alternatives = dict(token.top)
-        alternatives.setdefault(token.token, token.logprob)
-        for text, logprob in alternatives.items():
-            label = normalize_label(text)
-            if label in mass:
-                mass[label] += math.exp(logprob)
-        total = mass["real"] + mass["fake"]
-        return mass["fake"] / total if total > 0 else None
-    return None
 
 
 def parse(
@@ -168,13 +107,14 @@ def parse_with_transform(
         if found.repaired:
             errors.append("truncated JSON repaired: kept its complete members")
         here = region_items(found.value)
-        if isinstance(found.value, Mapping) and not is_region(found.value):
-            verdict = normalize_label(first_key(found.value, _VERDICT_KEYS))
+        if isinstance(found.value, Mapping):
+            # A region object's "label" names the region, not the image.
+            keys = tuple(k for k in VERDICT_KEYS if k != "label") if is_region(found.value) else VERDICT_KEYS
+            verdict = json_label(found.value, keys=keys)
             if label is None and verdict is not None:
                 label, verdict_items = verdict, here  # regions from the object that carries the verdict win
-            said = first_key(found.value, _RATIONALE_KEYS)
-            if not rationale and isinstance(said, str):
-                rationale = said.strip()
+            if not rationale:
+                rationale = _text_of(first_key(found.value, _RATIONALE_KEYS))
         if items is None:
             items = here
     if verdict_items is not None:
@@ -188,15 +128,15 @@ def parse_with_transform(
         if native.regions:
             model_regions = list(native.regions)
             prose = _replace(prose, native.markup)
-    answer = _THINK.sub(" ", prose)
+    answer, thought = split_reasoning(prose)
     if label is None:
-        label = _tagged_label(answer)
+        label = tagged_label(answer)
     if label is None:
-        label, reason = free_text_label(_VERDICT_TAG.sub(" ", answer))
+        label, reason = free_text_label(VERDICT_TAG.sub(" ", answer))
         if reason:
             errors.append(reason)
     if not rationale:
-        rationale = _rationale(answer, prose)
+        rationale = _rationale(answer) or _tidy(thought)
     regions: list[Region] = []
     if model_regions:
         if conv is None:
@@ -221,27 +161,41 @@ def _numbers_only(value: Any) -> bool:
     )
 
 
-def _tagged_label(text: str) -> VerdictLabel | None:
-    for match in _TAG.finditer(text.lower()):
-        label = normalize_label(match.group(2) if match.group(2) is not None else match.group(3))
-        if label is not None:
-            return label
-    return None
+def split_reasoning(text: str) -> tuple[str, str]:
+    """(answer, reasoning): a reasoning model's ``<think>…</think>`` block apart from its answer.
 
-
-def _rationale(answer: str, prose: str) -> str:
-    """The model's explanation: a rationale tag's content, else the prose without verdict tags and markup.
-
-    A reasoning model's ``<think>`` block is the rationale only when nothing else was said.
+    Chat templates that open ``<think>`` in the prompt leave only ``…</think>`` in the completion: everything
+    before the last ``</think>`` is then reasoning. An unterminated ``<think>`` runs to the end of the text.
     """
-    tagged = _RATIONALE_TAG.search(answer)
-    if tagged:
-        return _tidy(tagged.group(2))
-    said = _tidy(_VERDICT_TAG.sub(" ", answer))
-    if said:
-        return said
-    thought = _THINK.search(prose)
-    return _tidy(thought.group(1)) if thought else ""
+    lowered = text.lower()
+    close = lowered.rfind("</think>")
+    opening = lowered.find("<think>")
+    if close < 0:
+        return (text, "") if opening < 0 else (text[:opening], text[opening + 7 :])
+    if 0 <= opening < close:
+        return text[:opening] + " " + text[close + 8 :], text[opening + 7 : close]
+    return text[close + 8 :], text[:close]
+
+
+def _text_of(value: Any) -> str:
+    """A rationale value as text: a string, or the strings of a list or object joined (bounded)."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, Mapping):
+        value = list(value.values())
+    if isinstance(value, list):
+        return " ".join(_text_of(v) for v in value[:50] if isinstance(v, (str, list, Mapping)))[:MAX_RATIONALE]
+    return ""
+
+
+def _rationale(answer: str) -> str:
+    """The model's explanation: a rationale tag's content, else the answer without verdict tags and markup."""
+    for opening in _RATIONALE_OPEN.finditer(answer):
+        close = answer.lower().find(f"</{opening.group(1).lower()}>", opening.end())
+        if close >= 0:
+            return _tidy(answer[opening.end() : close])
+        break  # an unclosed rationale tag: fall back to the whole answer
+    return _tidy(VERDICT_TAG.sub(" ", answer))
 
 
 _SPACES = re.compile(r"[ \t]+")

@@ -4,7 +4,8 @@ import math
 
 import pytest
 
-from grounddefake.parsing import normalize_label, parse, parse_with_transform, score_from_logprobs
+from grounddefake.parsing import parse, parse_with_transform
+from grounddefake.verdicts import normalize_label, score_from_logprobs
 from grounddefake.types import TokenLogprob, Transform
 
 SIZE = (200, 100)
@@ -16,7 +17,7 @@ SIZE = (200, 100)
         ('{"verdict": "fake", "rationale": "x"}', "fake"),
         ('```json\n{"verdict": "Real", "rationale": "x"}\n```', "real"),
         ("Sure! {'verdict': 'fake', 'regions': [],}", "fake"),
-        ('{"result": {"label": "AI-generated"}}', "unknown"),  # nested verdicts are not guessed
+        ('{"result": {"label": "AI-generated"}}', "fake"),  # one nested object deep
         ("<verdict>fake</verdict> because of the hands", "fake"),
         ("Answer: real", "real"),
         ("Final answer: **AI-generated**", "fake"),
@@ -268,3 +269,112 @@ def test_convention_parse_returns_model_space_regions() -> None:
     assert get_convention("internvl").parse("<ref>a</ref><box>[[1,2,3,4]]</box>") == [
         ModelRegion((1, 2, 3, 4), label="a")
     ]
+
+
+# -- answers that once hung the parser or made it raise (each finishes in milliseconds now) -----------------
+
+PATHOLOGICAL = [
+    "<answer>" + " " * 20_000,  # was cubic: \s*(.*?)\s* over a run of spaces
+    "<answer>" + "\n" * 20_000,
+    "<answer>" * 20_000,  # was quadratic: every unclosed tag re-scanned to the end
+    "<verdict>" * 20_000,
+    "<reason>" * 20_000,
+    "answer" + " " * 50_000 + ":",
+    '{"verdict": "fake", "rationale": "' + 'The sign reads \\"OPEN 24H\\" in warped letters. ' * 2000,
+    "[" + '"a\\' * 30_000,  # truncated string with escapes
+    "[" * 60 + "a," * 40_000 + "]" * 60,  # nested groups re-read as Python literals
+    "[1" + "0" * 5000 + "]",  # past Python's integer digit limit
+    '[{"bbox_2d": [1' + "0" * 6000,  # a model stuck repeating a digit
+    '{"regions":[{"box":[1' + "0" * 400 + ',0,1,1], "score": 1' + "0" * 400 + "}]}",
+    "[" * 200_000,
+    "{a" * 100_000,
+    "<ref>" * 30_000 + "<box>" * 30_000,
+    "<loc0001>" * 20_000,
+    "<point x=" * 20_000,
+    "İ" * 100_000 + " fake",  # lower() changes the length
+]
+
+
+@pytest.mark.parametrize("text", PATHOLOGICAL, ids=range(len(PATHOLOGICAL)))
+@pytest.mark.parametrize("convention", ["norm1000", "internvl", "paligemma", "molmo", "florence2"])
+def test_pathological_answers_complete(text: str, convention: str) -> None:
+    verdict = parse(text, convention, (640, 480))
+    assert verdict.label in ("real", "fake", "unknown")
+    assert all(0 <= r.box[0] < r.box[2] <= 640 and 0 <= r.box[1] < r.box[3] <= 480 for r in verdict.regions)
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("My first guess would be answer: real, but the fingers are fused.\n</think>\n\nVerdict: fake", "fake"),
+        ("Hmm, the lighting looks authentic.</think>\nThe image is AI-generated.", "fake"),
+        ("There is no evidence that this image is fake.", "real"),
+        ("I don't think this image is real.", "fake"),
+        ("No doubt this image is real.", "real"),
+        ("Is this image real or AI-generated? After analysis, it is AI-generated.", "fake"),
+        ("Real or Fake: Fake", "fake"),
+        ("**Classification:** Fake", "fake"),
+        ("Result: fake. Real photos don't look like this.", "fake"),
+        ("The answer is: fake. A real photo would show pores.", "fake"),
+        ('{"is_fake": "yes"}', "fake"),
+        ('{"is_fake": "no"}', "real"),
+        ('{"is_real": false}', "fake"),
+        ('{"is_ai_generated": true, "reason": "x"}', "fake"),
+        ('{"verdict": "fake", "bbox": [1, 2, 3, 4]}', "fake"),
+        ('{"label": "fake", "bbox": [1, 2, 3, 4]}', "unknown"),  # a region's label names the region, not the image
+    ],
+)
+def test_verdicts_on_common_phrasings(text: str, label: str) -> None:
+    assert parse(text, "norm1000", SIZE).label == label
+
+
+@pytest.mark.parametrize(
+    ("convention", "text", "rationale"),
+    [
+        (
+            None,
+            "Fake: the code `List<int>` and the token <EOS> are printed on the sign.",
+            "Fake: the code `List<int>` and the token <EOS> are printed on the sign.",
+        ),
+        ("florence2", "fake. melted clock<loc_100><loc_100><loc_500><loc_500>", "fake. melted clock"),
+        (
+            "kosmos2",
+            "The image is fake:<phrase> a melted clock</phrase><object><patch_index_0000><patch_index_0100>"
+            "</object> is wrong.",
+            "The image is fake: a melted clock is wrong.",
+        ),
+        (
+            None,
+            '{"verdict": "fake", "explanation": {"hands": "six fingers", "text": "garbled"}}',
+            "six fingers garbled",
+        ),
+    ],
+)
+def test_rationale_keeps_the_model_words(convention, text: str, rationale: str) -> None:
+    assert parse(text, convention, SIZE).rationale == rationale
+
+
+def test_florence_label_stops_at_the_sentence() -> None:
+    (region,) = parse("fake. melted clock<loc_100><loc_100><loc_500><loc_500>", "florence2", SIZE).regions
+    assert region.label == "melted clock"
+
+
+def test_moondream_points_and_xywh_boxes() -> None:
+    verdict = parse('{"points": [{"x": 0.5, "y": 0.25}]}', "norm1", SIZE)
+    assert verdict.regions[0].point == pytest.approx((100, 25))
+    verdict = parse('{"verdict": "fake", "regions": [{"x": 10, "y": 20, "width": 30, "height": 40}]}', "pixel", SIZE)
+    assert verdict.regions[0].box == pytest.approx((10, 20, 40, 60))
+
+
+def test_fractions_under_a_1000_convention_are_flagged_not_reinterpreted() -> None:
+    verdict = parse("<ref>a</ref><box>[[0.4518, 0.2, 0.9, 0.6]]</box>", "internvl", (1000, 1000))
+    assert verdict.regions[0].box == pytest.approx((0.4518, 0.2, 0.9, 0.6))
+    assert any("within 0–1" in e for e in verdict.parse_errors)
+
+
+def test_qwen_server_limit_in_the_convention_name() -> None:
+    text = '[{"bbox_2d": [72, 131, 364, 658]}]'
+    verdict = parse(text, "qwen2.5-vl@1003520", (1080, 1920))
+    assert verdict.regions[0].box == pytest.approx((72 * 1080 / 728, 131 * 1920 / 1316, 540, 960), abs=0.5)
+    with pytest.raises(KeyError, match="only smart-resize"):
+        parse(text, "internvl@1003520", (1080, 1920))

@@ -146,32 +146,52 @@ def _array_to_rgb(array: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class ImagePolicy:
-    """How to prepare an image for a model.
+    """How to prepare an image for a model, so that the server does not resize it again.
 
     Attributes:
-        max_side: longest side allowed, else downscale (aspect kept).
-        max_pixels: largest pixel count allowed, else downscale (aspect kept).
+        resize: ``fit`` (downscale, aspect kept, to satisfy the limits below) or ``smart-resize`` (Qwen2-VL /
+            Qwen2.5-VL: sides on a ``factor`` grid, area within [min_pixels, max_pixels], as their processor does).
+        max_side: longest side allowed (``fit``).
+        max_short_side: shortest side allowed (``fit``; OpenAI's high-detail rule scales the short side to 768).
+        max_pixels: largest pixel count allowed (both rules).
+        min_pixels: smallest pixel count (``smart-resize``).
+        factor: the grid of ``smart-resize`` (28 for Qwen2-VL / Qwen2.5-VL).
         format: "png" (lossless) or "jpeg" for resized images; originals that need no change are sent as they are.
         jpeg_quality: quality when ``format`` is "jpeg".
     """
 
+    resize: Literal["fit", "smart-resize"] = "fit"
     max_side: int | None = None
+    max_short_side: int | None = None
     max_pixels: int | None = None
+    min_pixels: int | None = None
+    factor: int = 28
     format: Literal["png", "jpeg"] = "png"
     jpeg_quality: int = 95
 
 
 def fit_size(size: Size, policy: ImagePolicy) -> Size:
     """The (w, h) an image of ``size`` is resized to under ``policy`` (itself when it fits)."""
+    if policy.resize == "smart-resize":
+        from grounddefake.conventions import QWEN_MAX_PIXELS, QWEN_MIN_PIXELS, smart_resize
+
+        try:
+            return smart_resize(
+                size, policy.factor, policy.min_pixels or QWEN_MIN_PIXELS, policy.max_pixels or QWEN_MAX_PIXELS
+            )
+        except ValueError as exc:
+            raise ImageError(f"cannot prepare a {size[0]}x{size[1]} image for this model: {exc}") from None
     w, h = size
     scale = 1.0
     if policy.max_side is not None and max(w, h) > policy.max_side:
         scale = min(scale, policy.max_side / max(w, h))
+    if policy.max_short_side is not None and min(w, h) * scale > policy.max_short_side:
+        scale = min(scale, policy.max_short_side / min(w, h))
     if policy.max_pixels is not None and w * h > policy.max_pixels:
         scale = min(scale, (policy.max_pixels / (w * h)) ** 0.5)
     if scale >= 1.0:
         return size
-    return (max(1, int(w * scale)), max(1, int(h * scale)))
+    return (max(1, round(w * scale)), max(1, round(h * scale)))
 
 
 def prepare_image(image: ImageInput, policy: ImagePolicy | None = None) -> PreparedImage:
@@ -192,7 +212,8 @@ def prepare_image(image: ImageInput, policy: ImagePolicy | None = None) -> Prepa
     else:
         pixels = loaded.pixels
         if target != size:
-            pixels = cv2.resize(pixels, target, interpolation=cv2.INTER_AREA)
+            shrink = target[0] * target[1] < size[0] * size[1]
+            pixels = cv2.resize(pixels, target, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
         payload, media_type = encode(pixels, policy.format, policy.jpeg_quality)
     transform = Transform.identity(size) if target == size else Transform.resize(size, target)
     return PreparedImage(payload, media_type, transform, pixels, hashlib.sha256(payload).hexdigest())

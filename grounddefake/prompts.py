@@ -10,7 +10,8 @@ Pack fields::
     version: 1                     # required
     description: ...               # required
     task: grounded                 # required: "verdict" (label + rationale) or "grounded" (+ regions)
-    convention: norm1000           # box convention the prompt asks for (required when task is grounded)
+    convention: norm1000           # box convention the prompt asks for (required when task is grounded);
+                                   # "native": the model family's own format (its preset's convention)
     schema: {...}                  # optional JSON schema of the answer
     system: ...                    # optional system text (template)
     image_placement: before        # where the image goes in the first turn: "before" or "after" the text
@@ -39,6 +40,8 @@ from grounddefake.types import Size
 
 Placement = Literal["before", "after", "none"]
 TASKS = ("verdict", "grounded")
+NATIVE = "native"
+"""A pack convention meaning: the model family's own box format."""
 _FIELDS = {"name", "version", "description", "task", "convention", "schema", "system", "image_placement", "turns"}
 MAX_RENDERED = 100_000
 """Longest rendered text, and longest string one template operation may build."""
@@ -144,24 +147,38 @@ class PromptPack:
         """``name@hash``, as written in predictions (``"prompt": "grounded@1a2b3c4d5e6f"``)."""
         return f"{self.name}@{self.hash}"
 
-    def context(self, image_size: Size, replies: Sequence[str] = ()) -> dict[str, Any]:
-        """The whole rendering context. Built from an allow-list: no sample, label, mask or metadata."""
+    def context(self, image_size: Size, replies: Sequence[str] = (), convention: str | None = None) -> dict[str, Any]:
+        """The whole rendering context. Built from an allow-list: no sample, label, mask or metadata.
+
+        ``convention`` is the convention in force (a ``native`` pack's model convention); ``box_example`` is one
+        answer written in it.
+        """
+        convention = convention or (None if self.convention == NATIVE else self.convention)
+        example = ""
+        if convention is not None:
+            from grounddefake.conventions import get_convention
+
+            example = get_convention(convention).example()
         return {
             "image": {"width": int(image_size[0]), "height": int(image_size[1])},
-            "convention": self.convention,
+            "convention": convention,
+            "box_example": example,
             "schema": json.dumps(self.schema, indent=2) if self.schema is not None else "",
             "replies": list(replies),
         }
 
-    def render_system(self, image_size: Size) -> str | None:
+    def render_system(self, image_size: Size, convention: str | None = None) -> str | None:
         if self.system is None:
             return None
-        return _render(self.system, self.context(image_size), f"{self.source}: system")
+        return _render(self.system, self.context(image_size, (), convention), f"{self.source}: system")
 
-    def render_turn(self, index: int, image_size: Size, replies: Sequence[str] = ()) -> Message:
+    def render_turn(
+        self, index: int, image_size: Size, replies: Sequence[str] = (), convention: str | None = None
+    ) -> Message:
         """The user message of turn ``index``, given the assistant ``replies`` to the earlier turns."""
         turn = self.turns[index]
-        text = _render(turn.text, self.context(image_size, replies), f"{self.source}: turns[{index}]")
+        context = self.context(image_size, replies, convention)
+        text = _render(turn.text, context, f"{self.source}: turns[{index}]")
         parts: tuple[TextPart | ImagePart, ...]
         if turn.image == "before":
             parts = (ImagePart(), TextPart(text))
@@ -235,7 +252,7 @@ def pack_from_mapping(data: Any, source: str) -> PromptPack:
     if task not in TASKS:
         raise fail("task", f"must be one of {', '.join(TASKS)}, got {task!r}")
     convention = data.get("convention")
-    if convention is not None:
+    if convention is not None and convention != NATIVE:
         from grounddefake.conventions import get_convention
 
         try:

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from grounddefake.backends.base import Backend, BackendError, GenerationParams, Request
+from grounddefake.calls import Caller, RetryPolicy, RunStats
 from grounddefake.images import ImageError, ImageInput, prepare_image
 from grounddefake.parsing import parse_completion
-from grounddefake.prompts import Message, PromptPack, TextPart
+from grounddefake.prompts import NATIVE, Message, PromptPack, PromptPackError, TextPart
 from grounddefake.types import Completion, PreparedImage, Sample, Usage, Verdict
 
 PREDICTIONS = "predictions.jsonl"
@@ -38,6 +39,8 @@ class Answer:
     verdict: Verdict
     prepared: PreparedImage
     completions: tuple[Completion, ...]
+    cached: bool = False
+    """Every completion came from the response cache (nothing was sent)."""
 
     @property
     def usage(self) -> Usage:
@@ -51,52 +54,87 @@ class Answer:
         return sum(c.latency_s for c in self.completions)
 
 
-async def ask(backend: Backend, pack: PromptPack, image: ImageInput, params: GenerationParams | None = None) -> Answer:
-    """Ask ``backend`` about one image with every turn of ``pack``; parse the last reply.
+def resolve_convention(pack: PromptPack, backend: Backend) -> str | None:
+    """The convention answers are parsed in: the pack's, or the model's own for a ``native`` pack.
+
+    Raises:
+        PromptPackError: a ``native`` pack with a model that has no box format of its own.
+    """
+    if pack.convention != NATIVE:
+        return pack.convention
+    if backend.convention is None:
+        raise PromptPackError(
+            f"prompt pack '{pack.name}' asks for the model's own box format, but {backend.model} has none: use a "
+            "pack that defines one (such as 'grounded'), or name the model's convention with --convention"
+        )
+    return backend.convention
+
+
+async def ask(
+    backend: Backend | Caller,
+    pack: PromptPack,
+    image: ImageInput,
+    params: GenerationParams | None = None,
+) -> Answer:
+    """Ask the model about one image with every turn of ``pack``; parse the last reply.
+
+    ``backend`` may be a :class:`Caller` (cache, rate limits, retries) or a bare Backend (one attempt, no cache).
 
     Raises:
         ImageError: the image cannot be read (a data problem, not a model answer).
     """
-    prepared = await asyncio.to_thread(prepare_image, image, backend.image_policy)
+    caller = backend if isinstance(backend, Caller) else Caller(backend, retry=RetryPolicy(max_retries=0))
+    convention = resolve_convention(pack, caller.backend)
+    prepared = await asyncio.to_thread(prepare_image, image, caller.backend.image_policy)
     params = params or GenerationParams()
     size = prepared.transform.input_size
     messages: list[Message] = []
-    system = pack.render_system(size)
+    system = pack.render_system(size, convention)
     if system:
         messages.append(Message("system", (TextPart(system),)))
     replies: list[str] = []
     completions: list[Completion] = []
+    cached = True
     for turn in range(len(pack.turns)):
-        messages.append(pack.render_turn(turn, size, replies))
-        request = Request(tuple(messages), (prepared,), pack.convention, pack.schema, params)
+        messages.append(pack.render_turn(turn, size, replies, convention))
+        request = Request(tuple(messages), (prepared,), convention, pack.schema, params)
         try:
-            completion = await backend.complete(request)
+            completion, hit = await caller.complete(request)
         except Exception as exc:  # a failed request is data (principle 2), whatever raised it
             reason = str(exc) if isinstance(exc, BackendError) else f"{type(exc).__name__}: {exc}"
             error = (reason or type(exc).__name__)[:MAX_ERROR]
             verdict = Verdict("unknown", error=error, image_size=prepared.transform.original_size)
             return Answer(verdict, prepared, tuple(completions))
+        cached = cached and hit
         completions.append(completion)
         replies.append(completion.text)
         messages.append(Message("assistant", (TextPart(completion.text),)))
-    verdict = parse_completion(completions[-1], pack.convention, prepared.transform)
-    return Answer(verdict, prepared, tuple(completions))
+    verdict = parse_completion(completions[-1], convention, prepared.transform)
+    return Answer(verdict, prepared, tuple(completions), cached)
 
 
-def prediction_record(sample_id: str, answer: Answer, model: str, pack: PromptPack) -> dict[str, Any]:
+def prediction_record(
+    sample_id: str, answer: Answer, model: str, pack: PromptPack, run_key: str = ""
+) -> dict[str, Any]:
     """One ``predictions.jsonl`` line (DESIGN.md → Formats)."""
-    line = _record(sample_id, answer.verdict, model, pack, answer.usage, answer.latency_s)
-    return {**line, "transform": answer.prepared.transform.to_json()}
+    line = _record(sample_id, answer.verdict, model, pack, answer.usage, answer.latency_s, run_key)
+    return {**line, "cached": answer.cached, "transform": answer.prepared.transform.to_json()}
 
 
-def skipped_record(sample_id: str, reason: str, model: str, pack: PromptPack) -> dict[str, Any]:
+def skipped_record(sample_id: str, reason: str, model: str, pack: PromptPack, run_key: str = "") -> dict[str, Any]:
     """The line of a sample whose image could not be read: a data problem, excluded from the metrics."""
     verdict = Verdict("unknown", error=f"unreadable image: {reason}"[:MAX_ERROR])
-    return {**_record(sample_id, verdict, model, pack), "skipped": True}
+    return {**_record(sample_id, verdict, model, pack, run_key=run_key), "skipped": True}
 
 
 def _record(
-    sample_id: str, verdict: Verdict, model: str, pack: PromptPack, usage: Usage = Usage(), latency_s: float = 0.0
+    sample_id: str,
+    verdict: Verdict,
+    model: str,
+    pack: PromptPack,
+    usage: Usage = Usage(),
+    latency_s: float = 0.0,
+    run_key: str = "",
 ) -> dict[str, Any]:
     """The fields every line has, in the documented order."""
     return {
@@ -108,6 +146,7 @@ def _record(
         "image_size": None if verdict.image_size is None else list(verdict.image_size),
         "model": model,
         "prompt": pack.id,
+        "run_key": run_key,
         "raw": verdict.raw,
         "error": verdict.error,
         "parse_errors": list(verdict.parse_errors),
@@ -168,30 +207,38 @@ class RunOutcome:
     problems: tuple[Problem, ...]
     reused: int
     seconds: float
+    stats: RunStats
 
 
 async def run_predictions(
     samples: Iterable[Sample],
-    backend: Backend,
+    backend: Backend | Caller,
     pack: PromptPack,
     out_dir: Path,
     concurrency: int = 4,
     params: GenerationParams | None = None,
     on_result: Callable[[Sample, dict[str, Any]], None] | None = None,
+    run_key: str = "",
 ) -> RunOutcome:
-    """Answer every sample, appending each record to ``out_dir/predictions.jsonl`` as it arrives.
+    """Answer every sample, appending each record to ``out_dir/predictions.jsonl`` and flushing it as it arrives.
 
-    Samples already answered without error, by this model with this prompt pack, are reused, not asked again.
+    Samples already answered without error in this configuration (same ``run_key``; lines without one: same model
+    and prompt pack) are reused, not asked again; failed ones are asked again. A SIGKILL loses only the requests in
+    flight: every finished answer is on disk, and a torn last line is cut before appending.
     """
     start = time.perf_counter()
+    caller = backend if isinstance(backend, Caller) else Caller(backend)
+    model = caller.backend.model
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / PREDICTIONS
     repair_torn_tail(path)
-    done = {
-        k: r
-        for k, r in read_predictions(path).items()
-        if not r.get("error") and r.get("model") == backend.model and r.get("prompt") == pack.id
-    }
+
+    def same_run(record: dict[str, Any]) -> bool:
+        if record.get("run_key"):
+            return record["run_key"] == run_key
+        return record.get("model") == model and record.get("prompt") == pack.id
+
+    done = {k: r for k, r in read_predictions(path).items() if not r.get("error") and same_run(r)}
     samples = list(samples)
     records = {s.id: done[s.id] for s in samples if s.id in done}
     reused = len(records)
@@ -203,12 +250,12 @@ async def run_predictions(
         async def one(sample: Sample) -> None:
             async with semaphore:
                 try:
-                    answer = await ask(backend, pack, sample.image, params)
+                    answer = await ask(caller, pack, sample.image, params)
                 except ImageError as exc:
                     problems.append(Problem(sample.id, str(exc)))
-                    record = skipped_record(sample.id, str(exc), backend.model, pack)
+                    record = skipped_record(sample.id, str(exc), model, pack, run_key)
                 else:
-                    record = prediction_record(sample.id, answer, backend.model, pack)
+                    record = prediction_record(sample.id, answer, model, pack, run_key)
             sink.write(json.dumps(record, ensure_ascii=False) + "\n")
             sink.flush()
             records[sample.id] = record
@@ -220,4 +267,4 @@ async def run_predictions(
                 on_result(sample, records[sample.id])
         await asyncio.gather(*(one(s) for s in samples if s.id not in records))
     ordered = {s.id: records[s.id] for s in samples if s.id in records}
-    return RunOutcome(ordered, tuple(problems), reused, time.perf_counter() - start)
+    return RunOutcome(ordered, tuple(problems), reused, time.perf_counter() - start, caller.stats)

@@ -130,6 +130,6 @@ def test_template_cannot_reach_ground_truth_or_code(template: str) -> None:
 
 def test_context_holds_only_the_allow_list() -> None:
     pack = pack_from_mapping(BASE, "mem")
-    assert set(pack.context((1, 1))) == {"image", "convention", "schema", "replies"}
+    assert set(pack.context((1, 1))) == {"image", "convention", "box_example", "schema", "replies"}
     rendered = pack_from_mapping({**BASE, "turns": ["{{ image }}"]}, "mem").render_turn(0, (3, 2)).text
     assert rendered == "{'width': 3, 'height': 2}"

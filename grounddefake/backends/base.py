@@ -13,7 +13,21 @@ from grounddefake.types import Completion, PreparedImage
 
 
 class BackendError(RuntimeError):
-    """A request failed; the runner records the message as the prediction's ``error``."""
+    """A request failed; the runner records the message as the prediction's ``error``.
+
+    Attributes:
+        retryable: a later attempt may succeed (rate limit, 5xx, timeout, dropped connection, garbled body).
+        retry_after: seconds the server asked to wait (``Retry-After``), when it said.
+        status: the HTTP status, when there was one.
+    """
+
+    def __init__(
+        self, message: str, *, retryable: bool = False, retry_after: float | None = None, status: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.retry_after = retry_after
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -59,6 +73,12 @@ class Backend(ABC):
     model: str
     image_policy: ImagePolicy
     default_concurrency: int = 16
+    convention: str | None = None
+    """The family's own box convention, used by packs that ask for ``native`` (None: the prompt must define one)."""
+    cacheable: bool = False
+    """Whether answers go to the response cache (paid or slow requests; not the built-in analysis)."""
+    price: Any = None
+    """A :class:`grounddefake.presets.Price`, when requests cost money."""
 
     @abstractmethod
     async def complete(self, request: Request) -> Completion:
@@ -68,5 +88,13 @@ class Backend(ABC):
         """Release connections or models."""
 
     def describe(self) -> dict[str, Any]:
-        """What goes into a run's ``config.json`` (never a secret)."""
+        """What goes into a run's ``config.json`` and its run key (never a secret)."""
         return {"backend": type(self).__name__, "model": self.model, "image_policy": asdict(self.image_policy)}
+
+    def cache_identity(self) -> dict[str, Any]:
+        """What, besides the request, decides an answer: part of the response-cache key."""
+        return self.describe()
+
+    def request_options(self, request: Request) -> dict[str, Any]:
+        """Server-side options that change the answer (schema on or off, log-probabilities): part of the cache key."""
+        return {}

@@ -1,0 +1,261 @@
+"""Any model behind an OpenAI-compatible chat endpoint: OpenAI, Azure OpenAI, Gemini, vLLM, SGLang, Ollama, LM Studio.
+
+One :class:`openai.AsyncOpenAI` client per endpoint, without the SDK's own retries (the runner retries with backoff
+and jitter). Several endpoints share the load: each request goes to the one with the fewest requests in flight.
+The JSON schema is sent as ``response_format`` and log-probabilities are asked for where the preset says the
+server supports them; a server that rejects either is asked again once without it, and not asked again for the
+rest of the run. The API key lives only inside the clients: never in ``describe()``, errors or records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import email.utils
+import re
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from typing import Any
+from urllib.parse import urlsplit
+
+from grounddefake.backends.base import Backend, BackendError, Request
+from grounddefake.images import ImagePolicy
+from grounddefake.prompts import ImagePart
+from grounddefake.types import Completion, PreparedImage, TokenLogprob, Usage
+
+RETRYABLE_STATUS = frozenset({408, 409, 429})
+"""Client errors worth retrying (timeout, conflict, rate limit); every 5xx is retried too."""
+_SCHEMA_REJECTED = re.compile(r"response_format|json_schema|structured|guided|grammar|schema", re.IGNORECASE)
+_LOGPROBS_REJECTED = re.compile(r"logprob", re.IGNORECASE)
+
+
+class OpenAIBackend(Backend):
+    """Chat completions on one or more OpenAI-compatible endpoints.
+
+    Args:
+        model: the model id sent to the server.
+        base_urls: endpoints (``None`` entries mean the OpenAI API).
+        api_key: the key (never stored outside the clients).
+        image_policy: how images are prepared for this model.
+        convention: the family's own box convention (None: prompt-defined).
+        json_schema: send the pack's schema as ``response_format``.
+        logprobs: ask for token log-probabilities (``top_logprobs`` alternatives).
+        timeout: seconds per request.
+        price: a Price, for cost estimates.
+        preset: the preset's name, recorded in ``describe()``.
+    """
+
+    cacheable = True
+
+    def __init__(
+        self,
+        model: str,
+        base_urls: Sequence[str | None] = (None,),
+        api_key: str | None = None,
+        image_policy: ImagePolicy | None = None,
+        convention: str | None = None,
+        json_schema: bool = True,
+        logprobs: bool = True,
+        top_logprobs: int = 20,
+        timeout: float = 120.0,
+        price: Any = None,
+        preset: str | None = None,
+    ) -> None:
+        from openai import AsyncOpenAI
+
+        self.model = model
+        self.image_policy = image_policy or ImagePolicy()
+        self.convention = convention
+        self.price = price
+        self.preset = preset
+        self.timeout = timeout
+        self.top_logprobs = top_logprobs
+        self.base_urls = tuple(base_urls) or (None,)
+        self._secret = api_key or ""
+        self._clients = [
+            AsyncOpenAI(base_url=url, api_key=api_key or "EMPTY", max_retries=0, timeout=timeout)
+            for url in self.base_urls
+        ]
+        self._in_flight = [0] * len(self._clients)
+        self.json_schema = json_schema
+        self.logprobs = logprobs
+        self.fallbacks: list[str] = []
+        """What the servers rejected and this run stopped asking for."""
+
+    # -- identity -------------------------------------------------------------------------------------------
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "backend": "openai",
+            "model": self.model,
+            "preset": self.preset,
+            "base_urls": [url or "https://api.openai.com/v1" for url in self.base_urls],
+            "convention": self.convention,
+            "image_policy": asdict(self.image_policy),
+            "json_schema": self.json_schema,
+            "logprobs": self.logprobs,
+            "timeout": self.timeout,
+        }
+
+    def cache_identity(self) -> dict[str, Any]:
+        """Model and endpoint hosts: replicas behind several URLs give interchangeable answers."""
+        hosts = sorted({urlsplit(url).netloc if url else "api.openai.com" for url in self.base_urls})
+        return {"backend": "openai", "model": self.model, "hosts": hosts}
+
+    def request_options(self, request: Request) -> dict[str, Any]:
+        return {
+            "schema": request.schema if self._use_schema(request) else None,
+            "top_logprobs": self.top_logprobs if self.logprobs else None,
+        }
+
+    def _use_schema(self, request: Request) -> bool:
+        return self.json_schema and request.schema is not None
+
+    # -- requests -------------------------------------------------------------------------------------------
+
+    async def complete(self, request: Request) -> Completion:
+        urls = await asyncio.to_thread(_data_urls, request.images)  # base64 of large images off the event loop
+        messages = _messages(request, urls)
+        for _ in range(3):  # at most one fallback each for the schema and the log-probabilities
+            try:
+                return await self._send(messages, request)
+            except BackendError as exc:
+                if not self._fall_back(exc, request):
+                    raise
+        raise BackendError("the server rejected the request even without schema and log-probabilities")
+
+    def _fall_back(self, exc: BackendError, request: Request) -> bool:
+        """Stop asking for what a 400 rejected (schema, log-probabilities); True when there is something to retry."""
+        if exc.status not in (400, 422):
+            return False
+        message = str(exc)
+        if self._use_schema(request) and _SCHEMA_REJECTED.search(message):
+            self.json_schema = False
+            self.fallbacks.append("json_schema rejected: free text and tolerant parsing for the rest of the run")
+            return True
+        if self.logprobs and _LOGPROBS_REJECTED.search(message):
+            self.logprobs = False
+            self.fallbacks.append("logprobs rejected: no scores for the rest of the run")
+            return True
+        return False
+
+    async def _send(self, messages: list[dict[str, Any]], request: Request) -> Completion:
+        kwargs: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "max_tokens": request.params.max_tokens,
+            "temperature": request.params.temperature,
+        }
+        if request.params.seed is not None:
+            kwargs["seed"] = request.params.seed
+        if self._use_schema(request):
+            kwargs["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "answer", "schema": dict(request.schema or {})},
+            }
+        if self.logprobs:
+            kwargs["logprobs"] = True
+            if self.top_logprobs:
+                kwargs["top_logprobs"] = self.top_logprobs
+        index = min(range(len(self._clients)), key=self._in_flight.__getitem__)
+        self._in_flight[index] += 1
+        start = time.perf_counter()
+        try:
+            response = await self._clients[index].chat.completions.create(**kwargs)
+        except Exception as exc:
+            raise self._error(exc) from None
+        finally:
+            self._in_flight[index] -= 1
+        return _completion(response, time.perf_counter() - start)
+
+    def _error(self, exc: Exception) -> BackendError:
+        """The SDK's exception as a BackendError: retryable or not, Retry-After, status; the key scrubbed out."""
+        import openai
+
+        status = getattr(exc, "status_code", None)
+        message = f"{type(exc).__name__}: {exc}"
+        if self._secret:
+            message = message.replace(self._secret, "***")
+        if isinstance(exc, openai.APIStatusError):
+            retryable = status in RETRYABLE_STATUS or (status is not None and status >= 500)
+            return BackendError(
+                f"HTTP {status}: {message}",
+                retryable=retryable,
+                retry_after=retry_after(exc.response.headers),
+                status=status,
+            )
+        # Timeouts, dropped connections and bodies that are not a chat completion are worth another try.
+        return BackendError(message, retryable=True)
+
+    async def aclose(self) -> None:
+        for client in self._clients:
+            await client.close()
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait from ``Retry-After`` (seconds or an HTTP date) or ``retry-after-ms``; None when absent."""
+    try:
+        if headers.get("retry-after-ms") is not None:
+            return max(0.0, float(headers["retry-after-ms"]) / 1000)
+        value = headers.get("retry-after")
+        if value is None:
+            return None
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            when = email.utils.parsedate_to_datetime(value)
+            return max(0.0, when.timestamp() - time.time())
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _data_urls(images: Sequence[PreparedImage]) -> list[str]:
+    return [f"data:{image.media_type};base64,{base64.b64encode(image.payload).decode('ascii')}" for image in images]
+
+
+def _messages(request: Request, urls: Sequence[str]) -> list[dict[str, Any]]:
+    """Chat messages with the image placeholders replaced by data URLs, in order."""
+    out: list[dict[str, Any]] = []
+    next_image = 0
+    for message in request.messages:
+        if message.role != "user":
+            out.append({"role": message.role, "content": message.text})
+            continue
+        content: list[dict[str, Any]] = []
+        for part in message.parts:
+            if isinstance(part, ImagePart):
+                content.append({"type": "image_url", "image_url": {"url": urls[next_image], "detail": "high"}})
+                next_image += 1
+            else:
+                content.append({"type": "text", "text": part.text})
+        out.append({"role": "user", "content": content})
+    return out
+
+
+def _completion(response: Any, latency: float) -> Completion:
+    """A chat completion response as a Completion; a body without a choice is a (retryable) server fault."""
+    choices = getattr(response, "choices", None)
+    if not choices:
+        raise BackendError("the server answered without a choice", retryable=True)
+    choice = choices[0]
+    text = (choice.message.content if choice.message is not None else None) or ""
+    logprobs = None
+    content = getattr(getattr(choice, "logprobs", None), "content", None)
+    if content:
+        logprobs = tuple(
+            TokenLogprob(
+                t.token,
+                float(t.logprob),
+                tuple((alt.token, float(alt.logprob)) for alt in (t.top_logprobs or ())),
+            )
+            for t in content
+        )
+    usage = getattr(response, "usage", None)
+    return Completion(
+        text=text,
+        logprobs=logprobs,
+        usage=Usage(getattr(usage, "prompt_tokens", 0) or 0, getattr(usage, "completion_tokens", 0) or 0),
+        latency_s=latency,
+        finish_reason=choice.finish_reason,
+    )

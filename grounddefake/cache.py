@@ -1,0 +1,99 @@
+"""A content-addressed response cache: a request that once succeeded is never sent (or paid for) again.
+
+The key is a hash of everything that decides the answer: the backend's identity (model, endpoint hosts), the prompt
+pack's hash, the rendered messages, the image bytes' hashes, the generation parameters and the server options
+(schema, log-probabilities). Values are Completions as JSON in one SQLite file (WAL: shards of a run may share it).
+It lives in the platform's user cache folder unless ``--cache-dir`` or ``GROUNDDEFAKE_CACHE_DIR`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from grounddefake.types import Completion, TokenLogprob, Usage
+
+SCHEMA_VERSION = 1
+
+
+def default_cache_dir() -> Path:
+    """``GROUNDDEFAKE_CACHE_DIR``, else the platform's user cache folder (XDG on Linux)."""
+    if os.environ.get("GROUNDDEFAKE_CACHE_DIR"):
+        return Path(os.environ["GROUNDDEFAKE_CACHE_DIR"])
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "grounddefake"
+    if os.name == "nt":
+        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+        return Path(base) / "grounddefake" / "Cache"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "grounddefake"
+
+
+def request_key(parts: dict[str, Any]) -> str:
+    """The hex key of a request from its canonical JSON."""
+    canonical = json.dumps({"v": SCHEMA_VERSION, **parts}, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def completion_to_json(completion: Completion) -> dict[str, Any]:
+    return {
+        "text": completion.text,
+        "logprobs": None
+        if completion.logprobs is None
+        else [[t.token, t.logprob, [list(a) for a in t.top]] for t in completion.logprobs],
+        "usage": completion.usage.to_json(),
+        "latency_s": completion.latency_s,
+        "finish_reason": completion.finish_reason,
+    }
+
+
+def completion_from_json(data: dict[str, Any]) -> Completion:
+    logprobs = data.get("logprobs")
+    return Completion(
+        text=data["text"],
+        logprobs=None
+        if logprobs is None
+        else tuple(TokenLogprob(t, float(lp), tuple((a, float(b)) for a, b in top)) for t, lp, top in logprobs),
+        usage=Usage(**data.get("usage", {})),
+        latency_s=float(data.get("latency_s", 0.0)),
+        finish_reason=data.get("finish_reason"),
+    )
+
+
+class ResponseCache:
+    """Completions by request key in ``<folder>/responses.sqlite3``."""
+
+    def __init__(self, folder: Path | str | None = None) -> None:
+        self.folder = Path(folder) if folder is not None else default_cache_dir()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.path = self.folder / "responses.sqlite3"
+        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, value TEXT, created REAL)")
+
+    def get(self, key: str) -> Completion | None:
+        row = self._db.execute("SELECT value FROM responses WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return None
+        try:
+            return completion_from_json(json.loads(row[0]))
+        except (ValueError, KeyError, TypeError):
+            return None  # an entry from another version: ask again
+
+    def put(self, key: str, completion: Completion) -> None:
+        value = json.dumps(completion_to_json(completion), ensure_ascii=False)
+        self._db.execute(
+            "INSERT OR REPLACE INTO responses (key, value, created) VALUES (?, ?, ?)", (key, value, time.time())
+        )
+
+    def __len__(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
+
+    def close(self) -> None:
+        self._db.close()

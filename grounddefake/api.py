@@ -8,19 +8,31 @@ import hashlib
 import json
 import platform
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from grounddefake import __version__
-from grounddefake.backends import Backend, GenerationParams, create_backend
+from grounddefake.backends import FORENSIC, Backend, GenerationParams, create_backend
+from grounddefake.cache import ResponseCache
+from grounddefake.calls import Caller, RetryPolicy, RunStats
 from grounddefake.datasets import load_dataset
 from grounddefake.evaluation import Evaluation, score_run
 from grounddefake.images import ImageInput
 from grounddefake.prompts import PromptPack, PromptPackError, load_pack
 from grounddefake.report import write_markdown
-from grounddefake.runner import PREDICTIONS, Answer, Problem, RunDirectoryError, ask, run_predictions
+from grounddefake.runner import (
+    PREDICTIONS,
+    Answer,
+    Problem,
+    RunDirectoryError,
+    RunOutcome,
+    ask,
+    read_predictions,
+    resolve_convention,
+    run_predictions,
+)
 from grounddefake.types import Sample, Verdict
 
 T = TypeVar("T")
@@ -66,13 +78,25 @@ class Detector:
 
     def __init__(
         self,
-        model: str | Backend = "forensic",
+        model: str | Backend | None = FORENSIC,
         prompt: str | Path | PromptPack | None = None,
         params: GenerationParams | None = None,
+        *,
+        base_urls: Sequence[str] = (),
+        api_key_env: str | None = None,
+        convention: str | None = None,
+        cache: bool = True,
+        cache_dir: str | Path | None = None,
+        max_retries: int = 6,
     ) -> None:
-        self.backend = create_backend(model) if isinstance(model, str) else model
+        if isinstance(model, Backend):
+            self.backend = model
+        else:
+            self.backend = create_backend(model, base_urls=base_urls, api_key_env=api_key_env, convention=convention)
         self.pack = _pack(prompt)
         self.params = params or GenerationParams()
+        response_cache = ResponseCache(cache_dir) if cache and self.backend.cacheable else None
+        self.caller = Caller(self.backend, cache=response_cache, retry=RetryPolicy(max_retries=max_retries))
 
     def detect(self, image: ImageInput) -> Verdict:
         """Judge one image (path, PIL image or RGB array); regions come back in its original pixels."""
@@ -80,13 +104,13 @@ class Detector:
 
     def ask(self, image: ImageInput) -> Answer:
         """Like :meth:`detect`, with the prepared image and raw completions."""
-        return _run_sync(lambda: ask(self.backend, self.pack, image, self.params))
+        return _run_sync(lambda: ask(self.caller, self.pack, image, self.params))
 
     async def adetect(self, image: ImageInput) -> Verdict:
-        return (await ask(self.backend, self.pack, image, self.params)).verdict
+        return (await ask(self.caller, self.pack, image, self.params)).verdict
 
 
-def detect(image: ImageInput, model: str = "forensic", prompt: str | Path | PromptPack | None = None) -> Verdict:
+def detect(image: ImageInput, model: str = FORENSIC, prompt: str | Path | PromptPack | None = None) -> Verdict:
     """Judge one image with ``model`` and ``prompt`` (default: the ``grounded`` pack)."""
     return Detector(model=model, prompt=prompt).detect(image)
 
@@ -101,6 +125,7 @@ class RunResult:
     problems: tuple[Problem, ...]
     reused: int
     seconds: float
+    stats: RunStats
 
 
 def default_run_dir(model: str, data: str) -> Path:
@@ -109,9 +134,15 @@ def default_run_dir(model: str, data: str) -> Path:
     return Path("runs") / f"{stamp}-{safe}"
 
 
-def _run_key(backend: Backend, pack: PromptPack, params: GenerationParams) -> str:
-    """What makes two runs' answers interchangeable: backend (with its code and image policy), pack, parameters."""
-    key = {"backend": backend.describe(), "prompt": pack.id, "params": params.to_json()}
+def _run_key(backend: Backend, pack: PromptPack, params: GenerationParams, convention: str | None) -> str:
+    """What makes two runs' answers interchangeable: the model (and its code), image policy, prompt, parameters."""
+    key = {
+        "backend": backend.cache_identity(),
+        "image_policy": backend.describe().get("image_policy"),
+        "convention": convention,
+        "prompt": pack.id,
+        "params": params.to_json(),
+    }
     return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -131,9 +162,34 @@ def _check_run_dir(run_dir: Path, run_key: str) -> None:
         )
 
 
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    """``"K/N"`` → (K, N) with 1 ≤ K ≤ N.
+
+    Raises:
+        ValueError: any other text.
+    """
+    if text is None:
+        return None
+    try:
+        k, n = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise ValueError(f"--shard takes K/N such as 2/4, got {text!r}") from None
+    if not 1 <= k <= n:
+        raise ValueError(f"--shard K/N needs 1 <= K <= N, got {text!r}")
+    return (k, n)
+
+
+def in_shard(sample_id: str, shard: tuple[int, int] | None) -> bool:
+    """Whether ``sample_id`` belongs to shard K of N (a hash of the id: stable across machines and orderings)."""
+    if shard is None:
+        return True
+    k, n = shard
+    return int(hashlib.sha256(sample_id.encode("utf-8")).hexdigest(), 16) % n == k - 1
+
+
 def evaluate(
     data: str | Path = "demo",
-    model: str | Backend = "forensic",
+    model: str | Backend | None = FORENSIC,
     prompt: str | Path | PromptPack | None = None,
     with_boxes: bool = False,
     out: str | Path | None = None,
@@ -141,33 +197,70 @@ def evaluate(
     concurrency: int | None = None,
     params: GenerationParams | None = None,
     on_result: Callable[[Sample, dict[str, Any]], None] | None = None,
+    *,
+    base_urls: Sequence[str] = (),
+    api_key_env: str | None = None,
+    convention: str | None = None,
+    image_format: Literal["png", "jpeg"] | None = None,
+    timeout: float = 120.0,
+    max_retries: int = 6,
+    rpm: float | None = None,
+    tpm: float | None = None,
+    cache: bool = True,
+    cache_dir: str | Path | None = None,
+    shard: tuple[int, int] | None = None,
+    on_stats: Callable[[RunStats], None] | None = None,
 ) -> RunResult:
     """Run ``model`` on ``data`` and write the run directory.
 
-    Writes ``config.json``, ``predictions.jsonl`` (appended as answers arrive; a re-run resumes), ``metrics.json``,
-    ``report.md`` and ``overlays/<id>.png``.
+    Writes ``config.json``, ``predictions.jsonl`` (appended and flushed as answers arrive; a re-run in the same
+    directory, or :func:`resume`, skips finished samples and retries failed ones), ``metrics.json``, ``report.md``
+    and ``overlays/<id>.png``.
 
     Args:
         data: ``demo``, a manifest ``.jsonl`` or a folder with ``manifest.jsonl``.
-        model: a model name (``forensic``) or a Backend.
+        model: ``forensic``, a preset or model id (``gpt-4o``), any model name with ``convention``, a Backend, or
+            None with ``base_urls`` (the server's only model).
         prompt: a pack name or YAML path; default ``grounded`` with ``with_boxes``, else ``verdict``.
         with_boxes: ask for regions and score localization.
         out: run directory (default ``runs/<time>-<model>-<data>``).
         limit: only the first ``limit`` samples.
         concurrency: requests in flight (default: the backend's own default).
+        base_urls: OpenAI-compatible endpoints sharing the load (default ``OPENAI_BASE_URL`` or the preset's).
+        api_key_env: the environment variable holding the key (default the preset's, else ``OPENAI_API_KEY``).
+        convention: the model's box convention, for a model that is not a preset.
+        image_format: how resized images are encoded (default lossless PNG).
+        timeout: seconds per request.
+        max_retries: retries of a retryable failure (429, 5xx, timeouts, dropped connections).
+        rpm, tpm: request and token limits per minute.
+        cache: use the response cache (``cache_dir``, else ``GROUNDDEFAKE_CACHE_DIR``, else the user cache folder).
+        shard: (K, N): only the samples of shard K of N (by a hash of the id); merge shards with :func:`merge`.
+        on_stats: called with the running counts after every answer.
     """
-    backend = create_backend(model) if isinstance(model, str) else model
+    if isinstance(model, Backend):
+        backend = model
+    else:
+        backend = create_backend(
+            model,
+            base_urls=base_urls,
+            api_key_env=api_key_env,
+            convention=convention,
+            image_format=image_format,
+            timeout=timeout,
+        )
     pack = _pack(prompt, default="grounded" if with_boxes else "verdict")
     if with_boxes and pack.task != "grounded":
         raise PromptPackError(f"--with-boxes needs a grounding prompt pack; '{pack.name}' has task '{pack.task}'")
+    resolved = resolve_convention(pack, backend)
     dataset = load_dataset(data)
     samples = list(dataset.samples)[: limit if limit is not None else None]
+    samples = [s for s in samples if in_shard(s.id, shard)]
     run_dir = Path(out) if out is not None else default_run_dir(backend.model, str(data))
     run_dir.mkdir(parents=True, exist_ok=True)
     params = params or GenerationParams()
     concurrency = concurrency or getattr(backend, "default_concurrency", 4)
     localization = with_boxes or pack.task == "grounded"
-    run_key = _run_key(backend, pack, params)
+    run_key = _run_key(backend, pack, params, resolved)
     _check_run_dir(run_dir, run_key)
     config = {
         "run_key": run_key,
@@ -179,29 +272,161 @@ def evaluate(
         "dataset_sha256": hashlib.sha256(dataset.source.read_bytes()).hexdigest(),
         "n_samples": len(samples),
         "limit": limit,
+        "shard": None if shard is None else f"{shard[0]}/{shard[1]}",
         "model": backend.model,
+        "model_requested": model if isinstance(model, str) else None,
         "backend": backend.describe(),
+        "api_key_env": api_key_env,
         "prompt": pack.id,
         "prompt_source": pack.source,
-        "convention": pack.convention,
+        "convention": resolved,
+        "convention_requested": convention,
         "with_boxes": with_boxes,
         "localization": localization,
         "concurrency": concurrency,
         "params": params.to_json(),
+        "image_format": image_format,
+        "timeout": timeout,
+        "max_retries": max_retries,
+        "rpm": rpm,
+        "tpm": tpm,
+        "cache": cache,
     }
     (run_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    response_cache = ResponseCache(cache_dir) if cache and backend.cacheable else None
+    caller = Caller(
+        backend,
+        cache=response_cache,
+        retry=RetryPolicy(max_retries=max_retries),
+        rpm=rpm,
+        tpm=tpm,
+        prompt_hash=pack.hash,
+    )
+
+    def report(sample: Sample, record: dict[str, Any]) -> None:
+        if on_result:
+            on_result(sample, record)
+        if on_stats:
+            on_stats(caller.stats)
 
     async def predict() -> Any:
         try:
-            return await run_predictions(samples, backend, pack, run_dir, concurrency, params, on_result)
+            return await run_predictions(samples, caller, pack, run_dir, concurrency, params, report, run_key)
         finally:
             await backend.aclose()
+            if response_cache is not None:
+                response_cache.close()
 
     outcome = _run_sync(predict)
-    evaluation = score_run(samples, outcome.records, localization, run_dir / "overlays")
+    return _finish(run_dir, config, samples, outcome)
+
+
+def _finish(run_dir: Path, config: dict[str, Any], samples: Sequence[Sample], outcome: RunOutcome) -> RunResult:
+    """Score the records, write metrics.json, report.md and the overlays."""
+    evaluation = score_run(samples, outcome.records, bool(config.get("localization")), run_dir / "overlays")
     metrics = dict(evaluation.metrics)
     metrics["skipped"] = [{"id": p.id, "reason": p.reason} for p in outcome.problems]
     metrics["seconds"] = round(outcome.seconds, 3)
+    stats = outcome.stats
+    metrics["requests"] = {
+        "sent": stats.requests,
+        "cached": stats.cached,
+        "retries": stats.retries,
+        "failed": stats.errors,
+        "prompt_tokens": stats.prompt_tokens,
+        "completion_tokens": stats.completion_tokens,
+        "cost_usd": round(stats.cost, 6),
+        "fallbacks": stats.fallbacks,
+    }
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     write_markdown(run_dir, config, metrics, evaluation.samples)
-    return RunResult(run_dir, metrics, evaluation, outcome.problems, outcome.reused, outcome.seconds)
+    return RunResult(run_dir, metrics, evaluation, outcome.problems, outcome.reused, outcome.seconds, stats)
+
+
+def resume(
+    run_dir: str | Path,
+    on_result: Callable[[Sample, dict[str, Any]], None] | None = None,
+    on_stats: Callable[[RunStats], None] | None = None,
+) -> RunResult:
+    """Continue a run from its ``config.json``: finished samples are kept, failed and missing ones are asked.
+
+    Raises:
+        RunDirectoryError: no readable ``config.json`` in ``run_dir``.
+    """
+    run_dir = Path(run_dir)
+    config = read_config(run_dir)
+    backend = config.get("backend") or {}
+    model = config.get("model_requested") or config.get("model")
+    base_urls = backend.get("base_urls") if backend.get("backend") == "openai" else []
+    shard = parse_shard(config.get("shard"))
+    return evaluate(
+        config["data"],
+        model,
+        config.get("prompt_source") or config["prompt"].split("@")[0],
+        bool(config.get("with_boxes")),
+        run_dir,
+        config.get("limit"),
+        config.get("concurrency"),
+        GenerationParams(**config.get("params", {})),
+        on_result,
+        base_urls=[u for u in base_urls or [] if u != "https://api.openai.com/v1"],
+        api_key_env=config.get("api_key_env"),
+        convention=config.get("convention_requested"),
+        image_format=config.get("image_format"),
+        timeout=config.get("timeout", 120.0),
+        max_retries=config.get("max_retries", 6),
+        rpm=config.get("rpm"),
+        tpm=config.get("tpm"),
+        cache=config.get("cache", True),
+        shard=shard,
+        on_stats=on_stats,
+    )
+
+
+def read_config(run_dir: Path) -> dict[str, Any]:
+    """A run directory's ``config.json``.
+
+    Raises:
+        RunDirectoryError: missing or unreadable.
+    """
+    try:
+        config = json.loads((Path(run_dir) / "config.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise RunDirectoryError(f"{run_dir} is not a run directory (no readable config.json: {exc})") from None
+    if not isinstance(config, dict) or "run_key" not in config:
+        raise RunDirectoryError(f"{run_dir}/config.json is not a grounddefake run configuration")
+    return config
+
+
+def merge(run_dirs: Sequence[str | Path], out: str | Path) -> RunResult:
+    """Combine shard runs of one configuration into one run; its metrics equal those of the unsharded run.
+
+    Raises:
+        RunDirectoryError: the runs differ in configuration or dataset, or a sample is answered in two of them.
+    """
+    configs = [read_config(Path(d)) for d in run_dirs]
+    first = configs[0]
+    for d, config in zip(run_dirs, configs, strict=True):
+        for field in ("run_key", "dataset_sha256", "limit", "localization"):
+            if config.get(field) != first.get(field):
+                raise RunDirectoryError(f"{d}: {field} differs from {run_dirs[0]}; only shards of one run merge")
+    dataset = load_dataset(first["data"])
+    samples = list(dataset.samples)[: first.get("limit")]
+    records: dict[str, dict[str, Any]] = {}
+    for d in run_dirs:
+        for sample_id, record in read_predictions(Path(d) / PREDICTIONS).items():
+            if sample_id in records:
+                raise RunDirectoryError(f"sample {sample_id!r} is answered in more than one of the runs")
+            records[sample_id] = record
+    out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open(out_dir / PREDICTIONS, "w", encoding="utf-8") as sink:
+        for sample in samples:
+            if sample.id in records:
+                sink.write(json.dumps(records[sample.id], ensure_ascii=False) + "\n")
+    config = {**first, "shard": None, "n_samples": len(samples), "merged_from": [str(d) for d in run_dirs]}
+    (out_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    missing = [s.id for s in samples if s.id not in records]
+    problems = tuple(Problem(i, "missing from every shard") for i in missing)
+    outcome = RunOutcome({s.id: records[s.id] for s in samples if s.id in records}, problems, 0, 0.0, RunStats())
+    return _finish(out_dir, config, samples, outcome)

@@ -1,4 +1,4 @@
-"""The ``grounddefake`` command line: eval, detect, parse, prompts, models, conventions."""
+"""The ``grounddefake`` command line: eval, merge, detect, parse, prompts, models, conventions."""
 
 from __future__ import annotations
 
@@ -10,10 +10,20 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
+from rich.text import Text
 
-from grounddefake.backends import MODELS, UnknownModelError
+from grounddefake.backends import FORENSIC, UnknownModelError
 from grounddefake.datasets import DatasetError
 from grounddefake.images import ImageError
 from grounddefake.prompts import PromptPackError, list_packs, load_pack
@@ -60,49 +70,178 @@ def metrics_table(metrics: dict[str, Any]) -> Table:
     return table
 
 
+class RateColumn(ProgressColumn):
+    """Answers per second."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text("—/s" if speed is None else f"{speed:.1f}/s", style="progress.data.speed")
+
+
+class StatsColumn(ProgressColumn):
+    """Errors, retries, cached answers, tokens and the estimated cost so far."""
+
+    def render(self, task: Task) -> Text:
+        stats = task.fields.get("stats")
+        if stats is None:
+            return Text("")
+        parts = [f"{stats.errors} errors", f"{stats.retries} retries"]
+        if stats.cached:
+            parts.append(f"{stats.cached} cached")
+        if stats.tokens:
+            parts.append(f"{stats.tokens:,} tok")
+        if stats.cost:
+            parts.append(f"${stats.cost:.2f}")
+        return Text(" · ".join(parts), style="dim")
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        RateColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        StatsColumn(),
+        console=err,
+        transient=True,
+    )
+
+
 @app.command("eval")
 def eval_command(
     data: str = typer.Option("demo", "--data", help="'demo', a manifest .jsonl, or a folder holding manifest.jsonl."),
-    model: str = typer.Option("forensic", "--model", help="Model name (see `grounddefake models`)."),
+    model: str | None = typer.Option(
+        None,
+        "--model",
+        help="forensic (default), a preset or model id (see `grounddefake models`), or any model "
+        "name with --convention.",
+    ),
     prompt: str | None = typer.Option(None, "--prompt", help="Prompt pack name or YAML path."),
     with_boxes: bool = typer.Option(False, "--with-boxes", help="Ask for regions and score localization."),
     out_dir: Path | None = typer.Option(None, "--out", help="Run directory (default runs/<time>-<model>-<data>)."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N samples."),
-    concurrency: int | None = typer.Option(None, "--concurrency", min=1, help="Requests in flight."),
+    concurrency: int | None = typer.Option(None, "--concurrency", min=1, help="Requests in flight (default 16)."),
+    base_url: list[str] = typer.Option(
+        [], "--base-url", help="OpenAI-compatible endpoint; repeat to share the load (default $OPENAI_BASE_URL)."
+    ),
+    api_key_env: str | None = typer.Option(
+        None, "--api-key-env", help="Environment variable holding the API key (default the preset's, OPENAI_API_KEY)."
+    ),
+    convention: str | None = typer.Option(
+        None, "--convention", help="Box convention of a model that is not a preset (grounddefake conventions)."
+    ),
+    image_format: str | None = typer.Option(None, "--image-format", help="png (lossless, default) or jpeg."),
+    timeout: float = typer.Option(120.0, "--timeout", min=1, help="Seconds per request."),
+    max_retries: int = typer.Option(6, "--max-retries", min=0, help="Retries of 429, 5xx, timeouts, drops."),
+    rpm: float | None = typer.Option(None, "--rpm", min=1, help="Requests per minute, at most."),
+    tpm: float | None = typer.Option(None, "--tpm", min=1, help="Tokens per minute, at most (estimated, settled)."),
+    cache_dir: Path | None = typer.Option(
+        None, "--cache-dir", help="Response cache folder (or $GROUNDDEFAKE_CACHE_DIR)."
+    ),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the response cache."),
+    shard: str | None = typer.Option(None, "--shard", help="K/N: only shard K of N (by a hash of the sample id)."),
+    resume_dir: Path | None = typer.Option(
+        None, "--resume", help="Continue this run directory with its own configuration (other options are ignored)."
+    ),
 ) -> None:
     """Evaluate a model on a dataset; writes predictions, metrics, report.md and overlays to a run directory."""
-    from grounddefake.api import evaluate
+    from grounddefake.api import evaluate, parse_shard, read_config, resume
+    from grounddefake.datasets import load_dataset
 
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-    )
-    task = progress.add_task(f"{model}", total=None)
+    progress = _progress()
+    label = model or ("server model" if base_url else FORENSIC)
+    task = progress.add_task(label, total=None, stats=None)
 
     def on_result(sample: Any, record: dict[str, Any]) -> None:
         progress.advance(task)
 
-    try:
-        from grounddefake.datasets import load_dataset
+    def on_stats(stats: Any) -> None:
+        progress.update(task, stats=stats)
 
-        total = len(load_dataset(data))
-        progress.update(task, total=min(total, limit) if limit else total)
-        with progress:
-            result = evaluate(data, model, prompt, with_boxes, out_dir, limit, concurrency, on_result=on_result)
-    except USER_ERRORS as exc:
-        raise _fail(exc) from None
+    try:
+        if image_format not in (None, "png", "jpeg"):
+            raise ValueError(f"--image-format is png or jpeg, got {image_format!r}")
+        if resume_dir is not None:
+            config = read_config(resume_dir)
+            total, label = config.get("n_samples"), config.get("model", label)
+            progress.update(task, total=total, description=label)
+            with progress:
+                result = resume(resume_dir, on_result=on_result, on_stats=on_stats)
+        else:
+            shards = parse_shard(shard)
+            total = len(load_dataset(data))
+            progress.update(task, total=min(total, limit) if limit else total)
+            with progress:
+                result = evaluate(
+                    data,
+                    model if model or base_url else FORENSIC,
+                    prompt,
+                    with_boxes,
+                    out_dir,
+                    limit,
+                    concurrency,
+                    on_result=on_result,
+                    base_urls=base_url,
+                    api_key_env=api_key_env,
+                    convention=convention,
+                    image_format=image_format,  # type: ignore[arg-type]
+                    timeout=timeout,
+                    max_retries=max_retries,
+                    rpm=rpm,
+                    tpm=tpm,
+                    cache=not no_cache,
+                    cache_dir=cache_dir,
+                    shard=shards,
+                    on_stats=on_stats,
+                )
+    except KeyboardInterrupt:
+        done = int(progress.tasks[0].completed) if progress.tasks else 0
+        where = f" in {escape(str(resume_dir or out_dir))}" if (resume_dir or out_dir) else ""
+        err.print(
+            f"[yellow]interrupted[/]: {done} answers are saved{where}; continue with "
+            f"[bold]grounddefake eval --resume RUN_DIR[/] (finished samples are not asked again)"
+        )
+        raise typer.Exit(code=130) from None
+    except (*USER_ERRORS, KeyError, ValueError) as exc:
+        raise _fail(exc if not isinstance(exc, KeyError) else ValueError(exc.args[0])) from None
+    _summary(result)
+
+
+def _summary(result: Any) -> None:
     out.print(metrics_table(result.metrics))
     seconds = result.metrics["seconds"]
     reused = f", {result.reused} reused from an earlier run" if result.reused else ""
     run_dir = escape(str(result.run_dir))
     out.print(f"{len(result.evaluation.samples)} samples in {seconds:.1f} s{reused} → [bold]{run_dir}[/]")
+    requests = result.metrics.get("requests") or {}
+    if requests.get("sent") or requests.get("cached"):
+        cost = f", ${requests['cost_usd']:.4f}" if requests.get("cost_usd") else ""
+        out.print(
+            f"requests: {requests['sent']} sent, {requests['cached']} from cache, {requests['retries']} retries, "
+            f"{requests['failed']} failed; {requests['prompt_tokens'] + requests['completion_tokens']:,} tokens{cost}",
+            highlight=False,
+        )
+    for fallback in requests.get("fallbacks", []):
+        err.print(f"[yellow]fallback[/] {escape(fallback)}", highlight=False)
     for problem in result.problems:
         err.print(f"[yellow]skipped[/] {escape(problem.id)}: {escape(problem.reason)}", highlight=False)
+
+
+@app.command("merge")
+def merge_command(
+    runs: list[Path] = typer.Argument(..., help="Run directories of the shards of one run."),
+    out_dir: Path = typer.Option(..., "--out", help="The merged run directory."),
+) -> None:
+    """Combine the shard runs of one configuration into one run (metrics as if it had not been sharded)."""
+    from grounddefake.api import merge
+
+    try:
+        result = merge(runs, out_dir)
+    except USER_ERRORS as exc:
+        raise _fail(exc) from None
+    _summary(result)
 
 
 @app.command("detect")
@@ -178,13 +317,37 @@ def prompts_command() -> None:
 
 @app.command("models")
 def models_command() -> None:
-    """List the models this installation can run."""
-    table = Table(show_header=True, header_style="bold")
-    table.add_column("model")
-    table.add_column("what")
-    for name, what in MODELS.items():
-        table.add_row(name, what)
-    out.print(table)
+    """List the models this installation knows: the built-in one and the presets of served models."""
+    from grounddefake.presets import presets
+
+    table = Table(show_header=True, header_style="bold", show_lines=False)
+    table.add_column("model", no_wrap=True)
+    for column in ("model id", "endpoint", "convention", "images", "schema", "logprobs", "$/M in · out"):
+        table.add_column(column, overflow="fold")
+    table.add_row(FORENSIC, "—", "built in (CPU, offline)", "—", "original", "—", "yes", "free")
+    for preset in presets().values():
+        policy = preset.image_policy
+        if policy.resize == "smart-resize":
+            images = f"grid {policy.factor}, ≤ {policy.max_pixels:,} px"
+        else:
+            limits = [
+                f"side ≤ {policy.max_side}" if policy.max_side else "",
+                f"short ≤ {policy.max_short_side}" if policy.max_short_side else "",
+            ]
+            images = ", ".join(x for x in limits if x) or "original"
+        price = "self-hosted" if preset.price is None else f"{preset.price.input:g} · {preset.price.output:g}"
+        table.add_row(
+            preset.name,
+            preset.model,
+            preset.base_url or "api.openai.com",
+            preset.convention or "prompt-defined",
+            images,
+            "yes" if preset.json_schema else "no",
+            "yes" if preset.logprobs else "no",
+            price,
+        )
+    out.print(table, markup=False, highlight=False)
+    out.print("Any other model: --model NAME --convention CONVENTION [--base-url URL].", highlight=False)
 
 
 @app.command("conventions")

@@ -47,7 +47,10 @@ def test_eval_limit_and_verdict_pack(tiny_dataset: Path, tmp_path: Path) -> None
     ("args", "message"),
     [
         (["eval", "--data", "/no/such/dataset"], "no such file or folder"),
-        (["eval", "--model", "gpt-99"], "unknown model 'gpt-99'"),
+        (["eval", "--model", "gpt-99"], "'gpt-99' is not a preset"),
+        (["eval", "--model", "Qwen/Qwen2.5-VL-3B-Instruct"], "suggests --convention qwen2.5-vl"),
+        (["eval", "--model", "x", "--convention", "qwen9"], "unknown box convention 'qwen9'"),
+        (["eval", "--shard", "3/2"], "1 <= K <= N"),
         (["eval", "--prompt", "nope"], "no prompt pack named 'nope'"),
         (["eval", "--prompt", "verdict", "--with-boxes"], "needs a grounding prompt pack"),
         (["detect", "/no/such.png"], "no such file"),

@@ -1,27 +1,138 @@
-"""Backends: the built-in ``forensic`` model and, through the same interface, MLLMs."""
+"""Backends: the built-in ``forensic`` model and, through the same interface, any OpenAI-compatible server."""
 
 from __future__ import annotations
 
+import json
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Literal
+
 from grounddefake.backends.base import Backend, BackendError, GenerationParams, Request
 
-__all__ = ["MODELS", "Backend", "BackendError", "GenerationParams", "Request", "UnknownModelError", "create_backend"]
+__all__ = [
+    "FORENSIC",
+    "Backend",
+    "BackendError",
+    "GenerationParams",
+    "Request",
+    "UnknownModelError",
+    "create_backend",
+    "image_policy_for",
+]
 
-MODELS = {"forensic": "built-in signal-level baseline: noise, resampling, blur and copy-move cues (CPU, offline)"}
+FORENSIC = "forensic"
+FORENSIC_WHAT = "built-in signal-level baseline: noise, resampling, blur and copy-move cues (CPU, offline)"
 
 
 class UnknownModelError(ValueError):
-    """No backend serves this model name."""
+    """No backend serves this model name, or it cannot be reached as configured."""
 
 
-def create_backend(model: str) -> Backend:
+def image_policy_for(convention: str | None):
+    """The image policy of a model known only by its convention: Qwen2.5-VL's grid, else a 2048-px longest side."""
+    from grounddefake.conventions import get_convention
+    from grounddefake.images import ImagePolicy
+
+    if convention is not None:
+        conv = get_convention(convention)
+        if conv.reference == "smart-resize":
+            return ImagePolicy(resize="smart-resize", max_pixels=conv.max_pixels)
+    return ImagePolicy(max_side=2048)
+
+
+def create_backend(
+    model: str | None = FORENSIC,
+    *,
+    base_urls: Sequence[str] = (),
+    api_key_env: str | None = None,
+    convention: str | None = None,
+    image_format: Literal["png", "jpeg"] | None = None,
+    timeout: float = 120.0,
+) -> Backend:
     """The backend serving ``model``.
 
+    ``forensic`` is the built-in model. A preset name or model id (``gpt-4o``, ``Qwen/Qwen2.5-VL-7B-Instruct``)
+    brings its endpoint, key variable, convention, image policy and capabilities; any other name needs
+    ``convention``. ``base_urls`` (else ``OPENAI_BASE_URL``, else the preset's) overrides the endpoint; with
+    ``base_urls`` and no model, the server's only model is used.
+
     Raises:
-        UnknownModelError: the message lists the available models.
+        UnknownModelError: an unknown name without a convention, a missing key, an unreachable model list.
+        KeyError: an unknown convention.
     """
-    if model == "forensic":
+    from grounddefake.conventions import convention_for_model, get_convention
+    from grounddefake.presets import find_preset, presets
+
+    if model == FORENSIC and not base_urls:
         from grounddefake.backends.forensic import ForensicBackend
 
         return ForensicBackend()
-    known = ", ".join(f"{name} ({what})" for name, what in MODELS.items())
-    raise UnknownModelError(f"unknown model '{model}'. Available: {known}")
+    preset = find_preset(model) if model else None
+    urls: list[str | None] = list(base_urls)
+    if not urls and os.environ.get("OPENAI_BASE_URL"):
+        urls = [os.environ["OPENAI_BASE_URL"]]
+    if not urls:
+        urls = [preset.base_url if preset else None]
+    key_env = api_key_env or (preset.api_key_env if preset else "OPENAI_API_KEY")
+    key = os.environ.get(key_env) if key_env else None
+    if not model:
+        model = served_model(urls[0], key)
+        preset = find_preset(model)
+    if convention is not None:
+        get_convention(convention)  # fail early on a typo
+    if preset is None and convention is None:
+        hint = convention_for_model(model)
+        suggestion = f" (its name suggests --convention {hint.name})" if hint else ""
+        raise UnknownModelError(
+            f"'{model}' is not a preset ({', '.join(presets())}; see `grounddefake models`). Say how it writes "
+            f"boxes with --convention NAME{suggestion}: its family's convention (`grounddefake conventions`), or "
+            "norm1000 when the prompt defines the format"
+        )
+    if urls == [None] and not key:
+        raise UnknownModelError(f"the OpenAI API needs a key: set {key_env or 'OPENAI_API_KEY'} (or --api-key-env VAR)")
+    from grounddefake.backends.openai_compat import OpenAIBackend
+
+    if preset is not None:
+        policy = preset.image_policy if convention is None else image_policy_for(convention)
+        settings = {"json_schema": preset.json_schema, "logprobs": preset.logprobs, "top_logprobs": preset.top_logprobs}
+        native = convention or preset.convention
+    else:
+        policy = image_policy_for(convention)
+        settings = {"json_schema": True, "logprobs": True, "top_logprobs": 20}  # a rejection falls back once
+        native = convention
+    if image_format is not None:
+        policy = replace(policy, format=image_format)
+    return OpenAIBackend(
+        model=preset.model if preset else model,
+        base_urls=urls,
+        api_key=key,
+        image_policy=policy,
+        convention=native,
+        timeout=timeout,
+        price=preset.price if preset else None,
+        preset=preset.name if preset else None,
+        **settings,
+    )
+
+
+def served_model(base_url: str | None, key: str | None, timeout: float = 10.0) -> str:
+    """The one model an OpenAI-compatible server serves (``GET /models``).
+
+    Raises:
+        UnknownModelError: the server is unreachable, or serves none or several (the message lists them).
+    """
+    url = (base_url or "https://api.openai.com/v1").rstrip("/") + "/models"
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout) as response:
+            ids = [str(m.get("id")) for m in json.load(response).get("data", []) if isinstance(m, dict)]
+    except (urllib.error.URLError, OSError, ValueError, AttributeError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise UnknownModelError(f"cannot list the models of {url}: {reason}; name one with --model") from None
+    if len(ids) != 1:
+        listed = ", ".join(ids[:20]) or "none"
+        raise UnknownModelError(f"{url} serves {len(ids)} models ({listed}): name one with --model")
+    return ids[0]

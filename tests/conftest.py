@@ -81,3 +81,24 @@ def tiny_dataset(tmp_path: Path) -> Path:
         lines.append(json.dumps(record))
     (tmp_path / "manifest.jsonl").write_text("\n".join(lines) + "\n")
     return tmp_path / "manifest.jsonl"
+
+
+def write_dataset(folder: Path, n: int, seed: int = 2) -> Path:
+    """A manifest of ``n`` small images, alternately real and fake (fakes carry a red marker and its mask)."""
+    rng = np.random.default_rng(seed)
+    (folder / "images").mkdir(parents=True, exist_ok=True)
+    (folder / "masks").mkdir(exist_ok=True)
+    lines = []
+    for i in range(n):
+        pixels = rng.integers(60, 200, (48, 64, 3), dtype=np.uint8)
+        record: dict = {"id": f"img{i:04d}", "image": f"images/img{i:04d}.png", "label": "real"}
+        if i % 2:
+            pixels[8:24, 16:40] = (255, 0, 0)
+            mask = np.zeros((48, 64), np.uint8)
+            mask[8:24, 16:40] = 255
+            Image.fromarray(mask).save(folder / "masks" / f"img{i:04d}.png")
+            record.update(label="fake", mask=f"masks/img{i:04d}.png")
+        Image.fromarray(pixels).save(folder / "images" / f"img{i:04d}.png")
+        lines.append(json.dumps(record))
+    (folder / "manifest.jsonl").write_text("\n".join(lines) + "\n")
+    return folder / "manifest.jsonl"

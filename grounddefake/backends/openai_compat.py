@@ -15,7 +15,7 @@ import email.utils
 import re
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -167,7 +167,10 @@ class OpenAIBackend(Backend):
             raise self._error(exc) from None
         finally:
             self._in_flight[index] -= 1
-        return _completion(response, time.perf_counter() - start)
+        completion = _completion(response, time.perf_counter() - start)
+        if self._secret and self._secret in completion.text:  # a server that echoes the key must not leak it
+            completion = replace(completion, text=completion.text.replace(self._secret, "***"))
+        return completion
 
     def _error(self, exc: Exception) -> BackendError:
         """The SDK's exception as a BackendError: retryable or not, Retry-After, status; the key scrubbed out."""

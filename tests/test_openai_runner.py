@@ -1,0 +1,300 @@
+"""The OpenAI-compatible backend and the runner against a real local HTTP server (tests/servers/openai_server.py)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from grounddefake.api import evaluate, merge, resume
+from grounddefake.runner import PREDICTIONS, read_predictions
+
+from .conftest import write_dataset
+from .servers.openai_server import FakeOpenAIServer, Reply
+
+SECRET = "sk-test-DO-NOT-LEAK-4242"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def server():
+    with FakeOpenAIServer() as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def _key_and_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    monkeypatch.setenv("GROUNDDEFAKE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+
+
+@pytest.fixture
+def no_waiting(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Retry waits are recorded instead of slept."""
+    waits: list[float] = []
+    real_sleep = __import__("asyncio").sleep
+
+    async def record(seconds: float) -> None:
+        waits.append(seconds)
+        await real_sleep(0)
+
+    monkeypatch.setattr("grounddefake.calls.asyncio.sleep", record)
+    return waits
+
+
+def _eval(server: FakeOpenAIServer, data: Path, out: Path, **options):
+    options.setdefault("convention", "norm1000")
+    return evaluate(data, "test-model", "grounded", True, out, base_urls=[server.base_url], **options)
+
+
+def _records(out: Path) -> dict[str, dict]:
+    return read_predictions(out / PREDICTIONS)
+
+
+def test_answers_are_parsed_and_scored(server, tiny_dataset: Path, tmp_path: Path) -> None:
+    result = _eval(server, tiny_dataset, tmp_path / "run")
+    assert len(server.requests) == 4
+    assert result.metrics["classification"]["accuracy_fake"] == 1.0
+    record = _records(tmp_path / "run")["s1"]
+    assert record["label"] == "fake" and record["regions"][0]["label"] == "fused fingers"
+    body = server.requests[0]
+    assert body["model"] == "test-model" and body["response_format"]["type"] == "json_schema"
+    sent = {r["messages"][-1]["content"][0]["image_url"]["url"] for r in server.requests}
+    originals = {(tiny_dataset.parent / "images" / f"s{i}.png").read_bytes() for i in range(4)}
+    assert sent == {"data:image/png;base64," + base64.b64encode(o).decode() for o in originals}  # sent untouched
+
+
+@pytest.mark.parametrize(
+    "failures",
+    [
+        [Reply(status=503), Reply(status=500)],
+        [Reply(drop=True)],
+        [Reply(body=b'{"id": "x", "choices": [{"mess')],  # truncated body
+        [Reply(body=b"<html>bad gateway</html>")],  # garbled body
+        [Reply(status=408), Reply(status=409)],
+    ],
+)
+def test_retryable_failures_are_retried_then_succeed(server, tiny_dataset, tmp_path, no_waiting, failures) -> None:
+    server.add(*failures)
+    result = _eval(server, tiny_dataset, tmp_path / "run", limit=1)
+    assert result.metrics["requests"]["retries"] == len(failures)
+    assert len(server.requests) == len(failures) + 1
+    assert _records(tmp_path / "run")["s0"]["error"] is None
+
+
+def test_backoff_has_full_jitter_and_grows(server, tiny_dataset, tmp_path, no_waiting) -> None:
+    server.add(*[Reply(status=500)] * 5)
+    _eval(server, tiny_dataset, tmp_path / "run", limit=1)
+    assert len(no_waiting) == 5
+    assert all(0 <= wait <= 2**attempt for attempt, wait in enumerate(no_waiting))
+
+
+def test_429_honours_retry_after(server, tiny_dataset, tmp_path, no_waiting) -> None:
+    server.add(Reply(status=429, retry_after=7))
+    result = _eval(server, tiny_dataset, tmp_path / "run", limit=1)
+    assert no_waiting == [7.0]
+    assert result.metrics["requests"]["retries"] == 1
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
+def test_other_client_errors_are_not_retried(server, tiny_dataset, tmp_path, no_waiting, status) -> None:
+    server.add(Reply(status=status))
+    result = _eval(server, tiny_dataset, tmp_path / "run", limit=1)
+    record = _records(tmp_path / "run")["s0"]
+    assert len(server.requests) == 1 and no_waiting == []
+    assert record["label"] == "unknown" and f"HTTP {status}" in record["error"]
+    assert result.metrics["requests"]["failed"] == 1
+    assert result.metrics["classification"]["n_unknown"] == 1  # counted, never scored as a label
+
+
+def test_retries_give_up_after_max_retries(server, tiny_dataset, tmp_path, no_waiting) -> None:
+    server.add(*[Reply(status=503)] * 3)
+    _eval(server, tiny_dataset, tmp_path / "run", limit=1, max_retries=2)
+    assert len(server.requests) == 3
+    assert "HTTP 503" in _records(tmp_path / "run")["s0"]["error"]
+
+
+def test_schema_rejection_falls_back_once_for_the_run(server, tiny_dataset, tmp_path) -> None:
+    server.default = Reply(reject_schema=True)
+    result = _eval(server, tiny_dataset, tmp_path / "run", concurrency=1)
+    with_schema = [r for r in server.requests if "response_format" in r]
+    assert len(with_schema) == 1 and len(server.requests) == 5
+    assert all(r["error"] is None for r in _records(tmp_path / "run").values())
+    assert any("json_schema rejected" in f for f in result.metrics["requests"]["fallbacks"])
+
+
+def test_logprob_rejection_falls_back(server, tiny_dataset, tmp_path) -> None:
+    server.default = Reply(reject_logprobs=True)
+    _eval(server, tiny_dataset, tmp_path / "run", limit=2, concurrency=1)
+    assert [bool(r.get("logprobs")) for r in server.requests] == [True, False, False]
+
+
+def test_scores_come_from_verdict_token_logprobs(server, tiny_dataset, tmp_path) -> None:
+    top = [("fake", math.log(0.6)), ("real", math.log(0.2)), ("Fake", math.log(0.1))]
+    server.default = Reply(logprobs=[('{"', 0.0, []), ("verdict", 0.0, []), ("fake", math.log(0.6), top)])
+    _eval(server, tiny_dataset, tmp_path / "run", limit=1)
+    assert server.requests[0]["logprobs"] is True and server.requests[0]["top_logprobs"] == 20
+    assert _records(tmp_path / "run")["s0"]["score"] == pytest.approx(0.7 / 0.9)
+
+
+def test_a_rerun_is_served_from_the_cache(server, tiny_dataset, tmp_path) -> None:
+    _eval(server, tiny_dataset, tmp_path / "first")
+    sent = len(server.requests)
+    result = _eval(server, tiny_dataset, tmp_path / "second")
+    assert len(server.requests) == sent  # the server saw nothing new
+    assert result.metrics["requests"]["cached"] == 4 and result.metrics["requests"]["sent"] == 0
+    assert all(r["cached"] for r in _records(tmp_path / "second").values())
+    _eval(server, tiny_dataset, tmp_path / "third", cache=False)
+    assert len(server.requests) == sent + 4
+
+
+def test_failed_answers_are_not_cached_and_resume_retries_them(server, tiny_dataset, tmp_path) -> None:
+    server.add(Reply(status=400))
+    out = tmp_path / "run"
+    _eval(server, tiny_dataset, out, concurrency=1)
+    assert sum(1 for r in _records(out).values() if r["error"]) == 1
+    result = resume(out)
+    assert len(server.requests) == 5  # only the failed sample was asked again
+    assert result.reused == 3
+    assert all(r["error"] is None for r in _records(out).values())
+
+
+def test_the_key_never_reaches_an_output_file(server, tiny_dataset, tmp_path) -> None:
+    # A leaky server puts the Authorization header into an error message and into an answer.
+    server.add(Reply(status=401, echo_auth=True))
+    server.default = Reply(text="Verdict: fake.", echo_auth=True)
+    out = tmp_path / "run"
+    _eval(server, tiny_dataset, out, concurrency=1)
+    assert server.authorizations[0] == f"Bearer {SECRET}"
+    records = _records(out)
+    assert "***" in records["s0"]["error"] and "***" in records["s1"]["raw"]
+    files = [p for p in [*out.rglob("*"), *(tmp_path / "cache").rglob("*")] if p.is_file()]
+    assert len(files) > 5
+    for path in files:
+        assert SECRET.encode() not in path.read_bytes(), path
+
+
+def test_error_messages_are_scrubbed_of_the_key(server, tiny_dataset, tmp_path, monkeypatch) -> None:
+    from grounddefake.backends.openai_compat import OpenAIBackend
+
+    backend = OpenAIBackend("test-model", [server.base_url], api_key=SECRET)
+    error = backend._error(RuntimeError(f"upstream said: invalid key {SECRET}"))
+    assert SECRET not in str(error) and "***" in str(error)
+
+
+def test_base_url_alone_uses_the_served_model(server, tiny_dataset, tmp_path) -> None:
+    result = evaluate(
+        tiny_dataset, None, "grounded", True, tmp_path / "run", base_urls=[server.base_url], convention="norm1000"
+    )
+    assert result.metrics["classification"]["n"] == 4
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["model"] == "test-model"
+
+
+def test_several_endpoints_share_the_load(tmp_path) -> None:
+    data = write_dataset(tmp_path / "data", 12)
+    with FakeOpenAIServer(default=Reply(delay=0.05)) as a, FakeOpenAIServer(default=Reply(delay=0.05)) as b:
+        evaluate(
+            data,
+            "test-model",
+            "grounded",
+            True,
+            tmp_path / "run",
+            concurrency=4,
+            convention="norm1000",
+            base_urls=[a.base_url, b.base_url],
+        )
+        assert len(a.requests) + len(b.requests) == 12
+        assert min(len(a.requests), len(b.requests)) >= 4
+
+
+def test_shards_merge_into_the_unsharded_run(server, tmp_path) -> None:
+    data = write_dataset(tmp_path / "data", 20)
+    full = _eval(server, data, tmp_path / "full", cache=False)
+    parts = [_eval(server, data, tmp_path / f"shard{k}", shard=(k, 3), cache=False) for k in (1, 2, 3)]
+    assert sum(len(p.evaluation.samples) for p in parts) == 20
+    assert all(len(p.evaluation.samples) < 20 for p in parts)
+    merged = merge([tmp_path / f"shard{k}" for k in (1, 2, 3)], tmp_path / "merged")
+    for group in ("classification", "localization"):
+        assert merged.metrics[group] == full.metrics[group]
+
+
+def test_sigkill_then_resume_answers_every_sample_exactly_once(tmp_path) -> None:
+    data = write_dataset(tmp_path / "data", 24)
+    out = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with FakeOpenAIServer(default=Reply(delay=0.15)) as server:
+        command = [
+            sys.executable,
+            "-m",
+            "grounddefake.cli",
+            "eval",
+            "--data",
+            str(data),
+            "--model",
+            "test-model",
+            "--convention",
+            "norm1000",
+            "--with-boxes",
+            "--base-url",
+            server.base_url,
+            "--out",
+            str(out),
+            "--concurrency",
+            "3",
+            "--no-cache",
+        ]
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        predictions = out / PREDICTIONS
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if predictions.exists() and predictions.read_text().count("\n") >= 6:
+                break
+            time.sleep(0.02)
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+        before = predictions.read_text().count("\n")
+        assert 6 <= before < 24, "the kill must land in the middle of the run"
+        sent_before = len(server.requests)
+        resume(out)
+        lines = [json.loads(line) for line in predictions.read_text().splitlines()]
+        ids = [line["id"] for line in lines]
+        assert sorted(set(ids)) == sorted(f"img{i:04d}" for i in range(24))
+        assert len(ids) == len(set(ids)), "no sample is answered twice"
+        # Only the requests in flight at the kill were lost and asked again.
+        assert len(server.requests) - sent_before == 24 - before
+        assert sent_before - before <= 3
+
+
+def test_cli_runs_a_server_model(server, tiny_dataset, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from grounddefake.cli import app
+
+    result = CliRunner().invoke(
+        app,
+        [
+            "eval",
+            "--data",
+            str(tiny_dataset),
+            "--model",
+            "test-model",
+            "--convention",
+            "norm1000",
+            "--with-boxes",
+            "--base-url",
+            server.base_url,
+            "--out",
+            str(tmp_path / "run"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "requests: 4 sent, 0 from cache" in " ".join(result.output.split())

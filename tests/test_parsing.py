@@ -5,8 +5,8 @@ import math
 import pytest
 
 from grounddefake.parsing import parse, parse_with_transform
-from grounddefake.verdicts import normalize_label, score_from_logprobs
 from grounddefake.types import TokenLogprob, Transform
+from grounddefake.verdicts import normalize_label, score_from_logprobs
 
 SIZE = (200, 100)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import threading
 import time
@@ -196,10 +197,8 @@ def main() -> None:
     server = FakeOpenAIServer(model=args.model, default=Reply(delay=args.latency), port=args.port)
     with server:
         print(f"PORT {server.port}", flush=True)
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
 
 
 if __name__ == "__main__":

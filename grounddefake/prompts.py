@@ -259,7 +259,7 @@ def pack_from_mapping(data: Any, source: str) -> PromptPack:
             get_convention(convention)
         except KeyError as exc:
             raise fail("convention", str(exc.args[0])) from None
-    elif task == "grounded":
+    elif convention is None and task == "grounded":
         raise fail("convention", "required when task is 'grounded' (the box convention the prompt asks for)")
     schema = data.get("schema")
     if schema is not None and not isinstance(schema, Mapping):

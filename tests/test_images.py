@@ -176,3 +176,29 @@ def test_palette_with_transparency_and_cmyk_keep_their_colours(tmp_path: Path) -
     cmyk.save(tmp_path / "c.jpg", quality=100)
     red = load_image(tmp_path / "c.jpg").pixels.reshape(-1, 3).mean(axis=0)
     assert red[0] > 230 and red[1] < 25 and red[2] < 25
+
+
+@pytest.mark.parametrize(
+    ("size", "policy", "target"),
+    [
+        ((4000, 3000), ImagePolicy(max_side=2048, max_short_side=768), (1024, 768)),  # OpenAI high detail
+        ((1000, 700), ImagePolicy(max_side=2048, max_short_side=768), (1000, 700)),
+        ((1080, 1920), ImagePolicy(resize="smart-resize"), (1092, 1932)),
+        ((1080, 1920), ImagePolicy(resize="smart-resize", max_pixels=1_003_520), (728, 1316)),
+        ((20, 20), ImagePolicy(resize="smart-resize"), (56, 56)),  # below min_pixels: enlarged, as Qwen does
+    ],
+)
+def test_policies_fit_what_the_server_would_do(size, policy, target) -> None:
+    assert fit_size(size, policy) == target
+
+
+def test_smart_resized_payload_maps_boxes_back() -> None:
+    pixels = np.zeros((1920, 1080, 3), np.uint8)
+    prepared = prepare_image(pixels, ImagePolicy(resize="smart-resize", max_pixels=1_003_520))
+    assert prepared.transform.input_size == (728, 1316)
+    assert prepared.transform.box_to_original((0, 0, 728, 1316)) == pytest.approx((0, 0, 1080, 1920))
+
+
+def test_smart_resize_refuses_extreme_aspect_ratio_as_image_error() -> None:
+    with pytest.raises(ImageError, match="aspect ratio"):
+        prepare_image(np.zeros((10, 3000, 3), np.uint8), ImagePolicy(resize="smart-resize"))

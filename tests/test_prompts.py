@@ -133,3 +133,23 @@ def test_context_holds_only_the_allow_list() -> None:
     assert set(pack.context((1, 1))) == {"image", "convention", "box_example", "schema", "replies"}
     rendered = pack_from_mapping({**BASE, "turns": ["{{ image }}"]}, "mem").render_turn(0, (3, 2)).text
     assert rendered == "{'width': 3, 'height': 2}"
+
+
+def test_native_pack_renders_the_model_convention_and_its_example() -> None:
+    data = {**BASE, "convention": "native", "turns": ["Boxes like {{ box_example }} ({{ convention }})."]}
+    pack = pack_from_mapping(data, "mem")
+    text = pack.render_turn(0, (640, 480), convention="internvl").text
+    assert "<ref>fused fingers</ref><box>[[100, 250, 500, 750]]</box> (internvl)" in text
+
+
+def test_native_pack_needs_a_model_with_a_convention() -> None:
+    from grounddefake.runner import resolve_convention
+
+    from .conftest import ScriptedBackend
+
+    pack = pack_from_mapping({**BASE, "convention": "native"}, "mem")
+    backend = ScriptedBackend(lambda r: "")
+    with pytest.raises(PromptPackError, match="has none"):
+        resolve_convention(pack, backend)
+    backend.convention = "paligemma"
+    assert resolve_convention(pack, backend) == "paligemma"

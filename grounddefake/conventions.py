@@ -255,9 +255,13 @@ class Convention:
         """Whether the syntax has a point form (JSON point keys, Molmo's ``<point>``)."""
         return self.syntax.json or isinstance(self.syntax, MolmoPoints)
 
-    def example(self) -> str:
-        """One answer in this convention: a "fused fingers" region in a 640×480 image."""
-        return self.format([EXAMPLE_REGION], EXAMPLE_SIZE)
+    def example(self, size: Size = (640, 480)) -> str:
+        """One answer in this convention: a "fused fingers" region at the same place in an image of ``size``
+        (by default 640×480, where it is the box (64, 120, 320, 360))."""
+        (w, h), (ew, eh) = size, EXAMPLE_SIZE
+        x1, y1, x2, y2 = EXAMPLE_REGION.box
+        region = Region((x1 / ew * w, y1 / eh * h, x2 / ew * w, y2 / eh * h), label=EXAMPLE_REGION.label)
+        return self.format([region], size)
 
     # -- grounding --------------------------------------------------------------------------------------------
 

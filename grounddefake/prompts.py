@@ -158,7 +158,7 @@ class PromptPack:
         if convention is not None:
             from grounddefake.conventions import get_convention
 
-            example = get_convention(convention).example()
+            example = get_convention(convention).example((int(image_size[0]), int(image_size[1])))
         return {
             "image": {"width": int(image_size[0]), "height": int(image_size[1])},
             "convention": convention,

@@ -27,11 +27,12 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -147,6 +148,11 @@ class PromptPack:
         """``name@hash``, as written in predictions (``"prompt": "grounded@1a2b3c4d5e6f"``)."""
         return f"{self.name}@{self.hash}"
 
+    @cached_property
+    def schema_text(self) -> str:
+        """The answer schema as indented JSON, for templates."""
+        return json.dumps(self.schema, indent=2) if self.schema is not None else ""
+
     def context(self, image_size: Size, replies: Sequence[str] = (), convention: str | None = None) -> dict[str, Any]:
         """The whole rendering context. Built from an allow-list: no sample, label, mask or metadata.
 
@@ -156,14 +162,12 @@ class PromptPack:
         convention = convention or (None if self.convention == NATIVE else self.convention)
         example = ""
         if convention is not None:
-            from grounddefake.conventions import get_convention
-
-            example = get_convention(convention).example((int(image_size[0]), int(image_size[1])))
+            example = _example(convention, (int(image_size[0]), int(image_size[1])))
         return {
             "image": {"width": int(image_size[0]), "height": int(image_size[1])},
             "convention": convention,
             "box_example": example,
-            "schema": json.dumps(self.schema, indent=2) if self.schema is not None else "",
+            "schema": self.schema_text,
             "replies": list(replies),
         }
 
@@ -189,11 +193,33 @@ class PromptPack:
         return Message("user", parts)
 
 
+@lru_cache(maxsize=1024)
+def _example(convention: str, size: Size) -> str:
+    from grounddefake.conventions import get_convention
+
+    return get_convention(convention).example(size)
+
+
 def _render(template: str, context: Mapping[str, Any], where: str) -> str:
-    """Render ``template`` in the sandbox, streaming, and stop as soon as the text passes MAX_RENDERED."""
+    """Render ``template`` in the sandbox; the same template and context give the same text, so it is cached."""
+    return _render_cached(template, json.dumps(context, ensure_ascii=False), where)
+
+
+@lru_cache(maxsize=4096)
+def _render_cached(template: str, context_json: str, where: str) -> str:
+    return _render_streaming(_compiled(template), json.loads(context_json), where)
+
+
+@lru_cache(maxsize=256)
+def _compiled(template: str) -> Template:
+    return _ENV.from_string(template)
+
+
+def _render_streaming(template: Template, context: Mapping[str, Any], where: str) -> str:
+    """Render streaming, and stop as soon as the text passes MAX_RENDERED."""
     try:
         chunks, length = [], 0
-        for chunk in _ENV.from_string(template).generate(**context):
+        for chunk in template.generate(**context):
             length += len(chunk)
             if length > MAX_RENDERED:
                 raise PromptPackError(f"{where}: rendered text longer than {MAX_RENDERED} characters")

@@ -26,6 +26,8 @@ from grounddefake.types import Completion, PreparedImage, TokenLogprob, Usage
 
 RETRYABLE_STATUS = frozenset({408, 409, 429})
 """Client errors worth retrying (timeout, conflict, rate limit); every 5xx is retried too."""
+INLINE_ENCODE_BYTES = 256 * 1024
+"""Images up to this size are base64-encoded on the event loop (about 0.2 ms); larger ones on a thread."""
 _SCHEMA_REJECTED = re.compile(r"response_format|json_schema|structured|guided|grammar|schema", re.IGNORECASE)
 _LOGPROBS_REJECTED = re.compile(r"logprob", re.IGNORECASE)
 
@@ -115,7 +117,10 @@ class OpenAIBackend(Backend):
     # -- requests -------------------------------------------------------------------------------------------
 
     async def complete(self, request: Request) -> Completion:
-        urls = await asyncio.to_thread(_data_urls, request.images)  # base64 of large images off the event loop
+        if sum(len(image.payload) for image in request.images) > INLINE_ENCODE_BYTES:
+            urls = await asyncio.to_thread(_data_urls, request.images)  # base64 of large images off the event loop
+        else:
+            urls = _data_urls(request.images)  # a thread hop costs more than encoding a small image
         messages = _messages(request, urls)
         for _ in range(3):  # at most one fallback each for the schema and the log-probabilities
             try:
@@ -141,6 +146,8 @@ class OpenAIBackend(Backend):
         return False
 
     async def _send(self, messages: list[dict[str, Any]], request: Request) -> Completion:
+        from openai.types.chat import ChatCompletion
+
         kwargs: dict[str, Any] = {
             "model": self.model,
             "messages": messages,
@@ -162,7 +169,9 @@ class OpenAIBackend(Backend):
         self._in_flight[index] += 1
         start = time.perf_counter()
         try:
-            response = await self._clients[index].chat.completions.create(**kwargs)
+            # ``post`` with the plain JSON body: the same request as ``chat.completions.create``, without the
+            # SDK's recursive parameter transform (a no-op for plain dicts, ~1 ms of CPU per request).
+            response = await self._clients[index].post("/chat/completions", body=kwargs, cast_to=ChatCompletion)
         except Exception as exc:
             raise self._error(exc) from None
         finally:

@@ -10,9 +10,10 @@ evaluation (prepare, render, send, parse, append and flush each record), against
 ``tests/servers/openai_server.py``. The ratio compares answers per second of the request phase (b's
 ``metrics.seconds``); the end-to-end time of (b), scoring and overlays included, is printed beside it.
 A third loop sends the same bodies through ``client.post`` as grounddefake does (it skips the SDK's parameter
-transform); its ratio isolates grounddefake's own overhead. Goals (issue #4): ``throughput_ratio_instant`` ≥ 0.90 (server answers at once, concurrency 16),
-``throughput_ratio_100ms`` ≥ 0.97 (100 ms latency, concurrency 64), ``rss_growth_mb_1k_to_10k`` ≤ 50 (peak memory of
-a whole ``grounddefake eval`` on 10k samples minus on 1k samples, each in its own process).
+transform); its ratio isolates grounddefake's own overhead. Goals (issue #4): ``throughput_ratio_instant`` ≥ 0.90
+(server answers at once, concurrency 16), ``throughput_ratio_100ms`` ≥ 0.97 (100 ms latency, concurrency 64),
+``rss_growth_mb_1k_to_10k`` ≤ 50 (peak memory of a whole ``grounddefake eval`` on 10k samples minus on 1k samples,
+each in its own process).
 """
 
 from __future__ import annotations

@@ -123,6 +123,15 @@ class Caller:
         self.prompt_hash = prompt_hash
         self.stats = RunStats()
         self._rng = random.Random(seed)
+        self._facts_key = request_key({"facts": backend.cache_identity()})
+        self._disabled: list[str] = []
+        if self.cache is not None and hasattr(backend, "disable"):
+            # A server that rejected the schema or log-probabilities before is not asked again: the answers cached
+            # after that rejection are found under the same keys, and nothing is paid twice.
+            for feature in self.cache.get_fact(self._facts_key) or []:
+                backend.disable(feature, remembered=True)
+            self._disabled = list(getattr(backend, "disabled", []))
+            self.stats.fallbacks = list(getattr(backend, "fallbacks", []))
 
     def key(self, request: Request) -> str:
         return request_key(
@@ -176,12 +185,19 @@ class Caller:
         except Exception as exc:  # a backend bug or an unexpected transport fault: data, not a crash
             raise BackendError(f"{type(exc).__name__}: {exc}") from exc
         finally:
-            fallbacks = getattr(self.backend, "fallbacks", None)
-            if fallbacks is not None:
-                self.stats.fallbacks = list(fallbacks)
+            self._note_fallbacks()
         if self.tokens_bucket:
             self.tokens_bucket.settle(completion.usage.prompt_tokens + completion.usage.completion_tokens - estimate)
         return completion
+
+    def _note_fallbacks(self) -> None:
+        fallbacks = getattr(self.backend, "fallbacks", None)
+        if fallbacks is not None:
+            self.stats.fallbacks = list(fallbacks)
+        disabled = list(getattr(self.backend, "disabled", []))
+        if self.cache is not None and disabled != self._disabled:
+            self._disabled = disabled
+            self.cache.put_fact(self._facts_key, disabled)
 
     def _count(self, completion: Completion) -> None:
         self.stats.prompt_tokens += completion.usage.prompt_tokens

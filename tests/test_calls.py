@@ -120,7 +120,7 @@ def test_caller_counts_and_gives_up_on_fatal_errors() -> None:
 
 def test_unexpected_exceptions_become_errors() -> None:
     class Broken(ScriptedBackend):
-        async def complete(self, request):  # noqa: ANN001, ANN201
+        async def complete(self, request):
             raise ZeroDivisionError("bug")
 
     with pytest.raises(BackendError, match="ZeroDivisionError: bug"):

@@ -298,3 +298,52 @@ def test_cli_runs_a_server_model(server, tiny_dataset, tmp_path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "requests: 4 sent, 0 from cache" in " ".join(result.output.split())
+
+
+def test_a_rejected_schema_is_remembered_so_a_rerun_costs_nothing(server, tiny_dataset, tmp_path) -> None:
+    server.default = Reply(reject_schema=True)
+    _eval(server, tiny_dataset, tmp_path / "first", concurrency=1)
+    sent = len(server.requests)
+    result = _eval(server, tiny_dataset, tmp_path / "second", concurrency=1)
+    assert len(server.requests) == sent
+    assert result.metrics["requests"]["cached"] == 4
+    assert any("earlier run" in f for f in result.metrics["requests"]["fallbacks"])
+
+
+def test_ctrl_c_stops_cleanly_with_a_summary(tmp_path) -> None:
+    data = write_dataset(tmp_path / "data", 40)
+    out = tmp_path / "run"
+    with FakeOpenAIServer(default=Reply(delay=0.2)) as server:
+        command = [
+            sys.executable,
+            "-m",
+            "grounddefake.cli",
+            "eval",
+            "--data",
+            str(data),
+            "--model",
+            "test-model",
+            "--convention",
+            "norm1000",
+            "--with-boxes",
+            "--base-url",
+            server.base_url,
+            "--out",
+            str(out),
+            "--concurrency",
+            "2",
+            "--no-cache",
+        ]
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        predictions = out / PREDICTIONS
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (predictions.exists() and predictions.read_text().count("\n") >= 4):
+            time.sleep(0.02)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert "interrupted" in stderr and "--resume" in stderr
+    lines = predictions.read_text().splitlines()
+    assert all(json.loads(line)["id"] for line in lines)  # every saved line is whole
+    assert 4 <= len(lines) < 40

@@ -136,14 +136,26 @@ class OpenAIBackend(Backend):
             return False
         message = str(exc)
         if self._use_schema(request) and _SCHEMA_REJECTED.search(message):
-            self.json_schema = False
-            self.fallbacks.append("json_schema rejected: free text and tolerant parsing for the rest of the run")
+            self.disable("json_schema")
             return True
         if self.logprobs and _LOGPROBS_REJECTED.search(message):
-            self.logprobs = False
-            self.fallbacks.append("logprobs rejected: no scores for the rest of the run")
+            self.disable("logprobs")
             return True
         return False
+
+    @property
+    def disabled(self) -> list[str]:
+        """The features this server rejected (``json_schema``, ``logprobs``)."""
+        return [f for f, on in (("json_schema", self.json_schema), ("logprobs", self.logprobs)) if not on]
+
+    def disable(self, feature: str, remembered: bool = False) -> None:
+        """Stop asking for ``feature`` for the rest of the run (``remembered``: a rejection seen in an earlier run)."""
+        if feature not in ("json_schema", "logprobs") or not getattr(self, feature):
+            return
+        setattr(self, feature, False)
+        what = "free text and tolerant parsing" if feature == "json_schema" else "no scores"
+        when = "in an earlier run" if remembered else "by the server"
+        self.fallbacks.append(f"{feature} rejected {when}: {what} for the rest of the run")
 
     async def _send(self, messages: list[dict[str, Any]], request: Request) -> Completion:
         from openai.types.chat import ChatCompletion

@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import Literal
 
 from grounddefake.backends.base import Backend, BackendError, GenerationParams, Request
+from grounddefake.images import ImagePolicy
 
 __all__ = [
     "FORENSIC",
@@ -31,10 +32,9 @@ class UnknownModelError(ValueError):
     """No backend serves this model name, or it cannot be reached as configured."""
 
 
-def image_policy_for(convention: str | None):
+def image_policy_for(convention: str | None) -> ImagePolicy:
     """The image policy of a model known only by its convention: Qwen2.5-VL's grid, else a 2048-px longest side."""
     from grounddefake.conventions import get_convention
-    from grounddefake.images import ImagePolicy
 
     if convention is not None:
         conv = get_convention(convention)

@@ -31,6 +31,8 @@ def test_wheel_ships_assets(wheel: Path) -> None:
     for required in (
         "grounddefake/_assets/prompts/grounded.yaml",
         "grounddefake/_assets/prompts/verdict.yaml",
+        "grounddefake/_assets/prompts/grounded-native.yaml",
+        "grounddefake/presets.yaml",
         "grounddefake/_assets/visualize/report.md.j2",
         "grounddefake/_assets/data/demo/manifest.jsonl",
         "grounddefake/_assets/data/demo/ATTRIBUTION.md",
@@ -53,6 +55,7 @@ def test_installed_wheel_runs_demo_and_packs(wheel: Path, tmp_path: Path) -> Non
         f"assert str(pathlib.Path(grounddefake.__file__)).startswith(r'{target}'), grounddefake.__file__; "
         "d = grounddefake.load_dataset('demo'); p = grounddefake.load_pack('grounded'); "
         "assert '_assets' in str(d.source) and '_assets' in p.source; "
+        "from grounddefake.presets import find_preset; assert find_preset('gpt-4o').model == 'gpt-4o'; "
         "r = grounddefake.evaluate('demo', with_boxes=True, limit=2, out='run'); "
         "print(r.metrics['classification']['n'])"
     )

@@ -428,5 +428,27 @@ def merge(run_dirs: Sequence[str | Path], out: str | Path) -> RunResult:
     (out_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     missing = [s.id for s in samples if s.id not in records]
     problems = tuple(Problem(i, "missing from every shard") for i in missing)
-    outcome = RunOutcome({s.id: records[s.id] for s in samples if s.id in records}, problems, 0, 0.0, RunStats())
+    stats, seconds = _summed_requests(run_dirs)
+    outcome = RunOutcome({s.id: records[s.id] for s in samples if s.id in records}, problems, 0, seconds, stats)
     return _finish(out_dir, config, samples, outcome)
+
+
+def _summed_requests(run_dirs: Sequence[str | Path]) -> tuple[RunStats, float]:
+    """The request counts of the shard runs, added up (and the longest shard's time)."""
+    stats, seconds = RunStats(), 0.0
+    for d in run_dirs:
+        try:
+            metrics = json.loads((Path(d) / "metrics.json").read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            continue  # a shard that was never finished: its answers still count, its counts are unknown
+        requests = metrics.get("requests") or {}
+        stats.requests += int(requests.get("sent", 0))
+        stats.cached += int(requests.get("cached", 0))
+        stats.retries += int(requests.get("retries", 0))
+        stats.errors += int(requests.get("failed", 0))
+        stats.prompt_tokens += int(requests.get("prompt_tokens", 0))
+        stats.completion_tokens += int(requests.get("completion_tokens", 0))
+        stats.cost += float(requests.get("cost_usd", 0.0))
+        stats.fallbacks += [f for f in requests.get("fallbacks", []) if f not in stats.fallbacks]
+        seconds = max(seconds, float(metrics.get("seconds", 0.0)))
+    return stats, seconds

@@ -225,6 +225,7 @@ def test_shards_merge_into_the_unsharded_run(server, tmp_path) -> None:
     merged = merge([tmp_path / f"shard{k}" for k in (1, 2, 3)], tmp_path / "merged")
     for group in ("classification", "localization"):
         assert merged.metrics[group] == full.metrics[group]
+    assert merged.metrics["requests"]["sent"] == 20 == sum(p.metrics["requests"]["sent"] for p in parts)
 
 
 def test_sigkill_then_resume_answers_every_sample_exactly_once(tmp_path) -> None:

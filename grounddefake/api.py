@@ -6,6 +6,7 @@ import asyncio
 import datetime as _dt
 import hashlib
 import json
+import os
 import platform
 import threading
 from collections.abc import Callable, Coroutine, Sequence
@@ -134,10 +135,14 @@ def default_run_dir(model: str, data: str) -> Path:
     return Path("runs") / f"{stamp}-{safe}"
 
 
-def _run_key(backend: Backend, pack: PromptPack, params: GenerationParams, convention: str | None) -> str:
-    """What makes two runs' answers interchangeable: the model (and its code), image policy, prompt, parameters."""
+def _run_key(
+    backend: Backend, pack: PromptPack, params: GenerationParams, convention: str | None, dataset_sha256: str
+) -> str:
+    """What makes two runs' answers interchangeable: the data, the model (and its code), image policy, prompt,
+    parameters."""
     key = {
-        "backend": backend.cache_identity(),
+        "data": dataset_sha256,
+        "backend": backend.run_identity(),
         "image_policy": backend.describe().get("image_policy"),
         "convention": convention,
         "prompt": pack.id,
@@ -260,7 +265,8 @@ def evaluate(
     params = params or GenerationParams()
     concurrency = concurrency or getattr(backend, "default_concurrency", 4)
     localization = with_boxes or pack.task == "grounded"
-    run_key = _run_key(backend, pack, params, resolved)
+    dataset_sha256 = hashlib.sha256(dataset.source.read_bytes()).hexdigest()
+    run_key = _run_key(backend, pack, params, resolved, dataset_sha256)
     _check_run_dir(run_dir, run_key)
     config = {
         "run_key": run_key,
@@ -269,7 +275,7 @@ def evaluate(
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "data": str(data),
         "dataset_source": str(dataset.source),
-        "dataset_sha256": hashlib.sha256(dataset.source.read_bytes()).hexdigest(),
+        "dataset_sha256": dataset_sha256,
         "n_samples": len(samples),
         "limit": limit,
         "shard": None if shard is None else f"{shard[0]}/{shard[1]}",
@@ -291,8 +297,9 @@ def evaluate(
         "rpm": rpm,
         "tpm": tpm,
         "cache": cache,
+        "cache_dir": None if cache_dir is None else str(Path(cache_dir).resolve()),
     }
-    (run_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    write_json(run_dir / "config.json", config)
     response_cache = ResponseCache(cache_dir) if cache and backend.cacheable else None
     caller = Caller(
         backend,
@@ -338,7 +345,7 @@ def _finish(run_dir: Path, config: dict[str, Any], samples: Sequence[Sample], ou
         "cost_usd": round(stats.cost, 6),
         "fallbacks": stats.fallbacks,
     }
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    write_json(run_dir / "metrics.json", metrics)
     write_markdown(run_dir, config, metrics, evaluation.samples)
     return RunResult(run_dir, metrics, evaluation, outcome.problems, outcome.reused, outcome.seconds, stats)
 
@@ -378,9 +385,17 @@ def resume(
         rpm=config.get("rpm"),
         tpm=config.get("tpm"),
         cache=config.get("cache", True),
+        cache_dir=config.get("cache_dir"),
         shard=shard,
         on_stats=on_stats,
     )
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write JSON atomically (a temporary file renamed over the target): a kill never leaves half a file."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
 
 
 def read_config(run_dir: Path) -> dict[str, Any]:
@@ -425,9 +440,14 @@ def merge(run_dirs: Sequence[str | Path], out: str | Path) -> RunResult:
             if sample.id in records:
                 sink.write(json.dumps(records[sample.id], ensure_ascii=False) + "\n")
     config = {**first, "shard": None, "n_samples": len(samples), "merged_from": [str(d) for d in run_dirs]}
-    (out_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    write_json(out_dir / "config.json", config)
     missing = [s.id for s in samples if s.id not in records]
-    problems = tuple(Problem(i, "missing from every shard") for i in missing)
+    unreadable = [
+        Problem(s.id, str(records[s.id].get("error") or "").removeprefix("unreadable image: "))
+        for s in samples
+        if s.id in records and records[s.id].get("skipped")
+    ]
+    problems = (*unreadable, *(Problem(i, "missing from every shard") for i in missing))
     stats, seconds = _summed_requests(run_dirs)
     outcome = RunOutcome({s.id: records[s.id] for s in samples if s.id in records}, problems, 0, seconds, stats)
     return _finish(out_dir, config, samples, outcome)

@@ -22,6 +22,13 @@ from grounddefake.types import Completion
 
 MAX_RETRY_AFTER = 300.0
 """A Retry-After longer than this is capped (a misconfigured server must not stall a run for hours)."""
+RETRY_AFTER_SPREAD = 0.1
+"""Requests told to wait the same Retry-After come back spread over 10 % more, not all at the same instant."""
+FACTS_MAX_AGE = 7 * 24 * 3600.0
+"""A remembered server rejection is trusted for a week, then asked about again (servers get upgraded)."""
+
+_sleep = asyncio.sleep
+_monotonic = time.monotonic
 
 
 @dataclass(frozen=True)
@@ -41,7 +48,8 @@ class RetryPolicy:
     def wait(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
         """Seconds to wait before retry number ``attempt`` (0-based)."""
         if retry_after is not None:
-            return min(retry_after, MAX_RETRY_AFTER)
+            wait = min(retry_after, MAX_RETRY_AFTER)
+            return wait + rng.uniform(0.0, RETRY_AFTER_SPREAD * wait)
         return rng.uniform(0.0, min(self.cap, self.base * 2**attempt))
 
 
@@ -52,11 +60,11 @@ class TokenBucket:
         self.rate = per_minute / 60.0
         self.capacity = float(per_minute)
         self.level = float(per_minute)
-        self.updated = time.monotonic()
+        self.updated = _monotonic()
         self._lock = asyncio.Lock()
 
     def _refill(self) -> None:
-        now = time.monotonic()
+        now = _monotonic()
         self.level = min(self.capacity, self.level + (now - self.updated) * self.rate)
         self.updated = now
 
@@ -66,7 +74,7 @@ class TokenBucket:
             amount = min(amount, self.capacity)
             self._refill()
             while self.level < amount:
-                await asyncio.sleep((amount - self.level) / self.rate)
+                await _sleep((amount - self.level) / self.rate)
                 self._refill()
             self.level -= amount
 
@@ -128,8 +136,10 @@ class Caller:
         if self.cache is not None and hasattr(backend, "disable"):
             # A server that rejected the schema or log-probabilities before is not asked again: the answers cached
             # after that rejection are found under the same keys, and nothing is paid twice.
-            for feature in self.cache.get_fact(self._facts_key) or []:
-                backend.disable(feature, remembered=True)
+            fact = self.cache.get_fact(self._facts_key) or {}
+            if time.time() - float(fact.get("time", 0)) < FACTS_MAX_AGE:
+                for feature in fact.get("disabled", []):
+                    backend.disable(feature, remembered=True)
             self._disabled = list(getattr(backend, "disabled", []))
             self.stats.fallbacks = list(getattr(backend, "fallbacks", []))
 
@@ -162,10 +172,11 @@ class Caller:
                     self.stats.errors += 1
                     raise
                 self.stats.retries += 1
-                await asyncio.sleep(self.retry.wait(attempt, exc.retry_after, self._rng))
+                await _sleep(self.retry.wait(attempt, exc.retry_after, self._rng))
                 attempt += 1
                 continue
             self._count(completion)
+            self._remember_fallbacks()  # only a request that then succeeded proves the rejection was the feature
             if self.cache is not None and completion.text:
                 key = self.key(request)  # the options may have changed (a schema fallback)
                 self.cache.put(key, completion)
@@ -194,10 +205,12 @@ class Caller:
         fallbacks = getattr(self.backend, "fallbacks", None)
         if fallbacks is not None:
             self.stats.fallbacks = list(fallbacks)
+
+    def _remember_fallbacks(self) -> None:
         disabled = list(getattr(self.backend, "disabled", []))
         if self.cache is not None and disabled != self._disabled:
             self._disabled = disabled
-            self.cache.put_fact(self._facts_key, disabled)
+            self.cache.put_fact(self._facts_key, {"disabled": disabled, "time": time.time()})
 
     def _count(self, completion: Completion) -> None:
         self.stats.prompt_tokens += completion.usage.prompt_tokens

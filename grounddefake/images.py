@@ -37,12 +37,14 @@ class LoadedImage:
         data: the original encoded bytes when they decode to exactly ``pixels`` as displayed (RGB JPEG/PNG/WebP
             without an EXIF rotation), so they can be sent untouched; else None.
         media_type: MIME type of ``data``.
+        source_sha256: hex digest of the encoded file the pixels came from (None for arrays and PIL images).
     """
 
     pixels: np.ndarray = field(repr=False)
     source: str
     data: bytes | None = field(default=None, repr=False)
     media_type: str | None = None
+    source_sha256: str | None = None
 
     @property
     def size(self) -> Size:
@@ -80,13 +82,18 @@ def load_image(image: ImageInput) -> LoadedImage:
 def _decode(data: bytes, source: str) -> LoadedImage:
     if not data:
         raise ImageError(f"{source}: empty file")
+    digest = hashlib.sha256(data).hexdigest()
     try:
         with Image.open(io.BytesIO(data)) as img:
             img.load()
             fmt = img.format
             orientation = img.getexif().get(0x0112, 1)
             pixels = _pil_to_rgb(img, source)
-            untouched = img.mode == "RGB" and orientation in (1, None) and fmt in ("JPEG", "PNG", "WEBP")
+            # The file can go out as it is when any decoder shows exactly these pixels: 8-bit RGB or grey, or a
+            # palette without transparency, with no EXIF rotation to apply.
+            opaque_palette = img.mode == "P" and "transparency" not in img.info
+            plain = img.mode in ("RGB", "L") or opaque_palette
+            untouched = plain and orientation in (1, None) and fmt in ("JPEG", "PNG", "WEBP")
     except Image.DecompressionBombError as exc:
         raise ImageError(f"{source}: refused, too many pixels (decompression-bomb guard): {exc}") from None
     except UnidentifiedImageError:
@@ -94,8 +101,8 @@ def _decode(data: bytes, source: str) -> LoadedImage:
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageError(f"{source}: corrupt or truncated image ({exc})") from None
     if untouched:
-        return LoadedImage(pixels, source, data, _MEDIA_TYPES[fmt])
-    return LoadedImage(pixels, source)
+        return LoadedImage(pixels, source, data, _MEDIA_TYPES[fmt], digest)
+    return LoadedImage(pixels, source, source_sha256=digest)
 
 
 def _pil_to_rgb(img: Image.Image, source: str) -> np.ndarray:
@@ -216,7 +223,8 @@ def prepare_image(image: ImageInput, policy: ImagePolicy | None = None) -> Prepa
             pixels = cv2.resize(pixels, target, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
         payload, media_type = encode(pixels, policy.format, policy.jpeg_quality)
     transform = Transform.identity(size) if target == size else Transform.resize(size, target)
-    return PreparedImage(payload, media_type, transform, pixels, hashlib.sha256(payload).hexdigest())
+    digest = hashlib.sha256(payload).hexdigest()
+    return PreparedImage(payload, media_type, transform, pixels, digest, loaded.source_sha256)
 
 
 def encode(pixels: np.ndarray, fmt: str = "png", jpeg_quality: int = 95) -> tuple[bytes, str]:

@@ -9,6 +9,7 @@ and prompt pack (failed requests are asked again). An unreadable image is a data
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable
@@ -118,7 +119,12 @@ def prediction_record(
 ) -> dict[str, Any]:
     """One ``predictions.jsonl`` line (DESIGN.md → Formats)."""
     line = _record(sample_id, answer.verdict, model, pack, answer.usage, answer.latency_s, run_key)
-    return {**line, "cached": answer.cached, "transform": answer.prepared.transform.to_json()}
+    return {
+        **line,
+        "cached": answer.cached,
+        "image_sha256": answer.prepared.source_sha256,
+        "transform": answer.prepared.transform.to_json(),
+    }
 
 
 def skipped_record(sample_id: str, reason: str, model: str, pack: PromptPack, run_key: str = "") -> dict[str, Any]:
@@ -193,6 +199,17 @@ def read_predictions(path: Path) -> dict[str, dict[str, Any]]:
     return records
 
 
+def _file_hashes(samples: Iterable[Sample]) -> dict[str, str | None]:
+    """sha256 of each sample's image file (None when it cannot be read)."""
+    hashes: dict[str, str | None] = {}
+    for sample in samples:
+        try:
+            hashes[sample.id] = hashlib.sha256(Path(sample.image).read_bytes()).hexdigest()
+        except OSError:
+            hashes[sample.id] = None
+    return hashes
+
+
 @dataclass(frozen=True)
 class Problem:
     """A sample that could not be evaluated, and why."""
@@ -240,6 +257,9 @@ async def run_predictions(
 
     done = {k: r for k, r in read_predictions(path).items() if not r.get("error") and same_run(r)}
     samples = list(samples)
+    # An answer is reused only for the very image it was given: a file replaced under the same id is asked again.
+    current = await asyncio.to_thread(_file_hashes, [s for s in samples if done.get(s.id, {}).get("image_sha256")])
+    done = {k: r for k, r in done.items() if not r.get("image_sha256") or current.get(k) == r["image_sha256"]}
     records = {s.id: done[s.id] for s in samples if s.id in done}
     reused = len(records)
     problems: list[Problem] = []

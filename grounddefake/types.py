@@ -179,6 +179,7 @@ class PreparedImage:
         transform: maps model-space pixels back to the original image.
         pixels: (h, w, 3) uint8 RGB array of the image the model sees (decoded ``payload``).
         sha256: hex digest of ``payload``.
+        source_sha256: hex digest of the original file, when the image came from one.
     """
 
     payload: bytes
@@ -186,6 +187,7 @@ class PreparedImage:
     transform: Transform
     pixels: np.ndarray = field(repr=False, compare=False)
     sha256: str = ""
+    source_sha256: str | None = None
 
 
 @dataclass(frozen=True)

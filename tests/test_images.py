@@ -127,12 +127,25 @@ def test_unsupported_type() -> None:
         load_image(12)
 
 
-def test_prepare_sends_original_bytes_when_nothing_changes(tmp_path: Path) -> None:
-    path = _save(Image.fromarray(_rgb()), tmp_path / "x.jpg", "JPEG", quality=90)
+@pytest.mark.parametrize(
+    ("make", "name", "fmt", "untouched"),
+    [
+        (lambda: Image.fromarray(_rgb()), "x.jpg", "JPEG", True),
+        (lambda: Image.fromarray(_rgb()[:, :, 0]), "grey.jpg", "JPEG", True),  # JPEG traces of grey photos too
+        (lambda: Image.fromarray(_rgb()[:, :, 0]), "grey.png", "PNG", True),
+        (lambda: Image.fromarray(_rgb()).convert("P"), "palette.png", "PNG", True),
+        (lambda: Image.fromarray(_rgb()).convert("RGBA"), "alpha.png", "PNG", False),  # composited on white
+        (lambda: Image.fromarray(_rgb()).convert("CMYK"), "cmyk.jpg", "JPEG", False),
+    ],
+)
+def test_prepare_sends_original_bytes_when_nothing_changes(tmp_path: Path, make, name, fmt, untouched) -> None:
+    path = _save(make(), tmp_path / name, fmt)
     prepared = prepare_image(path)
-    assert prepared.payload == path.read_bytes()
-    assert prepared.media_type == "image/jpeg"
+    assert (prepared.payload == path.read_bytes()) is untouched
     assert prepared.transform.scale == (1.0, 1.0)
+    if untouched:
+        assert prepared.media_type == f"image/{fmt.lower()}"
+        assert (load_image(prepared.payload).pixels == prepared.pixels).all()
 
 
 def test_prepare_resizes_losslessly_and_records_transform(tmp_path: Path) -> None:

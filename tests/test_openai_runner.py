@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import math
 import os
@@ -47,7 +48,7 @@ def no_waiting(monkeypatch: pytest.MonkeyPatch) -> list[float]:
         waits.append(seconds)
         await real_sleep(0)
 
-    monkeypatch.setattr("grounddefake.calls.asyncio.sleep", record)
+    monkeypatch.setattr("grounddefake.calls._sleep", record)  # the runner's waits only, not the server's
     return waits
 
 
@@ -91,17 +92,18 @@ def test_retryable_failures_are_retried_then_succeed(server, tiny_dataset, tmp_p
     assert _records(tmp_path / "run")["s0"]["error"] is None
 
 
-def test_backoff_has_full_jitter_and_grows(server, tiny_dataset, tmp_path, no_waiting) -> None:
+def test_backoff_waits_stay_in_growing_windows(server, tiny_dataset, tmp_path, no_waiting) -> None:
     server.add(*[Reply(status=500)] * 5)
     _eval(server, tiny_dataset, tmp_path / "run", limit=1)
     assert len(no_waiting) == 5
     assert all(0 <= wait <= 2**attempt for attempt, wait in enumerate(no_waiting))
+    assert len(set(no_waiting)) == 5  # jittered, not a fixed sleep (the growth is measured in test_calls.py)
 
 
 def test_429_honours_retry_after(server, tiny_dataset, tmp_path, no_waiting) -> None:
     server.add(Reply(status=429, retry_after=7))
     result = _eval(server, tiny_dataset, tmp_path / "run", limit=1)
-    assert no_waiting == [7.0]
+    assert len(no_waiting) == 1 and 7.0 <= no_waiting[0] <= 7.7  # at least what was asked, spread by up to 10 %
     assert result.metrics["requests"]["retries"] == 1
 
 
@@ -199,9 +201,9 @@ def test_base_url_alone_uses_the_served_model(server, tiny_dataset, tmp_path) ->
     assert json.loads((tmp_path / "run" / "config.json").read_text())["model"] == "test-model"
 
 
-def test_several_endpoints_share_the_load(tmp_path) -> None:
-    data = write_dataset(tmp_path / "data", 12)
-    with FakeOpenAIServer(default=Reply(delay=0.05)) as a, FakeOpenAIServer(default=Reply(delay=0.05)) as b:
+def test_the_endpoint_with_fewest_requests_in_flight_gets_the_next(tmp_path) -> None:
+    data = write_dataset(tmp_path / "data", 24)
+    with FakeOpenAIServer(default=Reply(delay=0.4)) as slow, FakeOpenAIServer(default=Reply(delay=0.01)) as fast:
         evaluate(
             data,
             "test-model",
@@ -210,22 +212,125 @@ def test_several_endpoints_share_the_load(tmp_path) -> None:
             tmp_path / "run",
             concurrency=4,
             convention="norm1000",
-            base_urls=[a.base_url, b.base_url],
+            base_urls=[slow.base_url, fast.base_url],
         )
-        assert len(a.requests) + len(b.requests) == 12
-        assert min(len(a.requests), len(b.requests)) >= 4
+        assert len(slow.requests) + len(fast.requests) == 24
+        assert len(slow.requests) >= 1 and len(fast.requests) >= 18  # round robin would give 12 and 12
 
 
-def test_shards_merge_into_the_unsharded_run(server, tmp_path) -> None:
-    data = write_dataset(tmp_path / "data", 20)
-    full = _eval(server, data, tmp_path / "full", cache=False)
-    parts = [_eval(server, data, tmp_path / f"shard{k}", shard=(k, 3), cache=False) for k in (1, 2, 3)]
-    assert sum(len(p.evaluation.samples) for p in parts) == 20
-    assert all(len(p.evaluation.samples) < 20 for p in parts)
+def _answer_by_image(body: dict) -> Reply:
+    """A different answer per image (from its bytes): real, fake with a box, or a 400 for some."""
+    digest = hashlib.sha256(body["messages"][-1]["content"][0]["image_url"]["url"].encode()).digest()
+    if digest[0] % 7 == 0:
+        return Reply(status=400)
+    if digest[0] % 2:
+        return Reply(text='{"verdict": "real", "rationale": "fine", "regions": []}')
+    box = [digest[1] % 400, digest[2] % 400, 500 + digest[3] % 500, 500 + digest[4] % 500]
+    return Reply(text=json.dumps({"verdict": "fake", "rationale": "x", "regions": [{"box": box}]}))
+
+
+def test_shards_merge_into_the_unsharded_run(tmp_path) -> None:
+    data = write_dataset(tmp_path / "data", 30)
+    (data.parent / "images" / "img0003.png").write_bytes(b"not a png")  # one unreadable image
+    with FakeOpenAIServer(responder=_answer_by_image) as server:
+        full = _eval(server, data, tmp_path / "full", cache=False)
+        parts = [_eval(server, data, tmp_path / f"shard{k}", shard=(k, 3), cache=False) for k in (1, 2, 3)]
+    assert full.metrics["classification"]["n_unknown"] > 0 and full.metrics["skipped"]
+    assert 0 < full.metrics["localization"]["iou_mean"] < 1
+    assert sum(len(p.evaluation.samples) for p in parts) == len(full.evaluation.samples)
+    assert all(len(p.evaluation.samples) < 29 for p in parts)
     merged = merge([tmp_path / f"shard{k}" for k in (1, 2, 3)], tmp_path / "merged")
-    for group in ("classification", "localization"):
-        assert merged.metrics[group] == full.metrics[group]
-    assert merged.metrics["requests"]["sent"] == 20 == sum(p.metrics["requests"]["sent"] for p in parts)
+    for group in ("classification", "localization", "skipped"):
+        assert merged.metrics[group] == full.metrics[group], group
+    assert merged.metrics["requests"]["sent"] == sum(p.metrics["requests"]["sent"] for p in parts)
+
+    def answers(out: Path) -> dict[str, tuple]:
+        return {k: (r["label"], r["regions"], bool(r["error"])) for k, r in _records(out).items()}
+
+    assert answers(tmp_path / "merged") == answers(tmp_path / "full")  # the same answer for every sample
+
+
+def test_shards_run_against_different_replicas_merge(tmp_path) -> None:
+    data = write_dataset(tmp_path / "data", 8)
+    with FakeOpenAIServer() as a, FakeOpenAIServer() as b:
+        _eval(a, data, tmp_path / "s1", shard=(1, 2))
+        _eval(b, data, tmp_path / "s2", shard=(2, 2))
+    assert merge([tmp_path / "s1", tmp_path / "s2"], tmp_path / "m").metrics["classification"]["n"] == 8
+
+
+def test_a_run_directory_never_reuses_answers_for_other_images(server, tmp_path) -> None:
+    from grounddefake.runner import RunDirectoryError
+
+    first = write_dataset(tmp_path / "a", 4, seed=2)
+    other = write_dataset(tmp_path / "b", 4, seed=99)  # the same ids, other images
+    _eval(server, first, tmp_path / "run")
+    sent = len(server.requests)
+    result = _eval(server, other, tmp_path / "run")  # the same manifest text: the images decide
+    assert result.reused == 0 and len(server.requests) == sent + 4
+    other.write_text(other.read_text().replace("img0000", "renamed"))  # another manifest: another run
+    with pytest.raises(RunDirectoryError, match="another configuration"):
+        _eval(server, other, tmp_path / "run")
+
+
+def test_an_unrelated_400_mentioning_a_schema_is_the_samples_error(server, tiny_dataset, tmp_path) -> None:
+    server.add(Reply(status=400, message="image too large; see the request schema"))
+    result = _eval(server, tiny_dataset, tmp_path / "run", limit=2, concurrency=1)
+    assert result.metrics["requests"]["fallbacks"] == []
+    assert all("response_format" in r for r in server.requests)
+    assert "HTTP 400" in _records(tmp_path / "run")["s0"]["error"]
+
+
+def test_top_logprobs_cap_asks_for_fewer_first(server, tiny_dataset, tmp_path) -> None:
+    server.add(Reply(status=400, message="top_logprobs must be <= 5"))
+    result = _eval(server, tiny_dataset, tmp_path / "run", limit=2, concurrency=1)
+    assert [r.get("top_logprobs") for r in server.requests] == [20, 5, 5]
+    assert any("5 alternatives" in f for f in result.metrics["requests"]["fallbacks"])
+
+
+def test_a_slow_answer_times_out_and_is_retried(server, tiny_dataset, tmp_path, no_waiting) -> None:
+    server.add(Reply(delay=3.0))
+    result = _eval(server, tiny_dataset, tmp_path / "run", limit=1, timeout=1.0)
+    assert result.metrics["requests"]["retries"] == 1
+    assert _records(tmp_path / "run")["s0"]["error"] is None
+
+
+def test_resume_keeps_the_runs_cache_folder(server, tiny_dataset, tmp_path, monkeypatch) -> None:
+    server.add(Reply(status=400))
+    out = tmp_path / "run"
+    _eval(server, tiny_dataset, out, concurrency=1, cache_dir=tmp_path / "mine")
+    monkeypatch.setenv("GROUNDDEFAKE_CACHE_DIR", str(tmp_path / "elsewhere"))
+    resume(out)
+    assert (tmp_path / "mine" / "responses.sqlite3").exists()
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def test_a_pack_showing_the_image_in_two_turns(server, tiny_dataset, tmp_path) -> None:
+    pack = tmp_path / "two.yaml"
+    pack.write_text(
+        "name: two\nversion: 1\ndescription: d\ntask: grounded\nconvention: norm1000\n"
+        "turns:\n  - Describe the image.\n  - {text: Now the verdict and boxes, image: before}\n"
+    )
+    evaluate(
+        tiny_dataset,
+        "test-model",
+        str(pack),
+        True,
+        tmp_path / "run",
+        base_urls=[server.base_url],
+        convention="norm1000",
+        limit=1,
+    )
+    second = server.requests[-1]["messages"]
+    images = [p for m in second if isinstance(m["content"], list) for p in m["content"] if p["type"] == "image_url"]
+    assert len(images) == 2 and images[0] == images[1]
+    assert _records(tmp_path / "run")["s0"]["error"] is None
+
+
+def test_a_url_without_scheme_fails_at_once() -> None:
+    from grounddefake.backends import UnknownModelError, create_backend
+
+    with pytest.raises(UnknownModelError, match="full URL"):
+        create_backend("m", base_urls=["127.0.0.1:9/v1"], convention="norm1000")
 
 
 def test_sigkill_then_resume_answers_every_sample_exactly_once(tmp_path) -> None:

@@ -95,8 +95,11 @@ def create_backend(
         raise UnknownModelError(f"the OpenAI API needs a key: set {key_env or 'OPENAI_API_KEY'} (or --api-key-env VAR)")
     from grounddefake.backends.openai_compat import OpenAIBackend
 
+    for url in urls:
+        if url is not None and not url.lower().startswith(("http://", "https://")):
+            raise UnknownModelError(f"--base-url {url!r}: give a full URL such as http://localhost:8000/v1")
     if preset is not None:
-        policy = preset.image_policy if convention is None else image_policy_for(convention)
+        policy = preset.image_policy  # the server's resize, whatever convention the prompt asks for
         settings = {"json_schema": preset.json_schema, "logprobs": preset.logprobs, "top_logprobs": preset.top_logprobs}
         native = convention or preset.convention
     else:

@@ -19,15 +19,23 @@ class BackendError(RuntimeError):
         retryable: a later attempt may succeed (rate limit, 5xx, timeout, dropped connection, garbled body).
         retry_after: seconds the server asked to wait (``Retry-After``), when it said.
         status: the HTTP status, when there was one.
+        param: the request parameter the server named as the problem (OpenAI's ``param``), when it did.
     """
 
     def __init__(
-        self, message: str, *, retryable: bool = False, retry_after: float | None = None, status: int | None = None
+        self,
+        message: str,
+        *,
+        retryable: bool = False,
+        retry_after: float | None = None,
+        status: int | None = None,
+        param: str | None = None,
     ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.retry_after = retry_after
         self.status = status
+        self.param = param
 
 
 @dataclass(frozen=True)
@@ -94,6 +102,10 @@ class Backend(ABC):
     def cache_identity(self) -> dict[str, Any]:
         """What, besides the request, decides an answer: part of the response-cache key."""
         return self.describe()
+
+    def run_identity(self) -> dict[str, Any]:
+        """The model part of a run key: what makes answers interchangeable across runs and shards."""
+        return self.cache_identity()
 
     def request_options(self, request: Request) -> dict[str, Any]:
         """Server-side options that change the answer (schema on or off, log-probabilities): part of the cache key."""

@@ -28,8 +28,10 @@ RETRYABLE_STATUS = frozenset({408, 409, 429})
 """Client errors worth retrying (timeout, conflict, rate limit); every 5xx is retried too."""
 INLINE_ENCODE_BYTES = 256 * 1024
 """Images up to this size are base64-encoded on the event loop (about 0.2 ms); larger ones on a thread."""
-_SCHEMA_REJECTED = re.compile(r"response_format|json_schema|structured|guided|grammar|schema", re.IGNORECASE)
-_LOGPROBS_REJECTED = re.compile(r"logprob", re.IGNORECASE)
+_SCHEMA_REJECTED = re.compile(r"response_format|json_schema|structured output|guided_json", re.IGNORECASE)
+_LOGPROBS_REJECTED = re.compile(r"\b(?:top_)?logprobs\b", re.IGNORECASE)
+FEWER_TOP_LOGPROBS = 5
+"""Alternatives asked for after a server rejected ``top_logprobs`` (then none at all if it rejects again)."""
 
 
 class OpenAIBackend(Backend):
@@ -105,6 +107,10 @@ class OpenAIBackend(Backend):
         hosts = sorted({urlsplit(url).netloc if url else "api.openai.com" for url in self.base_urls})
         return {"backend": "openai", "model": self.model, "hosts": hosts}
 
+    def run_identity(self) -> dict[str, Any]:
+        """The model, wherever it is served: shards run against different replicas merge."""
+        return {"backend": "openai", "model": self.model}
+
     def request_options(self, request: Request) -> dict[str, Any]:
         return {
             "schema": request.schema if self._use_schema(request) else None,
@@ -131,15 +137,23 @@ class OpenAIBackend(Backend):
         raise BackendError("the server rejected the request even without schema and log-probabilities")
 
     def _fall_back(self, exc: BackendError, request: Request) -> bool:
-        """Stop asking for what a 400 rejected (schema, log-probabilities); True when there is something to retry."""
+        """Stop asking for what a 400 rejected (schema, log-probabilities); True when there is something to retry.
+
+        Only a rejection that names the parameter counts: its ``param`` field, or the parameter's own name in the
+        message. A 400 about anything else (an image too large, a bad message) is the sample's error.
+        """
         if exc.status not in (400, 422):
             return False
-        message = str(exc)
-        if self._use_schema(request) and _SCHEMA_REJECTED.search(message):
+        param, message = (exc.param or "").lower(), str(exc)
+        if self._use_schema(request) and (param.startswith("response_format") or _SCHEMA_REJECTED.search(message)):
             self.disable("json_schema")
             return True
-        if self.logprobs and _LOGPROBS_REJECTED.search(message):
-            self.disable("logprobs")
+        if self.logprobs and (param in ("logprobs", "top_logprobs") or _LOGPROBS_REJECTED.search(message)):
+            if self.top_logprobs > FEWER_TOP_LOGPROBS and ("top_logprobs" in param or "top_logprobs" in message):
+                self.top_logprobs = FEWER_TOP_LOGPROBS  # servers often cap the alternatives (Ollama, vLLM flags)
+                self.fallbacks.append(f"top_logprobs rejected: asking for {FEWER_TOP_LOGPROBS} alternatives")
+            else:
+                self.disable("logprobs")
             return True
         return False
 
@@ -190,27 +204,41 @@ class OpenAIBackend(Backend):
             self._in_flight[index] -= 1
         completion = _completion(response, time.perf_counter() - start)
         if self._secret and self._secret in completion.text:  # a server that echoes the key must not leak it
-            completion = replace(completion, text=completion.text.replace(self._secret, "***"))
+            completion = replace(completion, text=self._scrub(completion.text))
         return completion
 
     def _error(self, exc: Exception) -> BackendError:
-        """The SDK's exception as a BackendError: retryable or not, Retry-After, status; the key scrubbed out."""
+        """The SDK's exception as a BackendError: retryable or not, Retry-After, status; the key scrubbed out.
+
+        Retryable: 408, 409, 429, 5xx, timeouts, refused or dropped connections, bodies that are not a chat
+        completion. Not retryable: other 4xx, and faults of the request itself (a URL without ``http://``, an
+        unsupported scheme, a key that is not a valid header value).
+        """
+        import httpx2
         import openai
 
-        status = getattr(exc, "status_code", None)
+        cause = exc.__cause__ or exc.__context__
         message = f"{type(exc).__name__}: {exc}"
-        if self._secret:
-            message = message.replace(self._secret, "***")
+        if cause is not None and str(cause) and str(cause) not in message:
+            message += f" ({type(cause).__name__}: {cause})"
+        message = self._scrub(message)
         if isinstance(exc, openai.APIStatusError):
-            retryable = status in RETRYABLE_STATUS or (status is not None and status >= 500)
+            status = exc.status_code
+            retryable = status in RETRYABLE_STATUS or status >= 500
             return BackendError(
                 f"HTTP {status}: {message}",
                 retryable=retryable,
                 retry_after=retry_after(exc.response.headers),
                 status=status,
+                param=getattr(exc, "param", None) if isinstance(getattr(exc, "param", None), str) else None,
             )
-        # Timeouts, dropped connections and bodies that are not a chat completion are worth another try.
+        faults_of_the_request = (httpx2.UnsupportedProtocol, httpx2.InvalidURL, httpx2.LocalProtocolError)
+        if isinstance(cause, faults_of_the_request) or isinstance(exc, faults_of_the_request):
+            return BackendError(message, retryable=False)
         return BackendError(message, retryable=True)
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._secret, "***") if self._secret else text
 
     async def aclose(self) -> None:
         for client in self._clients:
@@ -241,7 +269,6 @@ def _data_urls(images: Sequence[PreparedImage]) -> list[str]:
 def _messages(request: Request, urls: Sequence[str]) -> list[dict[str, Any]]:
     """Chat messages with the image placeholders replaced by data URLs, in order."""
     out: list[dict[str, Any]] = []
-    next_image = 0
     for message in request.messages:
         if message.role != "user":
             out.append({"role": message.role, "content": message.text})
@@ -249,8 +276,9 @@ def _messages(request: Request, urls: Sequence[str]) -> list[dict[str, Any]]:
         content: list[dict[str, Any]] = []
         for part in message.parts:
             if isinstance(part, ImagePart):
-                content.append({"type": "image_url", "image_url": {"url": urls[next_image], "detail": "high"}})
-                next_image += 1
+                # Every placeholder refers to a prepared image; a pack may show the same image in several turns.
+                url = urls[min(part.index, len(urls) - 1)]
+                content.append({"type": "image_url", "image_url": {"url": url, "detail": "high"}})
             else:
                 content.append({"type": "text", "text": part.text})
         out.append({"role": "user", "content": content})

@@ -48,6 +48,7 @@ class Reply:
         reject_schema: answer 400 when the request has a ``response_format``.
         reject_logprobs: answer 400 when the request asks for ``logprobs``.
         echo_auth: put the request's ``Authorization`` header into the error message or answer (a leaky server).
+        message: the error message of a non-200 status.
     """
 
     text: str = DEFAULT_ANSWER
@@ -60,6 +61,7 @@ class Reply:
     reject_schema: bool = False
     reject_logprobs: bool = False
     echo_auth: bool = False
+    message: str | None = None
 
 
 @dataclass
@@ -105,7 +107,7 @@ class FakeOpenAIServer:
         echo = f" (you sent {request.headers.get('Authorization', '')})" if reply.echo_auth else ""
         if reply.status != 200:
             headers = {} if reply.retry_after is None else {"Retry-After": f"{reply.retry_after:g}"}
-            return _error(reply.status, f"scripted status {reply.status}{echo}", headers)
+            return _error(reply.status, f"{reply.message or f'scripted status {reply.status}'}{echo}", headers)
         if echo:
             reply = Reply(**{**reply.__dict__, "text": reply.text + echo})
         if reply.body is not None:

@@ -215,6 +215,9 @@ def evaluate(
     cache_dir: str | Path | None = None,
     shard: tuple[int, int] | None = None,
     on_stats: Callable[[RunStats], None] | None = None,
+    group_by: str | None = None,
+    bootstrap: int = 0,
+    iou_threshold: float = 0.5,
 ) -> RunResult:
     """Run ``model`` on ``data`` and write the run directory.
 
@@ -241,6 +244,9 @@ def evaluate(
         cache: use the response cache (``cache_dir``, else ``GROUNDDEFAKE_CACHE_DIR``, else the user cache folder).
         shard: (K, N): only the samples of shard K of N (by a hash of the id); merge shards with :func:`merge`.
         on_stats: called with the running counts after every answer.
+        group_by: ``meta.FIELD``: the same metrics per value of that field (e.g. per generator).
+        bootstrap: N > 0 adds seeded 95% confidence intervals to the headline numbers.
+        iou_threshold: a box-matching threshold reported besides 0.5.
     """
     if isinstance(model, Backend):
         backend = model
@@ -298,6 +304,7 @@ def evaluate(
         "tpm": tpm,
         "cache": cache,
         "cache_dir": None if cache_dir is None else str(Path(cache_dir).resolve()),
+        "scoring": {"group_by": group_by, "bootstrap": bootstrap, "iou_threshold": iou_threshold},
     }
     write_json(run_dir / "config.json", config)
     response_cache = ResponseCache(cache_dir) if cache and backend.cacheable else None
@@ -330,7 +337,16 @@ def evaluate(
 
 def _finish(run_dir: Path, config: dict[str, Any], samples: Sequence[Sample], outcome: RunOutcome) -> RunResult:
     """Score the records, write metrics.json, report.md and the overlays."""
-    evaluation = score_run(samples, outcome.records, bool(config.get("localization")), run_dir / "overlays")
+    scoring = config.get("scoring") or {}
+    evaluation = score_run(
+        samples,
+        outcome.records,
+        bool(config.get("localization")),
+        run_dir / "overlays",
+        group_by=scoring.get("group_by"),
+        bootstrap=int(scoring.get("bootstrap") or 0),
+        iou_threshold=float(scoring.get("iou_threshold") or 0.5),
+    )
     metrics = dict(evaluation.metrics)
     metrics["skipped"] = [{"id": p.id, "reason": p.reason} for p in outcome.problems]
     metrics["seconds"] = round(outcome.seconds, 3)
@@ -388,6 +404,9 @@ def resume(
         cache_dir=config.get("cache_dir"),
         shard=shard,
         on_stats=on_stats,
+        group_by=(config.get("scoring") or {}).get("group_by"),
+        bootstrap=int((config.get("scoring") or {}).get("bootstrap") or 0),
+        iou_threshold=float((config.get("scoring") or {}).get("iou_threshold") or 0.5),
     )
 
 
@@ -472,3 +491,67 @@ def _summed_requests(run_dirs: Sequence[str | Path]) -> tuple[RunStats, float]:
         stats.fallbacks += [f for f in requests.get("fallbacks", []) if f not in stats.fallbacks]
         seconds = max(seconds, float(metrics.get("seconds", 0.0)))
     return stats, seconds
+
+
+def score(
+    predictions: str | Path,
+    data: str | Path,
+    out: str | Path | None = None,
+    *,
+    group_by: str | None = None,
+    bootstrap: int = 0,
+    iou_threshold: float = 0.5,
+    localization: bool | None = None,
+    overlays: bool = False,
+) -> dict[str, Any]:
+    """Score a predictions file against a dataset offline; writes ``out/metrics.json`` when ``out`` is given.
+
+    A predictions line needs only ``id`` and ``label``; ``score``, ``regions``, ``image_size`` and the rest are
+    optional (a missing ``image_size`` is read from the image). ``eval`` uses the same scoring code.
+
+    Args:
+        localization: score localization (default: when any line has regions).
+    """
+    records = read_predictions(Path(predictions))
+    if not records and not Path(predictions).is_file():
+        raise FileNotFoundError(f"{predictions}: no such predictions file")
+    dataset = load_dataset(data)
+    samples = list(dataset.samples)
+    for sample in samples:
+        record = records.get(sample.id)
+        if record is not None and record.get("image_size") is None and not record.get("skipped"):
+            size = image_size_of(sample.image)
+            records[sample.id] = {**record, "image_size": None if size is None else list(size)}
+    if localization is None:
+        localization = any(r.get("regions") for r in records.values())
+    out_dir = None if out is None else Path(out)
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    evaluation = score_run(
+        samples,
+        records,
+        localization,
+        None if out_dir is None or not overlays else out_dir / "overlays",
+        group_by=group_by,
+        bootstrap=bootstrap,
+        iou_threshold=iou_threshold,
+    )
+    metrics = dict(evaluation.metrics)
+    metrics["n_unmatched_predictions"] = len(set(records) - {s.id for s in samples})
+    if out_dir is not None:
+        write_json(out_dir / "metrics.json", metrics)
+    return metrics
+
+
+def image_size_of(path: Path) -> tuple[int, int] | None:
+    """(W, H) of an image as displayed (EXIF rotation applied), read from its header; None when unreadable."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as img:
+            width, height = img.size
+            if img.getexif().get(0x0112, 1) in (5, 6, 7, 8):
+                width, height = height, width
+    except (OSError, ValueError):
+        return None
+    return (width, height)

@@ -50,23 +50,45 @@ def _num(value: Any) -> str:
 
 
 def metrics_table(metrics: dict[str, Any]) -> Table:
-    """The headline numbers of a run as a rich table."""
-    c = metrics["classification"]
+    """The headline numbers of a run as a rich table (95% intervals when bootstrapped)."""
     table = Table(title="metrics", show_header=True, header_style="bold")
     table.add_column("metric")
     table.add_column("value", justify="right")
+    table.add_column("95% CI", justify="right")
     table.add_column("over", justify="right")
-    table.add_row("accuracy", _num(c["accuracy"]), f"{c['n']} labelled")
-    table.add_row("accuracy (real)", _num(c["accuracy_real"]), f"{c['n_real']} real")
-    table.add_row("accuracy (fake)", _num(c["accuracy_fake"]), f"{c['n_fake']} fake")
-    table.add_row("unknown answers", str(c["n_unknown"]), f"{c['n']} labelled")
+
+    def row(group: dict[str, Any], key: str, name: str, over: str) -> None:
+        ci = (group.get("ci95") or {}).get(key)
+        interval = "" if not ci else f"{ci[0]:.3f}–{ci[1]:.3f}"
+        table.add_row(name, _num(group.get(key)), interval, over)
+
+    c = metrics["classification"]
+    row(c, "accuracy", "accuracy (unknown = wrong)", f"{c['n']} labelled")
+    row(c, "balanced_accuracy", "balanced accuracy", f"{c['n']} labelled")
+    row(c, "accuracy_real", "accuracy (real)", f"{c['n_real']} real")
+    row(c, "accuracy_fake", "accuracy (fake)", f"{c['n_fake']} fake")
+    row(c, "f1", "F1 (fake, answered)", f"{c['n'] - c['n_unknown']} answered")
+    if c.get("auc") is not None:
+        row(c, "auc", "ROC AUC of P(fake)", f"{c['n_scored']} scored")
+        row(c, "ece", "ECE (10 bins)", f"{c['n_scored']} scored")
+    table.add_row("unknown answers", str(c["n_unknown"]), "", f"{c['n']} labelled")
     loc = metrics.get("localization")
     if loc:
-        table.add_row("mask IoU (per-image mean)", _num(loc["iou_mean"]), f"{loc['n']} fake with GT")
-        table.add_row("mask IoU (pooled)", _num(loc["iou_pooled"]), f"{loc['n']} fake with GT")
-    table.add_row("failed requests", str(metrics["n_errors"]), "")
+        over = f"{loc['n']} fake with GT"
+        row(loc, "iou_mean", "mask IoU (per-image mean)", over)
+        row(loc, "iou_pooled", "mask IoU (pooled)", over)
+        row(loc, "f1_mean", "pixel F1 (per-image mean)", over)
+        row(loc, "pixel_auc_mean", "pixel AUC (per-image mean)", over)
+        row(loc, "pointing_game", "pointing game (15 px)", over)
+        if loc.get("n_box"):
+            row(loc, "box_f1", "box F1 @ IoU 0.5", f"{loc['n_box']} with GT boxes")
+            if loc.get("ap") is not None:
+                row(loc, "ap", "COCO AP@[.5:.95]", f"{loc['n_box']} with GT boxes")
+        if loc.get("n_real"):
+            row(loc, "real_fp_rate", "real images with a region", f"{loc['n_real']} real")
+    table.add_row("failed requests", str(metrics.get("n_errors", 0)), "", "")
     if metrics.get("skipped"):
-        table.add_row("skipped (unreadable)", str(len(metrics["skipped"])), "")
+        table.add_row("skipped (unreadable)", str(len(metrics["skipped"])), "", "")
     return table
 
 
@@ -145,6 +167,13 @@ def eval_command(
     resume_dir: Path | None = typer.Option(
         None, "--resume", help="Continue this run directory with its own configuration (other options are ignored)."
     ),
+    group_by: str | None = typer.Option(
+        None, "--group-by", help="meta.FIELD: the same metrics per value (e.g. meta.generator)."
+    ),
+    bootstrap: int = typer.Option(0, "--bootstrap", min=0, help="N resamples: 95% intervals on the headline numbers."),
+    iou_threshold: float = typer.Option(
+        0.5, "--iou-threshold", min=0.0, max=1.0, help="A box-matching IoU threshold reported besides 0.5."
+    ),
 ) -> None:
     """Evaluate a model on a dataset; writes predictions, metrics, report.md and overlays to a run directory."""
     from grounddefake.api import evaluate, parse_shard, read_config, resume
@@ -195,6 +224,9 @@ def eval_command(
                     cache_dir=cache_dir,
                     shard=shards,
                     on_stats=on_stats,
+                    group_by=group_by,
+                    bootstrap=bootstrap,
+                    iou_threshold=iou_threshold,
                 )
     except KeyboardInterrupt:
         done = int(progress.tasks[0].completed) if progress.tasks else 0
@@ -227,6 +259,37 @@ def _summary(result: Any) -> None:
         err.print(f"[yellow]fallback[/] {escape(fallback)}", highlight=False)
     for problem in result.problems:
         err.print(f"[yellow]skipped[/] {escape(problem.id)}: {escape(problem.reason)}", highlight=False)
+
+
+@app.command("score")
+def score_command(
+    predictions: Path = typer.Option(..., "--predictions", help="A predictions.jsonl (each line: id, label, ...)."),
+    data: str = typer.Option(..., "--data", help="The dataset the predictions answer."),
+    out_dir: Path | None = typer.Option(None, "--out", help="Write metrics.json here."),
+    group_by: str | None = typer.Option(None, "--group-by", help="meta.FIELD: the same metrics per value."),
+    bootstrap: int = typer.Option(0, "--bootstrap", min=0, help="N resamples: 95% intervals on the headline numbers."),
+    iou_threshold: float = typer.Option(0.5, "--iou-threshold", min=0.0, max=1.0, help="Extra box IoU threshold."),
+    overlays: bool = typer.Option(False, "--overlays", help="Also draw overlays/<id>.png into --out."),
+) -> None:
+    """Score predictions against a dataset offline (the same code as eval); prints the table, writes metrics.json."""
+    from grounddefake.api import score
+
+    try:
+        metrics = score(
+            predictions,
+            data,
+            out_dir,
+            group_by=group_by,
+            bootstrap=bootstrap,
+            iou_threshold=iou_threshold,
+            overlays=overlays,
+        )
+    except USER_ERRORS as exc:
+        raise _fail(exc) from None
+    metrics.setdefault("n_errors", 0)
+    out.print(metrics_table(metrics))
+    if out_dir is not None:
+        out.print(f"→ [bold]{escape(str(out_dir / 'metrics.json'))}[/]")
 
 
 @app.command("merge")

@@ -1,58 +1,309 @@
-"""Pixel-level localization on fake samples with ground truth: per-image IoU (mean) and pooled IoU."""
+"""Localization: pixel metrics per image, one-to-one box matching, COCO AP, the pointing game, false alarms on reals.
+
+Scored on **fake** samples with ground truth only (a real image has no region to find); predictions on real images
+are counted separately as false alarms. A fake answer's regions are rasterised at ground-truth resolution by the
+pixel-centre rule; a ``real`` or ``unknown`` answer claims no region. Each scorer keeps one row of scalars (and the
+few boxes of the sample) per image, so memory grows only by that.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import io
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from grounddefake.grounding import box_pixel_range, polygon_mask
+from grounddefake.types import Box, Region, Size
+
+POINTING_TOLERANCE = 15.0
+"""A pointing-game hit: the highest-scoring predicted location lies within this many pixels of a GT pixel."""
+
 DEFINITION = {
-    "counted": "fake samples with a ground-truth mask or regions; real samples are not scored here",
-    "prediction": "union of the regions of a 'fake' answer rasterised at ground-truth resolution (pixel centre "
-    "inside the region); a 'real' or 'unknown' answer claims no region",
-    "truth": "the mask file (mean over channels > 127.5), else the union of the ground-truth regions",
-    "iou_mean": "per-image |P ∩ G| / |P ∪ G| averaged over counted samples; a sample without predicted regions "
-    "(including an 'unknown' or 'real' answer) scores 0",
-    "iou_pooled": "Σ|P ∩ G| / Σ|P ∪ G| over counted samples (large regions weigh more)",
-    "empty_truth": "a fake whose ground-truth mask is empty is skipped and counted in n_empty_truth",
+    "counted": "fake samples with a ground-truth mask or regions (n); an empty ground-truth mask is skipped and "
+    "counted in n_empty_truth",
+    "prediction": "union of the regions of a 'fake' answer at ground-truth resolution (a pixel counts when its centre "
+    "is inside a region); a 'real' or 'unknown' answer claims none",
+    "iou_mean": "per-image |P∩G| / |P∪G|, averaged over counted samples; no predicted region scores 0",
+    "iou_pooled": "Σ|P∩G| / Σ|P∪G| over counted samples (large regions weigh more)",
+    "f1_precision_recall_mean": "per-image binary pixel F1, precision and recall of the fake class, averaged; "
+    "an empty prediction has precision 0, recall 0, F1 0",
+    "pixel_auc_mean": "per-image ROC AUC of the predicted heatmap (each pixel: the highest score of the regions "
+    "covering it, 1 when a region has no score, 0 outside) against the GT mask, averaged; exact from the "
+    "cumulative counts at each distinct score; an empty prediction scores 0.5 (chance)",
+    "box": "one-to-one Hungarian matching of predicted and GT boxes maximising IoU; a match counts at IoU >= the "
+    "threshold; pooled TP, FP, FN over fake samples with GT boxes (n_box) → box_precision, box_recall, box_f1",
+    "ap": "COCO AP@[.5:.95] and AP50 (pycocotools) over fake samples with GT boxes, one category; needs a score on "
+    "every predicted region, else null with a reason",
+    "pointing_game": f"hit when the highest-scoring predicted location (its point, else its box centre) lies within "
+    f"{POINTING_TOLERANCE:g} px of a GT pixel; a sample without predicted regions is a miss",
+    "real_fp": "over real samples (n_real): real_fp_rate = share whose answer claims any region; real_fp_area = mean "
+    "fraction of the image those regions cover",
 }
 
 
-def mask_iou(predicted: np.ndarray, truth: np.ndarray) -> tuple[float, int, int]:
-    """IoU of two (H, W) bool masks, with the intersection and union pixel counts. Empty union → IoU 0."""
-    intersection = int(np.count_nonzero(predicted & truth))
-    union = int(np.count_nonzero(predicted | truth))
-    return (intersection / union if union else 0.0), intersection, union
+@dataclass(frozen=True)
+class PixelScores:
+    """One fake sample's pixel-level numbers."""
+
+    intersection: int
+    union: int
+    predicted: int
+    truth: int
+    iou: float
+    precision: float
+    recall: float
+    f1: float
+    auc: float | None
+
+
+def rasterize(regions: Sequence[Region], size: Size, into: np.ndarray | None = None) -> np.ndarray:
+    """(H, W) bool union of ``regions`` (boxes by slicing, polygons by the scanline rule), optionally OR-ed ``into``."""
+    w, h = size
+    mask = np.zeros((h, w), bool) if into is None else into
+    for region in regions:
+        if region.polygon is not None:
+            mask |= polygon_mask(region.polygon, size)
+            continue
+        c0, r0, c1, r1 = box_pixel_range(region.box, size)
+        if c1 > c0 and r1 > r0:
+            mask[r0:r1, c0:c1] = True
+    return mask
+
+
+def pixel_scores(regions: Sequence[Region], truth: np.ndarray) -> PixelScores:
+    """Pixel IoU, precision, recall, F1 and heatmap AUC of ``regions`` against a non-empty (H, W) bool ``truth``.
+
+    The AUC is exact: regions are added from the highest score down, and the counts of truth and other pixels
+    inside the growing union are the ROC curve's points.
+    """
+    h, w = truth.shape
+    size = (w, h)
+    positives = int(np.count_nonzero(truth))
+    negatives = truth.size - positives
+    covered = np.zeros((h, w), bool)
+    points = [(0, 0)]  # (true-positive pixels, false-positive pixels) at each threshold, highest first
+    scores = sorted({1.0 if r.score is None else float(r.score) for r in regions}, reverse=True)
+    for level in scores:
+        rasterize([r for r in regions if (1.0 if r.score is None else float(r.score)) == level], size, covered)
+        inside = int(np.count_nonzero(covered & truth))
+        points.append((inside, int(np.count_nonzero(covered)) - inside))
+    tp, total = points[-1][0], points[-1][0] + points[-1][1]
+    union = positives + total - tp
+    precision = tp / total if total else 0.0
+    recall = tp / positives
+    f1 = 2 * tp / (positives + total) if positives + total else 0.0
+    auc = None
+    if negatives:
+        points.append((positives, negatives))
+        tpr = np.array([p[0] for p in points], np.float64) / positives
+        fpr = np.array([p[1] for p in points], np.float64) / negatives
+        auc = float(np.trapezoid(tpr, fpr)) if hasattr(np, "trapezoid") else float(np.trapz(tpr, fpr))
+    return PixelScores(tp, union, total, positives, tp / union if union else 0.0, precision, recall, f1, auc)
+
+
+def pointing_hit(regions: Sequence[Region], truth: np.ndarray, tolerance: float = POINTING_TOLERANCE) -> bool:
+    """Whether the highest-scoring region's point (or box centre) lies within ``tolerance`` px of a truth pixel."""
+    if not regions:
+        return False
+    best = max(regions, key=lambda r: 1.0 if r.score is None else float(r.score))
+    x, y = best.point if best.point is not None else ((best.box[0] + best.box[2]) / 2, (best.box[1] + best.box[3]) / 2)
+    h, w = truth.shape
+    r0, r1 = max(0, math.floor(y - tolerance - 1)), min(h, math.ceil(y + tolerance + 1))
+    c0, c1 = max(0, math.floor(x - tolerance - 1)), min(w, math.ceil(x + tolerance + 1))
+    rows, cols = np.nonzero(truth[r0:r1, c0:c1])
+    if rows.size == 0:
+        return False
+    distance2 = (rows + r0 + 0.5 - y) ** 2 + (cols + c0 + 0.5 - x) ** 2
+    return bool(distance2.min() <= tolerance**2)
+
+
+def box_iou_matrix(a: Sequence[Box], b: Sequence[Box]) -> np.ndarray:
+    """(len(a), len(b)) IoU of xyxy boxes."""
+    if not len(a) or not len(b):
+        return np.zeros((len(a), len(b)))
+    p, g = np.asarray(a, np.float64)[:, None, :], np.asarray(b, np.float64)[None, :, :]
+    iw = np.clip(np.minimum(p[..., 2], g[..., 2]) - np.maximum(p[..., 0], g[..., 0]), 0, None)
+    ih = np.clip(np.minimum(p[..., 3], g[..., 3]) - np.maximum(p[..., 1], g[..., 1]), 0, None)
+    inter = iw * ih
+    area_p = (p[..., 2] - p[..., 0]) * (p[..., 3] - p[..., 1])
+    area_g = (g[..., 2] - g[..., 0]) * (g[..., 3] - g[..., 1])
+    union = area_p + area_g - inter
+    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+
+
+def matched_ious(predicted: Sequence[Box], truth: Sequence[Box]) -> list[float]:
+    """IoUs of the one-to-one matching of predicted and GT boxes that maximises total IoU (Hungarian)."""
+    from scipy.optimize import linear_sum_assignment
+
+    iou = box_iou_matrix(predicted, truth)
+    if iou.size == 0:
+        return []
+    rows, cols = linear_sum_assignment(iou, maximize=True)
+    return [float(iou[r, c]) for r, c in zip(rows, cols, strict=True)]
+
+
+def coco_ap(images: Sequence[tuple[Sequence[Box], Sequence[tuple[Box, float]]]]) -> tuple[float, float]:
+    """(AP@[.5:.95], AP50) by pycocotools over images given as (GT boxes, [(predicted box, score), ...])."""
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    gt: dict[str, Any] = {"images": [], "annotations": [], "categories": [{"id": 1, "name": "artifact"}]}
+    detections = []
+    for image_id, (truth, predicted) in enumerate(images, start=1):
+        gt["images"].append({"id": image_id})
+        for box in truth:
+            w, h = box[2] - box[0], box[3] - box[1]
+            gt["annotations"].append(
+                {
+                    "id": len(gt["annotations"]) + 1,
+                    "image_id": image_id,
+                    "category_id": 1,
+                    "bbox": [box[0], box[1], w, h],
+                    "area": w * h,
+                    "iscrowd": 0,
+                }
+            )
+        for box, score in predicted:
+            detections.append(
+                {
+                    "image_id": image_id,
+                    "category_id": 1,
+                    "score": float(score),
+                    "bbox": [box[0], box[1], box[2] - box[0], box[3] - box[1]],
+                }
+            )
+    if not detections:
+        return 0.0, 0.0
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco = COCO()
+        coco.dataset = gt
+        coco.createIndex()
+        results = coco.loadRes(detections)
+        evaluation = COCOeval(coco, results, "bbox")
+        evaluation.evaluate()
+        evaluation.accumulate()
+        evaluation.summarize()
+    ap, ap50 = float(evaluation.stats[0]), float(evaluation.stats[1])
+    return max(ap, 0.0), max(ap50, 0.0)
+
+
+@dataclass(frozen=True)
+class FakeRow:
+    """One fake sample with ground truth."""
+
+    pixels: PixelScores
+    hit: bool
+    truth_boxes: tuple[Box, ...]
+    predicted: tuple[tuple[Box, float | None], ...]
+    matches: tuple[float, ...] = ()
+    """IoUs of the one-to-one box matching (computed once, reused by every threshold and bootstrap draw)."""
+
+
+@dataclass(frozen=True)
+class RealRow:
+    """One real sample: whether the answer claimed regions, and how much of the image they cover."""
+
+    claimed: bool
+    area: float
+
+
+def localization_metrics(
+    fakes: Sequence[FakeRow],
+    reals: Sequence[RealRow],
+    thresholds: Sequence[float] = (0.5,),
+    n_empty: int = 0,
+    with_ap: bool = True,
+) -> dict[str, Any]:
+    """Every localization metric over the rows (see DEFINITION)."""
+    n = len(fakes)
+    inter = sum(r.pixels.intersection for r in fakes)
+    union = sum(r.pixels.union for r in fakes)
+    aucs = [r.pixels.auc for r in fakes if r.pixels.auc is not None]
+
+    def mean(values: Sequence[float]) -> float | None:
+        return float(np.mean(values)) if len(values) else None
+
+    out: dict[str, Any] = {
+        "n": n,
+        "n_empty_truth": n_empty,
+        "iou_mean": mean([r.pixels.iou for r in fakes]),
+        "iou_pooled": inter / union if union else None,
+        "f1_mean": mean([r.pixels.f1 for r in fakes]),
+        "precision_mean": mean([r.pixels.precision for r in fakes]),
+        "recall_mean": mean([r.pixels.recall for r in fakes]),
+        "pixel_auc_mean": mean(aucs),
+        "pointing_game": mean([float(r.hit) for r in fakes]),
+    }
+    boxed = [r for r in fakes if r.truth_boxes]
+    out["n_box"] = len(boxed)
+    matches = [r.matches for r in boxed]
+    n_pred = sum(len(r.predicted) for r in boxed)
+    n_truth = sum(len(r.truth_boxes) for r in boxed)
+    for t in sorted(set(thresholds)):
+        tp = sum(sum(1 for iou in m if iou >= t) for m in matches)
+        suffix = "" if t == 0.5 else f"@{t:g}"
+        precision = tp / n_pred if n_pred else None
+        recall = tp / n_truth if n_truth else None
+        out[f"box_precision{suffix}"] = precision
+        out[f"box_recall{suffix}"] = recall
+        out[f"box_f1{suffix}"] = 2 * tp / (n_pred + n_truth) if n_pred + n_truth else None
+    out["ap"] = out["ap50"] = None
+    out["ap_null_reason"] = None
+    unscored = sum(1 for r in boxed for _, s in r.predicted if s is None)
+    if not boxed:
+        out["ap_null_reason"] = "no fake sample has ground-truth boxes"
+    elif unscored:
+        out["ap_null_reason"] = f"{unscored} predicted region(s) carry no score: AP needs a ranking"
+    elif not with_ap:
+        out["ap_null_reason"] = "not computed here"
+    else:
+        out["ap"], out["ap50"] = coco_ap([(r.truth_boxes, [(b, s) for b, s in r.predicted]) for r in boxed])
+    out["n_real"] = len(reals)
+    out["real_fp_rate"] = mean([float(r.claimed) for r in reals])
+    out["real_fp_area"] = mean([r.area for r in reals])
+    out["definition"] = {**DEFINITION, "iou_thresholds": sorted(set(thresholds))}
+    return out
 
 
 @dataclass
 class LocalizationScorer:
-    """Streaming per-image IoU: keeps one float per counted sample and two running sums."""
+    """Streaming localization: ``update_fake`` / ``update_real`` per sample, ``compute`` at the end."""
 
-    ious: list[float] = field(default_factory=list)
-    intersection: int = 0
-    union: int = 0
+    thresholds: tuple[float, ...] = (0.5,)
+    fakes: list[FakeRow] = field(default_factory=list)
+    reals: list[RealRow] = field(default_factory=list)
     n_empty_truth: int = 0
 
-    def update(self, predicted: np.ndarray, truth: np.ndarray) -> float | None:
-        """Score one fake sample: (H, W) bool masks. Returns its IoU, or None when the truth is empty."""
-        if predicted.shape != truth.shape:
-            raise ValueError(f"prediction {predicted.shape} and truth {truth.shape} masks differ in shape")
+    def update_fake(
+        self, regions: Sequence[Region], truth: np.ndarray, truth_boxes: Sequence[Box] = ()
+    ) -> FakeRow | None:
+        """Score a fake sample's claimed ``regions`` against its (H, W) bool ``truth``; None when the truth is empty."""
         if not truth.any():
             self.n_empty_truth += 1
             return None
-        iou, inter, union = mask_iou(predicted, truth)
-        self.ious.append(iou)
-        self.intersection += inter
-        self.union += union
-        return iou
+        row = FakeRow(
+            pixel_scores(regions, truth),
+            pointing_hit(regions, truth),
+            tuple(truth_boxes),
+            tuple((r.box, r.score) for r in regions),
+            tuple(matched_ious([r.box for r in regions], truth_boxes)) if truth_boxes else (),
+        )
+        self.fakes.append(row)
+        return row
+
+    def update_real(self, regions: Sequence[Region], size: Size) -> RealRow:
+        """Count a real sample's claimed ``regions`` as false alarms."""
+        area = 0.0
+        if regions:
+            area = float(np.count_nonzero(rasterize(regions, size))) / (size[0] * size[1])
+        row = RealRow(bool(regions), area)
+        self.reals.append(row)
+        return row
 
     def compute(self) -> dict[str, Any]:
-        return {
-            "n": len(self.ious),
-            "n_empty_truth": self.n_empty_truth,
-            "iou_mean": float(np.mean(self.ious)) if self.ious else None,
-            "iou_pooled": self.intersection / self.union if self.union else None,
-            "definition": DEFINITION,
-        }
+        return localization_metrics(self.fakes, self.reals, self.thresholds, self.n_empty_truth)

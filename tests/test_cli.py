@@ -167,3 +167,61 @@ def test_parse_user_errors_exit_2(args: list[str], message: str) -> None:
     result = runner.invoke(app, ["parse", *args], input="")
     assert result.exit_code == 2
     assert message in result.output
+
+
+def test_score_rescores_minimal_predictions_offline(tiny_dataset: Path, tmp_path: Path) -> None:
+    predictions = tmp_path / "p.jsonl"
+    lines = [
+        {"id": "s0", "label": "real"},
+        {"id": "s1", "label": "fake", "score": 0.8, "regions": [{"box": [40, 10, 70, 30]}]},  # no image_size
+        {"id": "s2", "label": "fake", "score": 0.6},
+        {"id": "s3", "label": "unknown"},
+        {"id": "other", "label": "fake"},
+    ]
+    predictions.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    result = _cli(
+        "score",
+        "--predictions",
+        str(predictions),
+        "--data",
+        str(tiny_dataset),
+        "--out",
+        str(tmp_path / "scored"),
+        "--group-by",
+        "label",
+        "--bootstrap",
+        "50",
+    )
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "scored" / "metrics.json").read_text())
+    c = metrics["classification"]
+    assert (c["n"], c["n_unknown"], c["accuracy"]) == (4, 1, 0.5)
+    assert metrics["localization"]["iou_mean"] == pytest.approx(0.5)  # s1 exact, s3 unknown scores 0
+    assert metrics["n_unmatched_predictions"] == 1
+    assert set(metrics["groups"]["values"]) == {"real", "fake"}
+    assert metrics["classification"]["ci95"]["accuracy"] is not None
+
+
+def test_eval_groups_by_a_metadata_field(tiny_dataset: Path, tmp_path: Path) -> None:
+    lines = [json.loads(line) for line in tiny_dataset.read_text().splitlines()]
+    for i, line in enumerate(lines):
+        line["meta"] = {"generator": "sdxl" if i < 2 else "flux"}
+    tiny_dataset.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    out = tmp_path / "run"
+    result = _cli(
+        "eval",
+        "--data",
+        str(tiny_dataset),
+        "--with-boxes",
+        "--out",
+        str(out),
+        "--group-by",
+        "meta.generator",
+        "--iou-threshold",
+        "0.3",
+    )
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["groups"]["values"]) == {"sdxl", "flux"}
+    assert metrics["localization"]["n_box"] == 2 and "box_f1@0.3" in metrics["localization"]
+    assert json.loads((out / "config.json").read_text())["scoring"]["group_by"] == "meta.generator"

@@ -103,6 +103,11 @@ def load_mask(path: str | Path, size: Size | None = None) -> np.ndarray:
     try:
         with Image.open(path) as img:
             img.load()
+            if img.mode in ("L", "1"):  # the common case, without a float copy: 8-bit grey or 1-bit
+                grey = np.asarray(img.convert("L") if img.mode == "1" else img)
+                peak = int(grey.max(initial=0))
+                mask = grey > (0 if peak <= 1 else 127)
+                return _checked(mask, path, size)
             values, top = _mask_values(img)
     except FileNotFoundError:
         raise ImageError(f"{path}: no such mask file") from None
@@ -110,7 +115,10 @@ def load_mask(path: str | Path, size: Size | None = None) -> np.ndarray:
         raise ImageError(f"{path}: unreadable mask ({exc})") from None
     if values.size and values.max() <= 1:
         top = 1.0
-    mask = values > top / 2
+    return _checked(values > top / 2, path, size)
+
+
+def _checked(mask: np.ndarray, path: str | Path, size: Size | None) -> np.ndarray:
     if size is not None and (mask.shape[1], mask.shape[0]) != tuple(size):
         raise ImageError(f"{path}: mask is {mask.shape[1]}x{mask.shape[0]}, image is {size[0]}x{size[1]}")
     return mask

@@ -52,15 +52,20 @@ def _num(value: Any) -> str:
 def metrics_table(metrics: dict[str, Any]) -> Table:
     """The headline numbers of a run as a rich table (95% intervals when bootstrapped)."""
     table = Table(title="metrics", show_header=True, header_style="bold")
+    intervals = "bootstrap" in metrics
     table.add_column("metric")
     table.add_column("value", justify="right")
-    table.add_column("95% CI", justify="right")
+    if intervals:
+        table.add_column("95% CI", justify="right")
     table.add_column("over", justify="right")
 
     def row(group: dict[str, Any], key: str, name: str, over: str) -> None:
+        value = group.get(key) if isinstance(group.get(key), (int, float)) else None
         ci = (group.get("ci95") or {}).get(key)
-        interval = "" if not ci else f"{ci[0]:.3f}–{ci[1]:.3f}"
-        table.add_row(name, _num(group.get(key)), interval, over)
+        cells = [name, _num(value) if key in group else str(group.get(key, ""))]
+        if intervals:
+            cells.append("" if not ci else f"{ci[0]:.3f}–{ci[1]:.3f}")
+        table.add_row(*cells, over)
 
     c = metrics["classification"]
     row(c, "accuracy", "accuracy (unknown = wrong)", f"{c['n']} labelled")
@@ -71,7 +76,7 @@ def metrics_table(metrics: dict[str, Any]) -> Table:
     if c.get("auc") is not None:
         row(c, "auc", "ROC AUC of P(fake)", f"{c['n_scored']} scored")
         row(c, "ece", "ECE (10 bins)", f"{c['n_scored']} scored")
-    table.add_row("unknown answers", str(c["n_unknown"]), "", f"{c['n']} labelled")
+    row(c, "n_unknown", "unknown answers", f"{c['n']} labelled")
     loc = metrics.get("localization")
     if loc:
         over = f"{loc['n']} fake with GT"
@@ -86,9 +91,9 @@ def metrics_table(metrics: dict[str, Any]) -> Table:
                 row(loc, "ap", "COCO AP@[.5:.95]", f"{loc['n_box']} with GT boxes")
         if loc.get("n_real"):
             row(loc, "real_fp_rate", "real images with a region", f"{loc['n_real']} real")
-    table.add_row("failed requests", str(metrics.get("n_errors", 0)), "", "")
+    row({"n": metrics.get("n_errors", 0)}, "n", "failed requests", "")
     if metrics.get("skipped"):
-        table.add_row("skipped (unreadable)", str(len(metrics["skipped"])), "", "")
+        row({"n": len(metrics["skipped"])}, "n", "skipped (unreadable)", "")
     return table
 
 

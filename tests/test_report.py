@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from grounddefake.evaluation import SampleScore
+from grounddefake.metrics.classification import ClassificationRow, classification_metrics
 from grounddefake.report import md_escape, render_markdown
 
 CONFIG = {"model": "m", "data": "d", "prompt": "p@1", "date": "today"}
@@ -8,18 +9,7 @@ METRICS = {
     "n_samples": 1,
     "n_missing": 0,
     "n_errors": 1,
-    "classification": {
-        "n": 1,
-        "n_real": 0,
-        "n_fake": 1,
-        "n_unknown": 1,
-        "coverage": 0.0,
-        "accuracy": 0.0,
-        "accuracy_real": None,
-        "accuracy_fake": 0.0,
-        "confusion": {"real": {"real": 0, "fake": 0, "unknown": 0}, "fake": {"real": 0, "fake": 0, "unknown": 1}},
-        "definition": {"unknown": "counted as wrong"},
-    },
+    "classification": classification_metrics([ClassificationRow("fake", "unknown")]),
 }
 
 

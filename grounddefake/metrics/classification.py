@@ -22,7 +22,8 @@ DEFINITION = {
     "accuracy_fake and balanced_accuracy; left out of accuracy_answered, precision, recall and f1",
     "coverage": "answered (real or fake) / n",
     "balanced_accuracy": "(accuracy_real + accuracy_fake) / 2",
-    "precision_recall_f1": "binary, on the fake class, over answered samples",
+    "precision_recall_f1": "binary, on the fake class, over answered samples; null when undefined (no fake answer, "
+    "or no fake sample)",
     "auc_ap": "ROC AUC and average precision (sklearn's step-wise definition) of the score P(fake), over samples "
     "with a score (n_scored); null with a reason when one class is missing",
     "ece": f"expected calibration error of P(fake): {ECE_BINS} equal-width bins on [0, 1], "

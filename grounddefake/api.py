@@ -19,7 +19,7 @@ from grounddefake.backends import FORENSIC, Backend, GenerationParams, create_ba
 from grounddefake.cache import ResponseCache
 from grounddefake.calls import Caller, RetryPolicy, RunStats
 from grounddefake.datasets import load_dataset
-from grounddefake.evaluation import Evaluation, score_run
+from grounddefake.evaluation import Evaluation, image_size_of, score_run
 from grounddefake.images import ImageInput
 from grounddefake.prompts import PromptPack, PromptPackError, load_pack
 from grounddefake.report import write_markdown
@@ -520,7 +520,7 @@ def score(
     for sample in samples:
         record = records.get(sample.id)
         if record is not None and record.get("image_size") is None and not record.get("skipped"):
-            size = image_size_of(sample.image)
+            size = image_size_of(Path(sample.image))
             records[sample.id] = {**record, "image_size": None if size is None else list(size)}
     if localization is None:
         localization = any(r.get("regions") for r in records.values())
@@ -541,17 +541,3 @@ def score(
     if out_dir is not None:
         write_json(out_dir / "metrics.json", metrics)
     return metrics
-
-
-def image_size_of(path: Path) -> tuple[int, int] | None:
-    """(W, H) of an image as displayed (EXIF rotation applied), read from its header; None when unreadable."""
-    from PIL import Image
-
-    try:
-        with Image.open(path) as img:
-            width, height = img.size
-            if img.getexif().get(0x0112, 1) in (5, 6, 7, 8):
-                width, height = height, width
-    except (OSError, ValueError):
-        return None
-    return (width, height)

@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from grounddefake.grounding import regions_to_heatmap, truth_mask
+from grounddefake.conventions import POINT_BOX_FRACTION
+from grounddefake.grounding import load_mask, regions_to_heatmap, regions_to_mask
 from grounddefake.images import ImageError, load_image
 from grounddefake.metrics.classification import ClassificationRow
 from grounddefake.metrics.heatmap import heatmap_row
@@ -43,29 +44,86 @@ class Evaluation:
 
 
 def verdict_from_record(record: Mapping[str, Any]) -> Verdict:
-    """Rebuild a Verdict from a ``predictions.jsonl`` record; an unusable region becomes a parse error."""
-    size = record.get("image_size")
-    regions, errors = [], list(record.get("parse_errors") or ())
-    for i, item in enumerate(record.get("regions") or []):
+    """Rebuild a Verdict from a ``predictions.jsonl`` record, validating every field.
+
+    A malformed field never raises: a bad ``image_size`` or ``score`` is dropped, a bad region is skipped, and each
+    becomes a parse error. Only ``id`` and ``label`` are needed.
+    """
+    errors = [str(e) for e in record.get("parse_errors") or () if isinstance(e, str)]
+    size = _size(record.get("image_size"))
+    if record.get("image_size") is not None and size is None:
+        errors.append(f"image_size {record.get('image_size')!r:.60} is not [width, height]; ignored")
+    score = record.get("score")
+    if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float)) or not 0 <= score <= 1):
+        errors.append(f"score {score!r:.40} is not a number in [0, 1]; ignored")
+        score = None
+    items = record.get("regions") or []
+    if not isinstance(items, list):
+        errors.append(f"regions {items!r:.60} is not a list; ignored")
+        items = []
+    extent = None if size is None else POINT_BOX_FRACTION * min(size)
+    regions = []
+    for i, item in enumerate(items):
         try:
-            regions.append(Region.from_json(item))
-        except (TypeError, ValueError, AttributeError) as exc:
+            if not isinstance(item, Mapping):
+                raise ValueError(f"not an object: {item!r:.60}")
+            regions.append(Region.from_json(item, point_extent=extent))
+        except (TypeError, ValueError, OverflowError, IndexError, KeyError) as exc:
             errors.append(f"region {i} of the record unusable: {exc}")
+    label = record.get("label")
     return Verdict(
-        label=record.get("label", "unknown"),
-        score=record.get("score"),
-        rationale=record.get("rationale") or "",
+        label=label if label in ("real", "fake") else "unknown",
+        score=None if score is None else float(score),
+        rationale=str(record.get("rationale") or ""),
         regions=tuple(regions),
-        raw=record.get("raw") or "",
-        error=record.get("error"),
+        raw=str(record.get("raw") or ""),
+        error=None if record.get("error") is None else str(record.get("error")),
         parse_errors=tuple(errors),
-        image_size=None if size is None else (int(size[0]), int(size[1])),
+        image_size=size,
     )
+
+
+def _size(value: Any) -> Size | None:
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        return None
+    try:
+        width, height = (int(v) for v in value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return (width, height) if width > 0 and height > 0 else None
+
+
+def scale_regions(regions: Sequence[Region], source: Size, target: Size) -> tuple[Region, ...]:
+    """Regions given in pixels of a ``source``-sized image, in pixels of the same image at ``target`` size."""
+    if tuple(source) == tuple(target):
+        return tuple(regions)
+    sx, sy = target[0] / source[0], target[1] / source[1]
+    scaled = []
+    for r in regions:
+        box = (r.box[0] * sx, r.box[1] * sy, r.box[2] * sx, r.box[3] * sy)
+        polygon = None if r.polygon is None else tuple((x * sx, y * sy) for x, y in r.polygon)
+        point = None if r.point is None else (r.point[0] * sx, r.point[1] * sy)
+        scaled.append(Region(box, polygon, r.label, r.score, point))
+    return tuple(scaled)
 
 
 def overlay_name(sample_id: str) -> str:
     """A safe file name for a sample's overlay (ids may hold any characters)."""
     return re.sub(r"[^A-Za-z0-9._-]", "_", sample_id)[:120] + ".png"
+
+
+def image_size_of(path: Path) -> Size | None:
+    """(W, H) of an image as displayed (EXIF rotation applied), from its header; None when unreadable."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as img:
+            width, height = img.size
+            if img.getexif().get(0x0112, 1) in (5, 6, 7, 8):
+                width, height = height, width
+    except (OSError, ValueError):
+        return None
+    return (width, height)
 
 
 def group_value(sample: Sample, field: str | None) -> str | None:
@@ -83,8 +141,8 @@ def group_value(sample: Sample, field: str | None) -> str | None:
     return None if value is None else str(value)
 
 
-def load_heatmap(path: Path, size: Size) -> np.ndarray:
-    """A ground-truth heatmap as (H, W) float in [0, 1] at ``size`` (8-bit /255, 16-bit /65535).
+def load_heatmap(path: Path, size: Size | None = None) -> np.ndarray:
+    """A ground-truth heatmap as (H, W) float in [0, 1] (8-bit /255, 16-bit /65535), resized to ``size`` if given.
 
     Raises:
         ImageError: unreadable.
@@ -100,7 +158,7 @@ def load_heatmap(path: Path, size: Size) -> np.ndarray:
                 values = np.asarray(img.convert("L"), np.float64) / 255.0
     except (OSError, ValueError) as exc:
         raise ImageError(f"{path}: unreadable heatmap ({exc})") from None
-    if (values.shape[1], values.shape[0]) != tuple(size):
+    if size is not None and (values.shape[1], values.shape[0]) != tuple(size):
         import cv2
 
         values = cv2.resize(values, tuple(size), interpolation=cv2.INTER_LINEAR)
@@ -136,22 +194,35 @@ def score_run(
         size = verdict.image_size
         claimed = verdict.regions if verdict.label == "fake" else ()
         gt, iou, fake, real, empty, heat, pair = None, None, None, None, False, None, None
-        try:
-            if size is not None and (localization or overlay_dir is not None):
-                gt = truth_mask(sample, size)
-        except ImageError as exc:
-            problems.append({"id": sample.id, "reason": str(exc)})
+        gt_size: Size | None = None
+        if localization or overlay_dir is not None:
+            try:
+                # Ground truth at its own resolution: the mask file's size, else the image's (for GT regions).
+                if sample.mask is not None:
+                    gt = load_mask(sample.mask)
+                    gt_size = (gt.shape[1], gt.shape[0])
+                elif sample.regions:
+                    gt_size = image_size_of(sample.image) or size  # GT regions are in the image's own pixels
+                    gt = None if gt_size is None else regions_to_mask(sample.regions, gt_size)
+            except ImageError as exc:
+                problems.append({"id": sample.id, "reason": str(exc)})
+        if localization and size is None and (sample.label == "real" or gt is not None):
+            problems.append({"id": sample.id, "reason": "no image_size and the image is unreadable: not localized"})
         if localization and size is not None:
-            if sample.label == "fake" and gt is not None:
-                truth_boxes = tuple(r.box for r in sample.regions)
-                fake = LocalizationScorer(run.thresholds).update_fake(claimed, gt, truth_boxes)
+            if sample.label == "fake" and gt is not None and gt_size is not None:
+                truth_boxes = tuple(r.box for r in scale_regions(sample.regions, gt_size, gt_size))
+                predicted = scale_regions(claimed, size, gt_size)  # rasterised at ground-truth resolution
+                fake = LocalizationScorer(run.thresholds).update_fake(predicted, gt, truth_boxes)
                 empty = fake is None
                 iou = None if fake is None else fake.pixels.iou
             elif sample.label == "real":
                 real = LocalizationScorer().update_real(claimed, size)
         if sample.heatmap is not None and size is not None:
             try:
-                heat = heatmap_row(regions_to_heatmap(claimed, size), load_heatmap(sample.heatmap, size))
+                truth_heat = load_heatmap(sample.heatmap)
+                heat_size = (truth_heat.shape[1], truth_heat.shape[0])
+                predicted_heat = regions_to_heatmap(scale_regions(claimed, size, heat_size), heat_size)
+                heat = heatmap_row(predicted_heat, truth_heat)
             except ImageError as exc:
                 problems.append({"id": sample.id, "reason": str(exc)})
         truth_score = sample.meta.get("score") if isinstance(sample.meta, Mapping) else None
@@ -166,7 +237,8 @@ def score_run(
             try:
                 image = load_image(sample.image).pixels
                 overlay = overlay_name(sample.id)
-                save_png(str(overlay_dir / overlay), draw_overlay(image, verdict, truth_mask=gt))
+                shown = gt if gt is not None and gt.shape == image.shape[:2] else None
+                save_png(str(overlay_dir / overlay), draw_overlay(image, verdict, truth_mask=shown))
             except ImageError as exc:
                 problems.append({"id": sample.id, "reason": str(exc)})
         scores.append(SampleScore(sample.id, sample.label, verdict.label, verdict.score, iou, verdict.error, overlay))

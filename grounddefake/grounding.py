@@ -80,13 +80,21 @@ def regions_to_mask(regions: Sequence[Region], size: Size) -> np.ndarray:
     return mask
 
 
+def region_level(region: Region) -> float:
+    """A region's heatmap value: its score clipped to [0, 1]; 1 without a score or with a non-finite one."""
+    score = region.score
+    if score is None or not math.isfinite(score):
+        return 1.0
+    return min(max(float(score), 0.0), 1.0)
+
+
 def regions_to_heatmap(regions: Sequence[Region], size: Size) -> np.ndarray:
-    """(H, W) float32 in [0, 1]: per pixel, the highest score of the regions covering it (no score counts as 1)."""
+    """(H, W) float32 in [0, 1]: per pixel, the highest level (:func:`region_level`) of the regions covering it."""
     w, h = size
     heat = np.zeros((h, w), np.float32)
-    for region in sorted(regions, key=lambda r: 1.0 if r.score is None else r.score):
+    for region in sorted(regions, key=region_level):
         covered = region_mask(region, size)
-        heat[covered] = np.maximum(heat[covered], 1.0 if region.score is None else float(region.score))
+        heat[covered] = np.maximum(heat[covered], region_level(region))
     return heat
 
 

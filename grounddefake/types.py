@@ -54,30 +54,55 @@ class Region:
         return out
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Region:
-        """Read ``{"box": [...]}`` and/or ``{"polygon": [[x, y], ...]}`` (the box is derived from a polygon)."""
+    def from_json(cls, data: Mapping[str, Any], point_extent: float | None = None) -> Region:
+        """Read ``{"box": [...]}``, ``{"polygon": [[x, y], ...]}`` (the box is derived from it) or, with
+        ``point_extent``, ``{"point": [x, y]}`` alone (the box is a square of that side around it).
+
+        Raises:
+            ValueError: a malformed or non-finite coordinate, a box without area, a score that is not a number in
+                [0, 1].
+        """
+        import math
+
+        def numbers(values: Any, count: int, what: str) -> list[float]:
+            if isinstance(values, (str, bytes)) or not hasattr(values, "__len__") or len(values) != count:
+                raise ValueError(f"'{what}' needs {count} numbers, got {values!r:.80}")
+            out = [float(v) for v in values]
+            if not all(math.isfinite(v) for v in out):
+                raise ValueError(f"'{what}' has a non-finite value: {values!r:.80}")
+            return out
+
         polygon = data.get("polygon")
         poly: tuple[tuple[float, float], ...] | None = None
         if polygon is not None:
-            poly = tuple((float(x), float(y)) for x, y in polygon)
+            poly = tuple(tuple(numbers(p, 2, "polygon point")) for p in polygon)  # type: ignore[misc]
             if len(poly) < 3:
                 raise ValueError("a polygon needs at least 3 points")
+        point = data.get("point")
+        pt = None if point is None else tuple(numbers(point, 2, "point"))
         if data.get("box") is not None:
-            x1, y1, x2, y2 = (float(v) for v in data["box"])
+            x1, y1, x2, y2 = numbers(data["box"], 4, "box")
         elif poly is not None:
             xs, ys = [p[0] for p in poly], [p[1] for p in poly]
             x1, y1, x2, y2 = min(xs), min(ys), max(xs), max(ys)
+        elif pt is not None and point_extent is not None:
+            half = max(point_extent / 2, 0.5)
+            x1, y1, x2, y2 = pt[0] - half, pt[1] - half, pt[0] + half, pt[1] + half
         else:
-            raise ValueError("a region needs a 'box' or a 'polygon'")
+            raise ValueError("a region needs a 'box', a 'polygon' or a 'point'")
         if not (x2 > x1 and y2 > y1):
             raise ValueError(f"box {[x1, y1, x2, y2]} has no area (need x2 > x1 and y2 > y1)")
-        score, point = data.get("score"), data.get("point")
+        score = data.get("score")
+        valid_score = isinstance(score, (int, float)) and not isinstance(score, bool) and 0 <= float(score) <= 1
+        if score is not None and not valid_score:
+            raise ValueError(f"score {score!r:.40} is not a number in [0, 1]")
+        label = data.get("label")
         return cls(
             box=(x1, y1, x2, y2),
             polygon=poly,
-            label=data.get("label"),
+            label=None if label is None else str(label),
             score=None if score is None else float(score),
-            point=None if point is None else (float(point[0]), float(point[1])),
+            point=pt,  # type: ignore[arg-type]
         )
 
 

@@ -25,18 +25,17 @@ def _predictions(path: Path, lines: list[dict]) -> Path:
     ("answer", "checks"),
     [
         ({"label": "unknown"}, {"accuracy": 0.0, "coverage": 0.0, "f1": None, "auc": None}),
-        ({"label": "real"}, {"accuracy_real": 1.0, "accuracy_fake": 0.0, "precision": None, "f1": None}),
+        ({"label": "real"}, {"accuracy_real": 1.0, "accuracy_fake": 0.0, "precision": None, "f1": 0.0}),
         ({"label": "fake"}, {"accuracy_real": 0.0, "accuracy_fake": 1.0, "precision": 0.5, "recall": 1.0}),
     ],
 )
 def test_whole_dataset_answering_one_way(tmp_path: Path, answer: dict, checks: dict) -> None:
     data = write_dataset(tmp_path / "data", 6)
     ids = [s.id for s in load_dataset(data)]
-    metrics = score(_predictions(tmp_path / "p.jsonl", [{"id": i, **answer} for i in ids]), data)
+    metrics = score(_predictions(tmp_path / "p.jsonl", [{"id": i, **answer} for i in ids]), data, localization=True)
     for key, value in checks.items():
         assert metrics["classification"][key] == value, key
-    if "localization" in metrics:
-        assert metrics["localization"]["iou_mean"] == 0.0  # no region claimed on any fake
+    assert metrics["localization"]["n"] == 3 and metrics["localization"]["iou_mean"] == 0.0  # no region claimed
 
 
 def test_only_real_images_have_no_localization_numbers(tmp_path: Path) -> None:
@@ -104,3 +103,47 @@ def test_unusable_regions_in_a_record_are_reported_not_fatal(tmp_path: Path) -> 
     evaluation = score_run(samples, records, True)
     assert evaluation.metrics["localization"]["iou_mean"] == pytest.approx(1.0)
     assert evaluation.metrics["n_missing"] == 1
+
+
+def test_predictions_at_another_size_are_rasterised_at_ground_truth_resolution(tmp_path: Path) -> None:
+    data = write_dataset(tmp_path / "data", 2)
+    lines = [json.loads(line) for line in data.read_text().splitlines()]
+    lines[1].pop("mask")
+    lines[1]["regions"] = [{"box": [16, 8, 40, 24]}]  # GT as a region on the 64x48 image
+    data.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    half = {"label": "fake", "score": 0.9, "image_size": [32, 24], "regions": [{"box": [8, 4, 20, 12], "score": 0.9}]}
+    metrics = score(_predictions(tmp_path / "p.jsonl", [{"id": "img0001", **half}]), data)
+    loc = metrics["localization"]
+    assert loc["iou_mean"] == pytest.approx(1.0) and loc["box_f1"] == pytest.approx(1.0)
+    assert loc["ap"] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"regions": 5},
+        {"regions": [{"point": [3]}]},
+        {"regions": [{"box": [16, 8, 1e999, 24]}]},
+        {"regions": [{"box": [16, 8, 40, 24], "score": float("nan")}]},
+        {"regions": ["box"]},
+        {"score": "high"},
+        {"score": [0.9]},
+        {"score": 7},
+        {"image_size": [64]},
+        {"image_size": {"w": 64, "h": 48}},
+        {"image_size": "64x48"},
+        {"label": 3},
+    ],
+)
+def test_malformed_prediction_fields_are_reported_not_fatal(tmp_path: Path, bad: dict) -> None:
+    data = write_dataset(tmp_path / "data", 2)
+    lines = [{"id": "img0000", "label": "real"}, {"id": "img0001", "label": "fake", **bad}]
+    metrics = score(_predictions(tmp_path / "p.jsonl", lines), data, localization=True)
+    assert metrics["classification"]["n"] == 2
+
+
+def test_a_point_only_region_in_a_record_becomes_a_small_box(tmp_path: Path) -> None:
+    data = write_dataset(tmp_path / "data", 2)
+    line = {"id": "img0001", "label": "fake", "image_size": [64, 48], "regions": [{"point": [28, 16]}]}
+    metrics = score(_predictions(tmp_path / "p.jsonl", [line]), data)
+    assert metrics["localization"]["pointing_game"] == 1.0 and metrics["localization"]["iou_mean"] > 0

@@ -130,19 +130,58 @@ def _random_case(seed: int, size=(97, 61), n_regions=4):
     return regions, truth
 
 
+def _independent_heatmap(regions, shape) -> np.ndarray:
+    """The highest clipped score of the boxes whose [x1, x2) × [y1, y2) holds each pixel centre (1 without a score)."""
+    ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]] + 0.5
+    heat = np.zeros(shape)
+    for r in regions:
+        level = 1.0 if r.score is None or not math.isfinite(r.score) else min(max(r.score, 0.0), 1.0)
+        inside = (xs >= r.box[0]) & (xs < r.box[2]) & (ys >= r.box[1]) & (ys < r.box[3])
+        heat[inside] = np.maximum(heat[inside], level)
+    return heat
+
+
 @pytest.mark.parametrize("seed", range(25))
 def test_pixel_scores_match_brute_force_and_scikit_learn(seed: int) -> None:
     regions, truth = _random_case(seed)
-    size = (truth.shape[1], truth.shape[0])
+    rng = np.random.default_rng(seed)
+    odd = [0.0, -0.5, 1.7, float("nan"), None, 0.3]
+    regions = [
+        Region(r.box, score=odd[int(rng.integers(len(odd)))] if rng.random() < 0.4 else r.score) for r in regions
+    ]
     got = pixel_scores(regions, truth)
-    pred = regions_to_mask(regions, size)
+    heat = _independent_heatmap(regions, truth.shape)
+    pred = np.zeros(truth.shape, bool) if not regions else (heat > 0) | _covered(regions, truth.shape)
     tp, fp, fn = (pred & truth).sum(), (pred & ~truth).sum(), (~pred & truth).sum()
     assert got.iou == pytest.approx(tp / (tp + fp + fn), abs=1e-12)
     assert got.precision == pytest.approx(tp / (tp + fp) if tp + fp else 0.0, abs=1e-12)
     assert got.recall == pytest.approx(tp / (tp + fn), abs=1e-12)
     assert got.f1 == pytest.approx(f1_score(truth.ravel(), pred.ravel(), zero_division=0), abs=1e-12)
-    heat = regions_to_heatmap(regions, size)
     assert got.auc == pytest.approx(roc_auc_score(truth.ravel(), heat.ravel()), abs=1e-12)
+    size = (truth.shape[1], truth.shape[0])
+    assert (regions_to_heatmap(regions, size) == heat.astype(np.float32)).all()  # the map the AUC claims to score
+    assert (regions_to_mask(regions, size) == pred).all()
+
+
+def _covered(regions, shape) -> np.ndarray:
+    ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]] + 0.5
+    out = np.zeros(shape, bool)
+    for r in regions:
+        out |= (xs >= r.box[0]) & (xs < r.box[2]) & (ys >= r.box[1]) & (ys < r.box[3])
+    return out
+
+
+def test_boxes_are_clipped_to_the_image_before_matching() -> None:
+    truth = np.zeros((100, 100), bool)
+    truth[0:50, 0:50] = True
+    scorer = LocalizationScorer()
+    row = scorer.update_fake([Region((-50, -50, 50, 50), score=0.9)], truth, [(0, 0, 50, 50)])
+    assert row.pixels.iou == 1.0 and row.matches == (1.0,)
+
+
+def test_f1_is_zero_for_a_model_that_never_says_fake() -> None:
+    m = classification_metrics([ClassificationRow("fake", "real"), ClassificationRow("real", "real")])
+    assert (m["f1"], m["precision"], m["recall"]) == (0.0, None, 0.0)
 
 
 @pytest.mark.parametrize("seed", range(25))
@@ -272,7 +311,8 @@ def test_richhf_protocol_separates_empty_truth() -> None:
     assert (m["n"], m["n_nonempty"]) == (2, 1)
     assert m["cc"] == pytest.approx(rows[0].cc) and m["mse_empty"] == pytest.approx(np.mean(pred**2))
     assert m["mse_all"] == pytest.approx((rows[0].mse + rows[1].mse) / 2)
-    assert heatmap_row(np.zeros_like(truth), truth).cc is None  # a constant prediction has no correlation
+    empty = heatmap_row(np.zeros_like(truth), truth)  # no region claimed: chance, not left out of the means
+    assert (empty.cc, empty.nss, empty.auc_judd, empty.sim) == (0.0, 0.0, 0.5, 0.0)
 
 
 def test_score_correlations_match_scipy() -> None:

@@ -22,8 +22,8 @@ DEFINITION = {
     "accuracy_fake and balanced_accuracy; left out of accuracy_answered, precision, recall and f1",
     "coverage": "answered (real or fake) / n",
     "balanced_accuracy": "(accuracy_real + accuracy_fake) / 2",
-    "precision_recall_f1": "binary, on the fake class, over answered samples; null when undefined (no fake answer, "
-    "or no fake sample)",
+    "precision_recall_f1": "binary, on the fake class, over answered samples; precision is null without a fake "
+    "answer, recall without a fake sample; f1 = 2TP / (2TP + FP + FN), 0 when no fake is found",
     "auc_ap": "ROC AUC and average precision (sklearn's step-wise definition) of the score P(fake), over samples "
     "with a score (n_scored); null with a reason when one class is missing",
     "ece": f"expected calibration error of P(fake): {ECE_BINS} equal-width bins on [0, 1], "
@@ -110,7 +110,7 @@ def classification_metrics(rows: Sequence[ClassificationRow]) -> dict[str, Any]:
     fp, tn = confusion["real"]["fake"], confusion["real"]["real"]
     accuracy_real, accuracy_fake = _ratio(tn, n_real), _ratio(tp, n_fake)
     precision, recall = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
-    f1 = None if precision is None or recall is None else (2 * tp / (2 * tp + fp + fn) if tp + fp + fn else None)
+    f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else None  # 0, not null, for a model that never says fake
     scored = [(t == "fake", r.score) for t, r in zip(truth, rows, strict=True) if r.score is not None]
     y = [s[0] for s in scored]
     s = [float(s[1]) for s in scored]

@@ -19,10 +19,10 @@ DEFINITION = {
     "counted": "samples with a ground-truth heatmap (n); cc, kld, sim, nss and auc_judd over those whose ground "
     "truth is not all zero (n_nonempty), mse_all over all, mse_empty over the all-zero ones (RichHF-18K protocol)",
     "maps": "ground truth scaled to [0, 1]; prediction = per pixel the highest score of the regions covering it",
-    "cc": "Pearson correlation of the two z-normalised maps (null for a constant map)",
+    "cc": "Pearson correlation of the two z-normalised maps; a constant prediction (no region) scores 0",
     "kld": "Σ Q·log(ε + Q/(P + ε)), P = prediction / Σ, Q = truth / Σ, ε = machine epsilon (lower is better)",
     "sim": "Σ min(P, Q) after min-max normalising each map and dividing by its sum",
-    "nss": "mean of the z-normalised prediction over ground-truth pixels > 0 (null for a constant prediction)",
+    "nss": "mean of the z-normalised prediction over ground-truth pixels > 0; a constant prediction scores 0",
     "auc_judd": "thresholds = prediction values at ground-truth pixels > 0; TPR over those pixels, FPR over the "
     "others; trapezoid area; no random jitter",
     "mse": "mean over pixels of (prediction - truth)^2",
@@ -35,10 +35,12 @@ def _z(a: np.ndarray) -> np.ndarray | None:
 
 
 def cc(pred: np.ndarray, truth: np.ndarray) -> float | None:
-    p, t = _z(pred.astype(np.float64)), _z(truth.astype(np.float64))
-    if p is None or t is None:
+    """Pearson correlation; a constant prediction (no region claimed) scores 0; None for a constant truth."""
+    t = _z(truth.astype(np.float64))
+    if t is None:
         return None
-    return float((p * t).mean())
+    p = _z(pred.astype(np.float64))
+    return 0.0 if p is None else float((p * t).mean())
 
 
 def kld(pred: np.ndarray, truth: np.ndarray) -> float:
@@ -60,11 +62,12 @@ def sim(pred: np.ndarray, truth: np.ndarray) -> float:
 
 
 def nss(pred: np.ndarray, truth: np.ndarray) -> float | None:
-    p = _z(pred.astype(np.float64))
+    """Mean z-scored prediction at truth pixels; a constant prediction scores 0 (chance); None without truth."""
     fixations = truth > 0
-    if p is None or not fixations.any():
+    if not fixations.any():
         return None
-    return float(p[fixations].mean())
+    p = _z(pred.astype(np.float64))
+    return 0.0 if p is None else float(p[fixations].mean())
 
 
 def auc_judd(pred: np.ndarray, truth: np.ndarray) -> float | None:

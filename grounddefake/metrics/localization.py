@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from grounddefake.grounding import box_pixel_range, polygon_mask
+from grounddefake.grounding import box_pixel_range, polygon_mask, region_level
 from grounddefake.types import Box, Region, Size
 
 POINTING_TOLERANCE = 15.0
@@ -35,7 +35,8 @@ DEFINITION = {
     "pixel_auc_mean": "per-image ROC AUC of the predicted heatmap (each pixel: the highest score of the regions "
     "covering it, 1 when a region has no score, 0 outside) against the GT mask, averaged; exact from the "
     "cumulative counts at each distinct score; an empty prediction scores 0.5 (chance)",
-    "box": "one-to-one Hungarian matching of predicted and GT boxes maximising IoU; a match counts at IoU >= the "
+    "box": "one-to-one Hungarian matching of predicted boxes (clipped to the image) and GT boxes maximising IoU; "
+    "a match counts at IoU >= the "
     "threshold; pooled TP, FP, FN over fake samples with GT boxes (n_box) → box_precision, box_recall, box_f1",
     "ap": "COCO AP@[.5:.95] and AP50 (pycocotools) over fake samples with GT boxes, one category; needs a score on "
     "every predicted region, else null with a reason",
@@ -87,12 +88,14 @@ def pixel_scores(regions: Sequence[Region], truth: np.ndarray) -> PixelScores:
     negatives = truth.size - positives
     covered = np.zeros((h, w), bool)
     points = [(0, 0)]  # (true-positive pixels, false-positive pixels) at each threshold, highest first
-    scores = sorted({1.0 if r.score is None else float(r.score) for r in regions}, reverse=True)
-    for level in scores:
-        rasterize([r for r in regions if (1.0 if r.score is None else float(r.score)) == level], size, covered)
+    for level in sorted({region_level(r) for r in regions}, reverse=True):
+        rasterize([r for r in regions if region_level(r) == level], size, covered)
         inside = int(np.count_nonzero(covered & truth))
-        points.append((inside, int(np.count_nonzero(covered)) - inside))
-    tp, total = points[-1][0], points[-1][0] + points[-1][1]
+        counts = (inside, int(np.count_nonzero(covered)) - inside)
+        if level > 0:  # a region at level 0 ties with the background in the heatmap: no ROC point of its own
+            points.append(counts)
+    tp, outside = counts if regions else (0, 0)
+    total = tp + outside
     union = positives + total - tp
     precision = tp / total if total else 0.0
     recall = tp / positives
@@ -110,7 +113,7 @@ def pointing_hit(regions: Sequence[Region], truth: np.ndarray, tolerance: float 
     """Whether the highest-scoring region's point (or box centre) lies within ``tolerance`` px of a truth pixel."""
     if not regions:
         return False
-    best = max(regions, key=lambda r: 1.0 if r.score is None else float(r.score))
+    best = max(regions, key=region_level)
     x, y = best.point if best.point is not None else ((best.box[0] + best.box[2]) / 2, (best.box[1] + best.box[3]) / 2)
     h, w = truth.shape
     r0, r1 = max(0, math.floor(y - tolerance - 1)), min(h, math.ceil(y + tolerance + 1))
@@ -120,6 +123,12 @@ def pointing_hit(regions: Sequence[Region], truth: np.ndarray, tolerance: float 
         return False
     distance2 = (rows + r0 + 0.5 - y) ** 2 + (cols + c0 + 0.5 - x) ** 2
     return bool(distance2.min() <= tolerance**2)
+
+
+def clip_box(box: Box, size: Size) -> Box:
+    """``box`` clipped to a (W, H) image."""
+    w, h = size
+    return (min(max(box[0], 0.0), w), min(max(box[1], 0.0), h), min(max(box[2], 0.0), w), min(max(box[3], 0.0), h))
 
 
 def box_iou_matrix(a: Sequence[Box], b: Sequence[Box]) -> np.ndarray:
@@ -286,12 +295,14 @@ class LocalizationScorer:
         if not truth.any():
             self.n_empty_truth += 1
             return None
+        h, w = truth.shape
+        boxes = [clip_box(r.box, (w, h)) for r in regions]  # boxes as the pixel metrics see them: inside the image
         row = FakeRow(
             pixel_scores(regions, truth),
             pointing_hit(regions, truth),
             tuple(truth_boxes),
-            tuple((r.box, r.score) for r in regions),
-            tuple(matched_ious([r.box for r in regions], truth_boxes)) if truth_boxes else (),
+            tuple((b, r.score) for b, r in zip(boxes, regions, strict=True)),
+            tuple(matched_ious(boxes, truth_boxes)) if truth_boxes else (),
         )
         self.fakes.append(row)
         return row

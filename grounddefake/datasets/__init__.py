@@ -1,31 +1,73 @@
-"""Datasets: adapters that read a benchmark as it ships and yield :class:`~grounddefake.types.Sample` values."""
+"""Datasets: adapters that read a benchmark as it ships and yield :class:`~grounddefake.types.Sample` values.
+
+``load_dataset(path)`` detects the format from the folder layout or the file's structure; ``format=NAME`` names it.
+Formats (``FORMATS``): the grounddefake manifest, class folders, image + mask folder pairs, IMDL-BenCo JSON, COCO,
+SynthScars, LOKI, FakeXplained, LLaVA conversations and Expl-AIGI-Eval / RichHF.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
+from grounddefake.datasets import annotation_files, folders
 from grounddefake.datasets.manifest import Dataset, DatasetError, read_manifest
 from grounddefake.resources import demo_manifest
 
-__all__ = ["Dataset", "DatasetError", "load_dataset", "read_manifest"]
+__all__ = ["FORMATS", "Dataset", "DatasetError", "detect_format", "load_dataset", "read_manifest"]
+
+FORMATS: dict[str, tuple[str, Callable[[Path], Dataset]]] = {
+    "manifest": ("grounddefake manifest JSONL (a folder holding manifest.jsonl, or the file)", read_manifest),
+    "real-fake": ("folders real/ + fake/ (mllm-defake)", folders.read_real_fake),
+    "binary-folders": (
+        "0_real/ + 1_fake/, directly or per generator (CNNSpot, AIGI-Holmes)",
+        folders.read_binary_folders,
+    ),
+    "imdl-folders": ("IMDL-BenCo Tp/ + Gt/ (paired by name), Au/ for authentic", folders.read_imdl_folders),
+    "sid-set": ("SID-Set real/ + full_synthetic/ + tampered/ + masks/{name}_mask.png", folders.read_sid_set),
+    "image-mask": ("FakeShield-style image/ + mask/ (paired by name; no mask = real)", folders.read_image_mask),
+    "imdl-json": ('IMDL-BenCo JSON [[image, mask | "Negative"], ...]', annotation_files.read_imdl_json),
+    "coco": ("COCO JSON with polygons or RLE (annotated images are fake)", annotation_files.read_coco),
+    "synthscars": ("SynthScars / LEGION JSON (refs with flat polygons)", annotation_files.read_synthscars),
+    "loki": ("LOKI JSON (UTF-16; regions [x, y, w, h])", annotation_files.read_loki),
+    "fakexplained": ("FakeXplained JSONL (objects.bbox in pixels)", annotation_files.read_fakexplained),
+    "llava": (
+        "LLaVA conversation JSON (FakeClue, ICM-Instruct): label field, else the answer's verdict",
+        annotation_files.read_llava,
+    ),
+    "expl-aigi": ("Expl-AIGI-Eval / RichHF JSONL (heatmap PNG + score)", annotation_files.read_expl_aigi),
+}
 
 
-def load_dataset(data: str | Path) -> Dataset:
-    """Open ``data``: ``demo`` (the built-in demo set), a manifest ``.jsonl`` file, or a folder holding
-    ``manifest.jsonl``.
+def detect_format(path: Path) -> str | None:
+    """The format of a dataset folder or annotation file, or None."""
+    if path.is_dir():
+        if (path / "manifest.jsonl").is_file():
+            return "manifest"
+        return folders.detect_folder(path)
+    return annotation_files.detect_file(path)
+
+
+def load_dataset(data: str | Path, format: str | None = None) -> Dataset:
+    """Open ``data``: ``demo``, a folder or an annotation file in any of ``FORMATS`` (detected, or ``format``).
 
     Raises:
-        DatasetError: nothing usable at ``data``.
+        DatasetError: nothing usable at ``data``, an unknown format, or a structural problem (with file and line).
     """
     if str(data) == "demo":
         dataset = read_manifest(demo_manifest())
         return Dataset("demo", dataset.source, dataset.root, dataset.samples)
     path = Path(data)
     if not path.exists():
-        raise DatasetError(f"{path}: no such file or folder (use a manifest .jsonl, a folder with one, or 'demo')")
-    if path.is_dir():
-        manifest = path / "manifest.jsonl"
-        if not manifest.is_file():
-            raise DatasetError(f"{path}: folder has no manifest.jsonl")
-        return read_manifest(manifest)
-    return read_manifest(path)
+        raise DatasetError(f"{path}: no such file or folder (use a dataset folder, an annotation file, or 'demo')")
+    if format is not None and format not in FORMATS:
+        raise DatasetError(f"unknown dataset format {format!r} (known: {', '.join(FORMATS)})")
+    name = format or detect_format(path)
+    if name is None:
+        raise DatasetError(
+            f"{path}: no known dataset layout or annotation format here; name one with --format "
+            f"({', '.join(FORMATS)}) — `grounddefake data formats` describes them"
+        )
+    if name == "manifest" and path.is_dir():
+        path = path / "manifest.jsonl"
+    return FORMATS[name][1](path)

@@ -20,12 +20,20 @@ class DatasetError(ValueError):
 
 @dataclass(frozen=True)
 class Dataset:
-    """A list of samples read from ``source``; ``root`` is where relative paths resolve."""
+    """A list of samples read from ``source``; ``root`` is where relative paths resolve.
+
+    Attributes:
+        format: the adapter that read it (``manifest``, ``sid-set``, ``coco``, ...).
+        problems: per-sample problems found while reading (an image without its mask, an unusable annotation);
+            the samples concerned are kept when they can still be scored, and ``data inspect`` lists them.
+    """
 
     name: str
     source: Path
     root: Path
     samples: tuple[Sample, ...]
+    format: str = "manifest"
+    problems: tuple[str, ...] = ()
 
     def __iter__(self) -> Iterator[Sample]:
         return iter(self.samples)

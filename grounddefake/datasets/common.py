@@ -1,0 +1,108 @@
+"""What every dataset adapter needs: image listing, ids from paths, text files in any encoding, safe paths."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from grounddefake.datasets.manifest import DatasetError, resolve_under
+
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"})
+
+
+def is_image(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file()
+
+
+def list_images(folder: Path, recursive: bool = False) -> list[Path]:
+    """Image files in ``folder`` (sorted by name; hidden files skipped)."""
+    if not folder.is_dir():
+        return []
+    found = folder.rglob("*") if recursive else folder.iterdir()
+    return sorted(p for p in found if is_image(p) and not p.name.startswith("."))
+
+
+def relative_id(root: Path, path: Path) -> str:
+    """A sample id from a path: relative to ``root``, without extension, with forward slashes."""
+    return path.relative_to(root).with_suffix("").as_posix()
+
+
+def read_text(path: Path) -> str:
+    """A text file in UTF-8 (with or without BOM) or UTF-16 (LOKI ships UTF-16 JSON).
+
+    Raises:
+        DatasetError: unreadable, or in another encoding.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    if len(data) >= 2 and (data[0] == 0 or data[1] == 0):
+        try:
+            return data.decode("utf-16-le" if data[1] == 0 else "utf-16-be")
+        except UnicodeDecodeError:
+            pass
+    raise DatasetError(f"{path}: neither UTF-8 nor UTF-16 text")
+
+
+def read_json(path: Path) -> Any:
+    """A JSON file in UTF-8 or UTF-16.
+
+    Raises:
+        DatasetError: unreadable or not JSON (with the position).
+    """
+    try:
+        return json.loads(read_text(path))
+    except json.JSONDecodeError as exc:
+        raise DatasetError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+
+
+def read_jsonl(path: Path) -> Iterable[tuple[int, Any]]:
+    """(line number, parsed object) for every non-empty line.
+
+    Raises:
+        DatasetError: a line that is not JSON (with file and line).
+    """
+    for number, line in enumerate(read_text(path).split("\n"), start=1):
+        if line.strip():
+            try:
+                yield number, json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DatasetError(f"{path}:{number}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+
+
+def find_under(root: Path, relative: str, where: str, folders: Iterable[str] = ("",)) -> Path:
+    """``relative`` resolved under ``root`` (or under one of its ``folders``, the first that exists).
+
+    Raises:
+        DatasetError: an absolute path or one that leaves ``root``.
+    """
+    first = None
+    for folder in folders:
+        candidate = resolve_under(root, f"{folder}/{relative}" if folder else relative, where)
+        first = first or candidate
+        if candidate.exists():
+            return candidate
+    assert first is not None
+    return first
+
+
+def first_line_keys(path: Path) -> set[str]:
+    """The keys of the first JSON object of a JSONL file (empty when it is not one)."""
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace") as f:
+            for line in f:
+                if line.strip():
+                    value = json.loads(line)
+                    return set(value) if isinstance(value, dict) else set()
+    except (OSError, json.JSONDecodeError):
+        return set()
+    return set()

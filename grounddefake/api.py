@@ -18,7 +18,7 @@ from grounddefake import __version__
 from grounddefake.backends import FORENSIC, Backend, GenerationParams, create_backend
 from grounddefake.cache import ResponseCache
 from grounddefake.calls import Caller, RetryPolicy, RunStats
-from grounddefake.datasets import load_dataset
+from grounddefake.datasets import fingerprint, load_dataset
 from grounddefake.evaluation import Evaluation, image_size_of, score_run
 from grounddefake.images import ImageInput
 from grounddefake.prompts import PromptPack, PromptPackError, load_pack
@@ -271,7 +271,7 @@ def evaluate(
     params = params or GenerationParams()
     concurrency = concurrency or getattr(backend, "default_concurrency", 4)
     localization = with_boxes or pack.task == "grounded"
-    dataset_sha256 = hashlib.sha256(dataset.source.read_bytes()).hexdigest()
+    dataset_sha256 = fingerprint(dataset)
     run_key = _run_key(backend, pack, params, resolved, dataset_sha256)
     _check_run_dir(run_dir, run_key)
     config = {

@@ -14,7 +14,7 @@ from grounddefake.datasets import annotation_files, folders
 from grounddefake.datasets.manifest import Dataset, DatasetError, read_manifest
 from grounddefake.resources import demo_manifest
 
-__all__ = ["FORMATS", "Dataset", "DatasetError", "detect_format", "load_dataset", "read_manifest"]
+__all__ = ["FORMATS", "Dataset", "DatasetError", "detect_format", "fingerprint", "load_dataset", "read_manifest"]
 
 FORMATS: dict[str, tuple[str, Callable[[Path], Dataset]]] = {
     "manifest": ("grounddefake manifest JSONL (a folder holding manifest.jsonl, or the file)", read_manifest),
@@ -71,3 +71,19 @@ def load_dataset(data: str | Path, format: str | None = None) -> Dataset:
     if name == "manifest" and path.is_dir():
         path = path / "manifest.jsonl"
     return FORMATS[name][1](path)
+
+
+def fingerprint(dataset: Dataset) -> str:
+    """A sha256 identifying the dataset's content: the annotation file's bytes, or for a folder layout the listing
+    of its samples (id, label, files and their sizes)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    if dataset.source.is_file():
+        digest.update(dataset.source.read_bytes())
+        return digest.hexdigest()
+    for sample in dataset.samples:
+        files = [p for p in (sample.image, sample.mask, sample.heatmap) if p is not None]
+        sizes = [str(p.stat().st_size) if p.exists() else "-" for p in files]
+        digest.update(f"{sample.id}\t{sample.label}\t{[str(p) for p in files]}\t{sizes}\n".encode())
+    return digest.hexdigest()

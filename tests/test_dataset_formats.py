@@ -1,0 +1,299 @@
+"""Every public dataset format, written here as it ships, read by detection and evaluated end to end."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from grounddefake.datasets import FORMATS, DatasetError, detect_format, load_dataset
+
+W, H = 40, 30
+
+
+def _image(path: Path, seed: int = 0) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    Image.fromarray(rng.integers(0, 255, (H, W, 3), dtype=np.uint8)).save(path)
+
+
+def _mask(path: Path, box=(10, 5, 25, 20)) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mask = np.zeros((H, W), np.uint8)
+    mask[box[1] : box[3], box[0] : box[2]] = 255
+    Image.fromarray(mask).save(path)
+
+
+def real_fake(root: Path) -> Path:
+    for i in range(2):
+        _image(root / "real" / f"r{i}.jpg", i)
+        _image(root / "fake" / f"f{i}.png", 10 + i)
+    return root
+
+
+def binary_folders(root: Path) -> Path:
+    for gen in ("progan", "sdxl"):
+        _image(root / gen / "0_real" / "a.png", 1)
+        _image(root / gen / "1_fake" / "b.png", 2)
+    return root
+
+
+def imdl_folders(root: Path) -> Path:
+    # Names sort differently in Tp/ and Gt/ (x10 vs x2): pairing by order would mispair them.
+    for name in ("x2", "x10"):
+        _image(root / "Tp" / f"{name}.jpg", len(name))
+        _mask(root / "Gt" / f"{name}_gt.png")
+    _image(root / "Tp" / "orphan.jpg", 5)
+    _image(root / "Au" / "au1.jpg", 6)
+    return root
+
+
+def sid_set(root: Path) -> Path:
+    _image(root / "real" / "0.jpg", 0)
+    _image(root / "full_synthetic" / "1.png", 1)
+    _image(root / "tampered" / "2.png", 2)
+    _mask(root / "masks" / "2_mask.png")
+    return root
+
+
+def image_mask(root: Path) -> Path:
+    _image(root / "image" / "a.png", 0)
+    _image(root / "image" / "b.png", 1)
+    _mask(root / "mask" / "a.png")
+    return root
+
+
+def imdl_json(root: Path) -> Path:
+    _image(root / "imgs" / "t.png", 0)
+    _image(root / "imgs" / "au.png", 1)
+    _mask(root / "gts" / "t.png")
+    (root / "test.json").write_text(json.dumps([["imgs/t.png", "gts/t.png"], ["imgs/au.png", "Negative"]]))
+    return root / "test.json"
+
+
+def coco(root: Path) -> Path:
+    from pycocotools import mask as mask_utils
+
+    for i in range(3):
+        _image(root / "images" / f"{i}.png", i)
+    rle = mask_utils.encode(np.asfortranarray((np.arange(H * W).reshape(H, W) % W < 10).astype(np.uint8)))
+    rle["counts"] = rle["counts"].decode()
+    data = {
+        "images": [{"id": i, "file_name": f"{i}.png", "width": W, "height": H} for i in range(3)],
+        "annotations": [
+            {
+                "id": 1,
+                "image_id": 0,
+                "category_id": 1,
+                "segmentation": [[10, 5, 25, 5, 25, 20, 10, 20]],
+                "bbox": [10, 5, 15, 15],
+                "area": 225,
+                "iscrowd": 0,
+            },
+            {
+                "id": 2,
+                "image_id": 1,
+                "category_id": 1,
+                "segmentation": rle,
+                "bbox": [0, 0, 10, H],
+                "area": 300,
+                "iscrowd": 1,
+            },
+        ],
+        "categories": [{"id": 1, "name": "tampered"}],
+    }
+    (root / "annotations.json").write_text(json.dumps(data))
+    return root / "annotations.json"
+
+
+def synthscars(root: Path) -> Path:
+    _image(root / "images" / "s1.png", 0)
+    data = [
+        {
+            "s1": {
+                "img_file_name": "s1.png",
+                "caption": "a hand with six fingers",
+                "refs": [{"sentence": "six fingers", "segmentation": [[10, 5, 25, 5, 25, 20, 10, 20]]}],
+            }
+        }
+    ]
+    (root / "test.json").write_text(json.dumps(data))
+    return root / "test.json"
+
+
+def loki(root: Path) -> Path:
+    _image(root / "img" / "a.png", 0)
+    _image(root / "img" / "b.png", 1)
+    data = [
+        {
+            "image_path": "img/a.png",
+            "question": "Describe the regional artifacts.",
+            "metric": "model-as-judge",
+            "problems": {"regional": [{"region": [10, 5, 15, 15], "desc": "melted fingers"}], "global": []},
+        },
+        {"image_path": "img/b.png", "question": "Is this image AI-generated?", "answer": "no"},
+    ]
+    (root / "loki.json").write_bytes(json.dumps(data).encode("utf-16"))
+    return root / "loki.json"
+
+
+def fakexplained(root: Path) -> Path:
+    _image(root / "imgs" / "a.png", 0)
+    line = {
+        "images": ["imgs/a.png"],
+        "messages": [
+            {"role": "user", "content": "<image>Real or fake?"},
+            {"role": "assistant", "content": "<think>the <ref-object><bbox></think><verdict>fake</verdict>"},
+        ],
+        "objects": {"ref": ["distorted wheel"], "bbox": [[10, 5, 25, 20]]},
+    }
+    (root / "train.jsonl").write_text(json.dumps(line) + "\n")
+    return root / "train.jsonl"
+
+
+def llava(root: Path) -> Path:
+    _image(root / "images" / "a.png", 0)
+    _image(root / "images" / "b.png", 1)
+    data = [
+        {
+            "id": "a",
+            "image": "a.png",
+            "label": 0,
+            "conversations": [{"from": "human", "value": "<image>\nReal?"}, {"from": "gpt", "value": "It is fake."}],
+        },
+        {
+            "id": "b",
+            "image": "b.png",
+            "conversations": [
+                {"from": "human", "value": "<image>\nReal?"},
+                {"from": "gpt", "value": "This is a real photograph."},
+            ],
+        },
+    ]
+    (root / "fakeclue.json").write_text(json.dumps(data))
+    return root / "fakeclue.json"
+
+
+def expl_aigi(root: Path) -> Path:
+    _image(root / "images" / "a.png", 0)
+    _mask(root / "artifact_map" / "a.png")
+    line = {
+        "id": "a",
+        "image": "images/a.png",
+        "heatmap": "./artifact_map/a.png",
+        "score": 0.25,
+        "conversations": [{"from": "gpt", "value": "### Image Description ..."}],
+    }
+    (root / "test.jsonl").write_text(json.dumps(line) + "\n")
+    return root / "test.jsonl"
+
+
+def manifest(root: Path) -> Path:
+    _image(root / "a.png")
+    (root / "manifest.jsonl").write_text(json.dumps({"id": "a", "image": "a.png", "label": "real"}) + "\n")
+    return root
+
+
+# (builder, format, {sample id: (label, number of regions, has mask)}, problems expected)
+CASES: list[tuple[Callable[[Path], Path], str, dict[str, tuple], int]] = [
+    (real_fake, "real-fake", {"real/r0": ("real", 0, False), "fake/f1": ("fake", 0, False)}, 0),
+    (binary_folders, "binary-folders", {"sdxl/0_real/a": ("real", 0, False), "progan/1_fake/b": ("fake", 0, False)}, 0),
+    (
+        imdl_folders,
+        "imdl-folders",
+        {
+            "Tp/x2": ("fake", 0, True),
+            "Tp/x10": ("fake", 0, True),
+            "Tp/orphan": ("fake", 0, False),
+            "Au/au1": ("real", 0, False),
+        },
+        1,
+    ),
+    (
+        sid_set,
+        "sid-set",
+        {"real/0": ("real", 0, False), "full_synthetic/1": ("fake", 0, False), "tampered/2": ("fake", 0, True)},
+        0,
+    ),
+    (image_mask, "image-mask", {"image/a": ("fake", 0, True), "image/b": ("real", 0, False)}, 0),
+    (imdl_json, "imdl-json", {"imgs/t": ("fake", 0, True), "imgs/au": ("real", 0, False)}, 0),
+    (coco, "coco", {"0": ("fake", 1, False), "1": ("fake", 1, False), "2": ("real", 0, False)}, 0),
+    (synthscars, "synthscars", {"s1": ("fake", 1, False)}, 0),
+    (loki, "loki", {"img/a": ("fake", 1, False), "img/b": ("real", 0, False)}, 0),
+    (fakexplained, "fakexplained", {"imgs/a": ("fake", 1, False)}, 0),
+    (llava, "llava", {"a": ("fake", 0, False), "b": ("real", 0, False)}, 0),
+    (expl_aigi, "expl-aigi", {"a": ("fake", 0, False)}, 0),
+    (manifest, "manifest", {"a": ("real", 0, False)}, 0),
+]
+
+
+@pytest.mark.parametrize(("build", "fmt", "expected", "n_problems"), CASES, ids=[c[1] for c in CASES])
+def test_each_format_is_detected_and_read(tmp_path: Path, build, fmt, expected, n_problems) -> None:
+    path = build(tmp_path / "data")
+    assert detect_format(path) == fmt
+    dataset = load_dataset(path)
+    assert dataset.format == fmt if fmt != "manifest" else True
+    samples = {s.id: s for s in dataset}
+    assert set(samples) >= set(expected)
+    for sample_id, (label, n_regions, has_mask) in expected.items():
+        sample = samples[sample_id]
+        assert sample.label == label, sample_id
+        assert len(sample.regions) == n_regions, sample_id
+        assert (sample.mask is not None) == has_mask, sample_id
+        assert sample.image.is_file()
+    assert len(dataset.problems) == n_problems
+
+
+def test_format_specific_details(tmp_path: Path) -> None:
+    sid = load_dataset(sid_set(tmp_path / "sid"))
+    assert {s.meta["subtype"] for s in sid} == {"real", "full_synthetic", "tampered"}
+    cnn = load_dataset(binary_folders(tmp_path / "cnn"))
+    assert {s.meta["generator"] for s in cnn} == {"progan", "sdxl"}
+    imdl = {s.id: s for s in load_dataset(imdl_folders(tmp_path / "imdl"))}
+    assert imdl["Tp/x10"].mask.name == "x10_gt.png"  # paired by name, not by sort order
+    c = {s.id: s for s in load_dataset(coco(tmp_path / "coco"))}
+    assert c["0"].regions[0].box == (10, 5, 25, 20)
+    from grounddefake.grounding import regions_to_mask
+
+    traced = regions_to_mask(c["1"].regions, (W, H))  # the RLE, traced to polygons, gives back the same pixels
+    assert (traced == (np.arange(H * W).reshape(H, W) % W < 10)).all()
+    scars = load_dataset(synthscars(tmp_path / "scars")).samples[0]
+    assert scars.regions[0].label == "six fingers" and scars.meta["caption"]
+    lk = {s.id: s for s in load_dataset(loki(tmp_path / "loki"))}
+    assert lk["img/a"].regions[0].box == (10, 5, 25, 20) and lk["img/a"].regions[0].label == "melted fingers"
+    heat = load_dataset(expl_aigi(tmp_path / "heat")).samples[0]
+    assert heat.heatmap.name == "a.png" and heat.meta["score"] == 0.25
+
+
+@pytest.mark.parametrize(("build", "fmt"), [(c[0], c[1]) for c in CASES], ids=[c[1] for c in CASES])
+def test_eval_runs_on_every_format(tmp_path: Path, build, fmt) -> None:
+    from typer.testing import CliRunner
+
+    from grounddefake.cli import app
+
+    path = build(tmp_path / "data")
+    result = CliRunner().invoke(app, ["eval", "--data", str(path), "--with-boxes", "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["n_samples"] == len(load_dataset(path))
+
+
+def test_paths_cannot_leave_the_dataset(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    root.mkdir()
+    (root / "test.json").write_text(json.dumps([["../../etc/passwd", "Negative"]]))
+    with pytest.raises(DatasetError, match="leaves the dataset folder"):
+        load_dataset(root / "test.json")
+
+
+def test_unknown_layout_says_how_to_name_a_format(tmp_path: Path) -> None:
+    (tmp_path / "x").mkdir()
+    with pytest.raises(DatasetError, match="--format"):
+        load_dataset(tmp_path / "x")
+    with pytest.raises(DatasetError, match="unknown dataset format"):
+        load_dataset(real_fake(tmp_path / "rf"), format="nope")
+    assert len(FORMATS) >= 13

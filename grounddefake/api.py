@@ -218,6 +218,7 @@ def evaluate(
     group_by: str | None = None,
     bootstrap: int = 0,
     iou_threshold: float = 0.5,
+    data_format: str | None = None,
 ) -> RunResult:
     """Run ``model`` on ``data`` and write the run directory.
 
@@ -247,6 +248,7 @@ def evaluate(
         group_by: ``meta.FIELD``: the same metrics per value of that field (e.g. per generator).
         bootstrap: N > 0 adds seeded 95% confidence intervals to the headline numbers.
         iou_threshold: a box-matching threshold reported besides 0.5.
+        data_format: the dataset's format (default: detected; ``grounddefake data formats`` lists them).
     """
     if isinstance(model, Backend):
         backend = model
@@ -263,7 +265,7 @@ def evaluate(
     if with_boxes and pack.task != "grounded":
         raise PromptPackError(f"--with-boxes needs a grounding prompt pack; '{pack.name}' has task '{pack.task}'")
     resolved = resolve_convention(pack, backend)
-    dataset = load_dataset(data)
+    dataset = load_dataset(data, data_format)
     samples = list(dataset.samples)[: limit if limit is not None else None]
     samples = [s for s in samples if in_shard(s.id, shard)]
     run_dir = Path(out) if out is not None else default_run_dir(backend.model, str(data))
@@ -280,6 +282,7 @@ def evaluate(
         "python": platform.python_version(),
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "data": str(data),
+        "data_format": dataset.format,
         "dataset_source": str(dataset.source),
         "dataset_sha256": dataset_sha256,
         "n_samples": len(samples),
@@ -404,6 +407,7 @@ def resume(
         cache_dir=config.get("cache_dir"),
         shard=shard,
         on_stats=on_stats,
+        data_format=config.get("data_format"),
         group_by=(config.get("scoring") or {}).get("group_by"),
         bootstrap=int((config.get("scoring") or {}).get("bootstrap") or 0),
         iou_threshold=float((config.get("scoring") or {}).get("iou_threshold") or 0.5),
@@ -444,7 +448,7 @@ def merge(run_dirs: Sequence[str | Path], out: str | Path) -> RunResult:
         for field in ("run_key", "dataset_sha256", "limit", "localization"):
             if config.get(field) != first.get(field):
                 raise RunDirectoryError(f"{d}: {field} differs from {run_dirs[0]}; only shards of one run merge")
-    dataset = load_dataset(first["data"])
+    dataset = load_dataset(first["data"], first.get("data_format"))
     samples = list(dataset.samples)[: first.get("limit")]
     records: dict[str, dict[str, Any]] = {}
     for d in run_dirs:
@@ -503,6 +507,7 @@ def score(
     iou_threshold: float = 0.5,
     localization: bool | None = None,
     overlays: bool = False,
+    data_format: str | None = None,
 ) -> dict[str, Any]:
     """Score a predictions file against a dataset offline; writes ``out/metrics.json`` when ``out`` is given.
 
@@ -515,7 +520,7 @@ def score(
     records = read_predictions(Path(predictions))
     if not records and not Path(predictions).is_file():
         raise FileNotFoundError(f"{predictions}: no such predictions file")
-    dataset = load_dataset(data)
+    dataset = load_dataset(data, data_format)
     samples = list(dataset.samples)
     for sample in samples:
         record = records.get(sample.id)

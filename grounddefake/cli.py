@@ -179,6 +179,9 @@ def eval_command(
     iou_threshold: float = typer.Option(
         0.5, "--iou-threshold", min=0.0, max=1.0, help="A box-matching IoU threshold reported besides 0.5."
     ),
+    data_format: str | None = typer.Option(
+        None, "--format", help="Dataset format (default: detected; `grounddefake data formats` lists them)."
+    ),
 ) -> None:
     """Evaluate a model on a dataset; writes predictions, metrics, report.md and overlays to a run directory."""
     from grounddefake.api import evaluate, parse_shard, read_config, resume
@@ -205,7 +208,7 @@ def eval_command(
                 result = resume(resume_dir, on_result=on_result, on_stats=on_stats)
         else:
             shards = parse_shard(shard)
-            total = len(load_dataset(data))
+            total = len(load_dataset(data, data_format))
             progress.update(task, total=min(total, limit) if limit else total)
             with progress:
                 result = evaluate(
@@ -232,6 +235,7 @@ def eval_command(
                     group_by=group_by,
                     bootstrap=bootstrap,
                     iou_threshold=iou_threshold,
+                    data_format=data_format,
                 )
     except KeyboardInterrupt:
         done = int(progress.tasks[0].completed) if progress.tasks else 0
@@ -275,6 +279,7 @@ def score_command(
     bootstrap: int = typer.Option(0, "--bootstrap", min=0, help="N resamples: 95% intervals on the headline numbers."),
     iou_threshold: float = typer.Option(0.5, "--iou-threshold", min=0.0, max=1.0, help="Extra box IoU threshold."),
     overlays: bool = typer.Option(False, "--overlays", help="Also draw overlays/<id>.png into --out."),
+    data_format: str | None = typer.Option(None, "--format", help="Dataset format (default: detected)."),
 ) -> None:
     """Score predictions against a dataset offline (the same code as eval); prints the table, writes metrics.json."""
     from grounddefake.api import score

@@ -297,3 +297,82 @@ def test_unknown_layout_says_how_to_name_a_format(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="unknown dataset format"):
         load_dataset(real_fake(tmp_path / "rf"), format="nope")
     assert len(FORMATS) >= 13
+
+
+def test_inspect_lists_counts_coverage_and_problems(tmp_path: Path) -> None:
+    from grounddefake.datasets.inspection import inspect_dataset
+
+    root = sid_set(tmp_path / "sid")
+    _image(root / "real" / "dup.jpg", 0)  # the same bytes as real/0.jpg
+    _mask(root / "masks" / "3_mask.png")
+    Image.fromarray(np.zeros((5, 5), np.uint8)).save(root / "masks" / "2_mask.png")  # wrong size
+    _image(root / "tampered" / "4.png", 4)  # no mask
+    report = inspect_dataset(load_dataset(root))
+    assert report.n == 5 and report.labels == {"real": 2, "fake": 3}
+    assert report.subtypes == {"real": 2, "full_synthetic": 1, "tampered": 2}
+    assert report.coverage["mask"] == 1
+    text = "\n".join(report.problems)
+    assert "tampered/4.png: no masks/4_mask.png" in text
+    assert "mask is 5x5, image is 40x30" in text
+    assert "identical image bytes: real/0, real/dup" in text
+
+
+def test_inspect_reports_missing_images_and_boxes_outside(tmp_path: Path) -> None:
+    from grounddefake.datasets.inspection import inspect_dataset
+
+    root = tmp_path / "m"
+    _image(root / "a.png")
+    lines = [
+        {"id": "a", "image": "a.png", "label": "fake", "regions": [{"box": [30, 20, 60, 40]}]},
+        {"id": "b", "image": "missing.png", "label": "real"},
+    ]
+    (root / "manifest.jsonl").write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    problems = "\n".join(inspect_dataset(load_dataset(root)).problems)
+    assert "b: image missing" in problems and "a: region 0 [30.0, 20.0, 60.0, 40.0] leaves the 40x30 image" in problems
+
+
+@pytest.mark.parametrize("to", ["manifest", "coco"])
+@pytest.mark.parametrize(("build", "fmt"), [(sid_set, "sid-set"), (coco, "coco"), (loki, "loki")])
+def test_convert_round_trips(tmp_path: Path, build, fmt, to: str) -> None:
+    from grounddefake.datasets.convert import to_coco, to_manifest
+    from grounddefake.grounding import regions_to_mask, truth_mask
+
+    path = build(tmp_path / "data")
+    original = load_dataset(path)
+    root = path if path.is_dir() else path.parent
+    target = root / ("converted.jsonl" if to == "manifest" else "converted.json")
+    (to_manifest if to == "manifest" else to_coco)(original, target)
+    again = {s.id: s for s in load_dataset(target, "manifest" if to == "manifest" else "coco")}
+    for sample in original:
+        copy = again[sample.id]
+        assert copy.label == sample.label and copy.image == sample.image
+        before = truth_mask(sample, (W, H))
+        after = truth_mask(copy, (W, H))
+        assert (before is None) == (after is None) or not before.any()
+        if before is not None and after is not None:
+            assert (before == after).all()
+        if sample.regions:
+            assert (regions_to_mask(copy.regions, (W, H)) == regions_to_mask(sample.regions, (W, H))).all()
+
+
+def test_convert_refuses_to_write_outside_the_dataset(tmp_path: Path) -> None:
+    from grounddefake.datasets.convert import to_manifest
+
+    (tmp_path / "other").mkdir()
+    with pytest.raises(DatasetError, match="inside the dataset folder"):
+        to_manifest(load_dataset(real_fake(tmp_path / "rf")), tmp_path / "other" / "m.jsonl")
+
+
+def test_data_commands(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from grounddefake.cli import app
+
+    root = sid_set(tmp_path / "sid")
+    runner = CliRunner()
+    result = runner.invoke(app, ["data", "inspect", str(root), "--json"])
+    assert result.exit_code == 0 and json.loads(result.output)["format"] == "sid-set"
+    result = runner.invoke(app, ["data", "convert", str(root), str(root / "m.jsonl"), "--to", "manifest"])
+    assert result.exit_code == 0 and "3 samples (sid-set)" in result.output
+    assert runner.invoke(app, ["data", "formats"]).exit_code == 0
+    assert runner.invoke(app, ["data", "inspect", str(tmp_path / "none")]).exit_code == 2

@@ -98,7 +98,7 @@ def read_coco(path: Path) -> Dataset:
         meta = {k: image[k] for k in ("generator", "subtype", "source") if k in image}
         samples.append(
             Sample(
-                str(image.get("id", Path(name).stem)),
+                str(image.get("sample_id", image.get("id", Path(name).stem))),
                 find_under(path.parent, name, where, IMAGE_FOLDERS),
                 label,
                 tuple(regions),

@@ -517,11 +517,17 @@ def score(
     Args:
         localization: score localization (default: when any line has regions).
     """
-    records = read_predictions(Path(predictions))
-    if not records and not Path(predictions).is_file():
+    if not Path(predictions).is_file():
         raise FileNotFoundError(f"{predictions}: no such predictions file")
     dataset = load_dataset(data, data_format)
     samples = list(dataset.samples)
+    unmatched_rows = 0
+    if Path(predictions).suffix.lower() == ".csv":  # an mllm-defake result CSV (1 real, 0 fake, -1 unknown)
+        from grounddefake.interop import read_mllm_defake_csv
+
+        records, unmatched_rows = read_mllm_defake_csv(Path(predictions), samples)
+    else:
+        records = read_predictions(Path(predictions))
     for sample in samples:
         record = records.get(sample.id)
         if record is not None and record.get("image_size") is None and not record.get("skipped"):
@@ -542,7 +548,7 @@ def score(
         iou_threshold=iou_threshold,
     )
     metrics = dict(evaluation.metrics)
-    metrics["n_unmatched_predictions"] = len(set(records) - {s.id for s in samples})
+    metrics["n_unmatched_predictions"] = len(set(records) - {s.id for s in samples}) + unmatched_rows
     if out_dir is not None:
         write_json(out_dir / "metrics.json", metrics)
     return metrics

@@ -232,8 +232,13 @@ def _render_streaming(template: Template, context: Mapping[str, Any], where: str
 
 
 def load_pack(source: str | Path) -> PromptPack:
-    """Load a pack by name (a shipped pack such as ``grounded``) or by path to a YAML file."""
+    """Load a pack by name (a shipped pack such as ``grounded``), by path to a YAML file, or by path to an
+    mllm-defake v3 prompt JSON (converted; see :mod:`grounddefake.interop`)."""
     path = Path(source)
+    if path.suffix.lower() == ".json":
+        from grounddefake.interop import load_mllm_defake_prompt
+
+        return load_mllm_defake_prompt(path)
     if not path.suffix and not path.exists():
         path = asset_dir("prompts") / f"{source}.yaml"
         if not path.exists():

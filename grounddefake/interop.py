@@ -1,0 +1,146 @@
+"""mllm-defake interop: its v3 prompt JSON as a prompt pack, and its result CSVs as predictions.
+
+A v3 prompt is ``{"format_version": "3", "name", "conversations": [{"id", "payload": [[role, text(, "{image_url}")]],
+"response_var_name", "decorators"?}]}``, filled with ``str.format``. Conversions:
+
+- ``system`` items → the pack's system text; ``user`` items of one conversation → one turn (the image goes where
+  ``{image_url}`` is); a later conversation's ``{earlier_response_var}`` → ``{{ replies[k] }}``.
+- ``{label}`` is refused: mllm-defake puts the **ground truth** there (a label leak); ``{_image_path}`` is refused
+  too. Decorators are refused: they import and run Python code.
+- mllm-defake's conversations are separate requests; here they are turns of one conversation.
+
+A result CSV has ``path,label,pred,response`` with 1 = real, 0 = fake, −1 = unknown.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from grounddefake.prompts import PromptPack, PromptPackError, pack_from_mapping
+from grounddefake.types import Sample
+
+_FIELD = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
+_PRED = {"1": "real", "0": "fake", "-1": "unknown"}
+
+
+def is_mllm_defake_prompt(data: Any) -> bool:
+    return isinstance(data, Mapping) and "conversations" in data and str(data.get("format_version")) == "3"
+
+
+def pack_from_mllm_defake(data: Mapping[str, Any], source: str) -> PromptPack:
+    """A verdict-only prompt pack from an mllm-defake v3 prompt.
+
+    Raises:
+        PromptPackError: decorators, the ground-truth ``{label}``, an unknown field, or an assistant item.
+    """
+    conversations = data.get("conversations")
+    if not isinstance(conversations, list) or not conversations:
+        raise PromptPackError(f"{source}: an mllm-defake prompt needs a non-empty 'conversations' list")
+    system: list[str] = []
+    turns: list[dict[str, Any]] = []
+    replies: dict[str, int] = {}
+    for c, conversation in enumerate(conversations):
+        where = f"{source}: conversations[{c}]"
+        if not isinstance(conversation, Mapping):
+            raise PromptPackError(f"{where}: not an object")
+        if conversation.get("decorators"):
+            raise PromptPackError(
+                f"{where}: decorators {conversation['decorators']!r} are refused: they import and run Python code"
+            )
+        texts, image_at = [], None
+        for i, item in enumerate(conversation.get("payload") or []):
+            if not isinstance(item, list) or len(item) not in (2, 3) or not all(isinstance(v, str) for v in item):
+                raise PromptPackError(f"{where}: payload[{i}] is not [role, text(, image)]")
+            role, text = item[0], _jinja(item[1], replies, f"{where}: payload[{i}]")
+            if role == "system":
+                system.append(text)
+            elif role == "user":
+                image = len(item) == 3 or "{image_url}" in item[1]
+                text = text.replace("{{ __image__ }}", "").strip()
+                if image and image_at is None:
+                    image_at = "before" if not texts and not text else "after"
+                texts.append(text)
+            else:
+                raise PromptPackError(f"{where}: payload[{i}]: role {role!r} is not supported (system, user)")
+        turns.append({"text": "\n\n".join(t for t in texts if t), "image": image_at or "none"})
+        name = conversation.get("response_var_name")
+        if isinstance(name, str) and name:
+            replies[name] = c
+    if all(t["image"] == "none" for t in turns):
+        turns[0]["image"] = "after"
+    mapping = {
+        "name": re.sub(r"[^a-z0-9_-]+", "-", str(data.get("name") or Path(source).stem).lower()).strip("-") or "mllm",
+        "version": str(data.get("format_version")),
+        "description": f"converted from the mllm-defake prompt {data.get('name') or source}",
+        "task": "verdict",
+        "system": "\n\n".join(system) or None,
+        "turns": turns,
+    }
+    return pack_from_mapping({k: v for k, v in mapping.items() if v is not None}, source)
+
+
+def _jinja(text: str, replies: Mapping[str, int], where: str) -> str:
+    """``str.format`` fields as Jinja: ``{image_url}`` marks the image, earlier responses become replies[k]."""
+
+    def field(match: re.Match[str]) -> str:
+        token = match.group(0)
+        if token in ("{{", "}}"):
+            return "{{ '" + token[0] + "' }}"
+        name = match.group(1).strip()
+        if name == "image_url":
+            return "{{ __image__ }}"
+        if name in ("label", "_image_path"):
+            raise PromptPackError(
+                f"{where}: {{{name}}} is refused: mllm-defake fills it with the ground truth "
+                "or the file path, which a prompt must never see"
+            )
+        if name in replies:
+            return "{{ replies[" + str(replies[name]) + "] }}"
+        raise PromptPackError(f"{where}: unknown field {{{name}}} (known: image_url, earlier response_var_name)")
+
+    return _FIELD.sub(field, text)
+
+
+def read_mllm_defake_csv(path: Path, samples: Sequence[Sample]) -> tuple[dict[str, dict[str, Any]], int]:
+    """Prediction records by sample id from an mllm-defake result CSV, and how many rows matched no sample.
+
+    Rows are matched to samples by image path: the whole path, else its last two components, else its file name
+    when that is unique.
+    """
+    by_full = {str(s.image.resolve()): s.id for s in samples}
+    by_two: dict[str, list[str]] = {}
+    by_name: dict[str, list[str]] = {}
+    for s in samples:
+        by_two.setdefault("/".join(s.image.parts[-2:]), []).append(s.id)
+        by_name.setdefault(s.image.name, []).append(s.id)
+    records: dict[str, dict[str, Any]] = {}
+    unmatched = 0
+    with open(path, newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            raw_path = Path(row.get("path") or "")
+            sample_id = by_full.get(str(raw_path.resolve()))
+            if sample_id is None:
+                two = by_two.get("/".join(raw_path.parts[-2:]), [])
+                name = by_name.get(raw_path.name, [])
+                sample_id = two[0] if len(two) == 1 else name[0] if len(name) == 1 else None
+            if sample_id is None:
+                unmatched += 1
+                continue
+            label = _PRED.get(str(row.get("pred", "")).strip(), "unknown")
+            records[sample_id] = {"id": sample_id, "label": label, "raw": row.get("response") or ""}
+    return records, unmatched
+
+
+def load_mllm_defake_prompt(path: Path) -> PromptPack:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise PromptPackError(f"{path}: not a readable JSON prompt ({exc})") from None
+    if not is_mllm_defake_prompt(data):
+        raise PromptPackError(f"{path}: not an mllm-defake v3 prompt (format_version 3 with conversations)")
+    return pack_from_mllm_defake(data, str(path))

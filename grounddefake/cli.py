@@ -176,16 +176,36 @@ def eval_command(
         None, "--group-by", help="meta.FIELD: the same metrics per value (e.g. meta.generator)."
     ),
     bootstrap: int = typer.Option(0, "--bootstrap", min=0, help="N resamples: 95% intervals on the headline numbers."),
-    iou_threshold: float = typer.Option(
-        0.5, "--iou-threshold", min=0.0, max=1.0, help="A box-matching IoU threshold reported besides 0.5."
+    iou_threshold: float | None = typer.Option(
+        None, "--iou-threshold", min=0.0, max=1.0, help="A box-matching IoU threshold reported besides 0.5."
     ),
     data_format: str | None = typer.Option(
         None, "--format", help="Dataset format (default: detected; `grounddefake data formats` lists them)."
+    ),
+    suite: str | None = typer.Option(
+        None,
+        "--suite",
+        help="A public-benchmark suite (`grounddefake suites`): its format, prompt and metric "
+        "options; flags given here win.",
     ),
 ) -> None:
     """Evaluate a model on a dataset; writes predictions, metrics, report.md and overlays to a run directory."""
     from grounddefake.api import evaluate, parse_shard, read_config, resume
     from grounddefake.datasets import load_dataset
+    from grounddefake.suites import SuiteError, load_suite
+
+    if suite is not None:
+        try:
+            chosen = load_suite(suite)
+        except SuiteError as exc:
+            raise _fail(exc) from None
+        with_boxes = with_boxes or (chosen.with_boxes and prompt is None)
+        prompt = prompt or chosen.prompt
+        data_format = data_format or chosen.format
+        group_by = group_by or chosen.group_by
+        iou_threshold = iou_threshold if iou_threshold is not None else chosen.iou_threshold
+        bootstrap = bootstrap or (chosen.bootstrap or 0)
+    iou_threshold = 0.5 if iou_threshold is None else iou_threshold
 
     progress = _progress()
     label = model or ("server model" if base_url else FORENSIC)
@@ -465,6 +485,20 @@ def prompts_command() -> None:
         pack = load_pack(path)
         table.add_row(pack.name, pack.task, pack.convention or "—", pack.id, pack.description)
     out.print(table)
+
+
+@app.command("suites")
+def suites_command() -> None:
+    """List the public-benchmark suites (eval/suites/) with the published numbers they compare with."""
+    from grounddefake.suites import list_suites
+
+    table = Table(show_header=True, header_style="bold", show_lines=True)
+    for column in ("suite", "format", "prompt", "layout", "published"):
+        table.add_column(column, overflow="fold", no_wrap=column == "suite")
+    for s in list_suites():
+        published = "; ".join(f"{p.get('system')}: {p.get('metric')} {p.get('value')}" for p in s.published) or "—"
+        table.add_row(s.name, s.format, s.prompt + (" + boxes" if s.with_boxes else ""), s.layout, published)
+    out.print(table, markup=False, highlight=False)
 
 
 @app.command("models")

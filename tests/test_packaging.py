@@ -33,6 +33,7 @@ def test_wheel_ships_assets(wheel: Path) -> None:
         "grounddefake/_assets/prompts/verdict.yaml",
         "grounddefake/_assets/prompts/grounded-native.yaml",
         "grounddefake/presets.yaml",
+        "grounddefake/_assets/eval/suites/sid-set.yaml",
         "grounddefake/_assets/visualize/report.md.j2",
         "grounddefake/_assets/data/demo/manifest.jsonl",
         "grounddefake/_assets/data/demo/ATTRIBUTION.md",
@@ -56,6 +57,7 @@ def test_installed_wheel_runs_demo_and_packs(wheel: Path, tmp_path: Path) -> Non
         "d = grounddefake.load_dataset('demo'); p = grounddefake.load_pack('grounded'); "
         "assert '_assets' in str(d.source) and '_assets' in p.source; "
         "from grounddefake.presets import find_preset; assert find_preset('gpt-4o').model == 'gpt-4o'; "
+        "from grounddefake.suites import load_suite; assert load_suite('loki').format == 'loki'; "
         "r = grounddefake.evaluate('demo', with_boxes=True, limit=2, out='run'); "
         "print(r.metrics['classification']['n'])"
     )

@@ -1,0 +1,91 @@
+"""Evaluation suites: one YAML per public benchmark (``eval/suites/``) with its adapter, prompt, metric options and the
+published numbers it can be compared with. ``grounddefake eval --suite NAME --data PATH`` runs one; flags given on
+the command line win."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from grounddefake.resources import asset_dir
+
+_FIELDS = {
+    "name",
+    "description",
+    "format",
+    "layout",
+    "prompt",
+    "with_boxes",
+    "group_by",
+    "iou_threshold",
+    "bootstrap",
+    "published",
+}
+
+
+class SuiteError(ValueError):
+    """An unknown or malformed suite (names the file and field)."""
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    description: str
+    format: str
+    layout: str
+    prompt: str
+    with_boxes: bool
+    group_by: str | None = None
+    iou_threshold: float | None = None
+    bootstrap: int | None = None
+    published: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+
+
+def suite_dir() -> Path:
+    return asset_dir("eval/suites")
+
+
+def list_suites() -> list[Suite]:
+    return [load_suite(p) for p in sorted(suite_dir().glob("*.yaml"))]
+
+
+def load_suite(source: str | Path) -> Suite:
+    """A suite by name (``sid-set``) or YAML path.
+
+    Raises:
+        SuiteError: unknown name, unreadable file, unknown field or format.
+    """
+    from grounddefake.datasets import FORMATS
+
+    path = Path(source)
+    if not path.suffix:
+        path = suite_dir() / f"{source}.yaml"
+        if not path.is_file():
+            names = ", ".join(p.stem for p in sorted(suite_dir().glob("*.yaml")))
+            raise SuiteError(f"no suite named '{source}' (suites: {names})")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise SuiteError(f"{path}: unreadable suite ({exc})") from None
+    if not isinstance(data, dict):
+        raise SuiteError(f"{path}: a suite is a YAML mapping")
+    unknown = sorted(set(data) - _FIELDS)
+    if unknown:
+        raise SuiteError(f"{path}: unknown field '{unknown[0]}' (allowed: {', '.join(sorted(_FIELDS))})")
+    if data.get("format") not in FORMATS:
+        raise SuiteError(f"{path}: field 'format' must be one of {', '.join(FORMATS)}")
+    return Suite(
+        name=str(data.get("name") or path.stem),
+        description=str(data.get("description") or ""),
+        format=data["format"],
+        layout=str(data.get("layout") or ""),
+        prompt=str(data.get("prompt") or "grounded"),
+        with_boxes=bool(data.get("with_boxes", False)),
+        group_by=data.get("group_by"),
+        iou_threshold=data.get("iou_threshold"),
+        bootstrap=data.get("bootstrap"),
+        published=tuple(data.get("published") or ()),
+    )

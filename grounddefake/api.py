@@ -18,7 +18,7 @@ from grounddefake import __version__
 from grounddefake.backends import FORENSIC, Backend, GenerationParams, create_backend
 from grounddefake.cache import ResponseCache
 from grounddefake.calls import Caller, RetryPolicy, RunStats
-from grounddefake.datasets import fingerprint, load_dataset
+from grounddefake.datasets import Dataset, fingerprint, load_dataset
 from grounddefake.evaluation import Evaluation, image_size_of, score_run
 from grounddefake.images import ImageInput
 from grounddefake.prompts import PromptPack, PromptPackError, load_pack
@@ -129,6 +129,13 @@ class RunResult:
     stats: RunStats
 
 
+def data_name(data: str | Path | Dataset) -> str:
+    """How a run names its data in config.json: the path given, or a loaded Dataset's source ("demo" for the demo)."""
+    if isinstance(data, Dataset):
+        return "demo" if data.name == "demo" else str(data.source)
+    return str(data)
+
+
 def default_run_dir(model: str, data: str) -> Path:
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in f"{model}-{Path(data).stem}")
@@ -193,7 +200,7 @@ def in_shard(sample_id: str, shard: tuple[int, int] | None) -> bool:
 
 
 def evaluate(
-    data: str | Path = "demo",
+    data: str | Path | Dataset = "demo",
     model: str | Backend | None = FORENSIC,
     prompt: str | Path | PromptPack | None = None,
     with_boxes: bool = False,
@@ -268,7 +275,7 @@ def evaluate(
     dataset = load_dataset(data, data_format)
     samples = list(dataset.samples)[: limit if limit is not None else None]
     samples = [s for s in samples if in_shard(s.id, shard)]
-    run_dir = Path(out) if out is not None else default_run_dir(backend.model, str(data))
+    run_dir = Path(out) if out is not None else default_run_dir(backend.model, data_name(data))
     run_dir.mkdir(parents=True, exist_ok=True)
     params = params or GenerationParams()
     concurrency = concurrency or getattr(backend, "default_concurrency", 4)
@@ -281,7 +288,7 @@ def evaluate(
         "grounddefake": __version__,
         "python": platform.python_version(),
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "data": str(data),
+        "data": data_name(data),
         "data_format": dataset.format,
         "dataset_source": str(dataset.source),
         "dataset_sha256": dataset_sha256,

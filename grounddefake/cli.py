@@ -228,11 +228,12 @@ def eval_command(
                 result = resume(resume_dir, on_result=on_result, on_stats=on_stats)
         else:
             shards = parse_shard(shard)
-            total = len(load_dataset(data, data_format))
+            dataset = load_dataset(data, data_format)  # read once: a 100k-line manifest is not parsed twice
+            total = len(dataset)
             progress.update(task, total=min(total, limit) if limit else total)
             with progress:
                 result = evaluate(
-                    data,
+                    dataset,
                     model if model or base_url else FORENSIC,
                     prompt,
                     with_boxes,

@@ -285,6 +285,13 @@ async def run_predictions(
         for sample in samples:
             if sample.id in records and on_result:
                 on_result(sample, records[sample.id])
-        await asyncio.gather(*(one(s) for s in samples if s.id not in records))
+        pending = iter([s for s in samples if s.id not in records])
+
+        async def worker() -> None:
+            # A fixed pool of workers pulls samples one by one: memory does not grow with the dataset.
+            for sample in pending:
+                await one(sample)
+
+        await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
     ordered = {s.id: records[s.id] for s in samples if s.id in records}
     return RunOutcome(ordered, tuple(problems), reused, time.perf_counter() - start, caller.stats)

@@ -48,12 +48,14 @@ def detect_format(path: Path) -> str | None:
     return annotation_files.detect_file(path)
 
 
-def load_dataset(data: str | Path, format: str | None = None) -> Dataset:
+def load_dataset(data: str | Path | Dataset, format: str | None = None) -> Dataset:
     """Open ``data``: ``demo``, a folder or an annotation file in any of ``FORMATS`` (detected, or ``format``).
 
     Raises:
         DatasetError: nothing usable at ``data``, an unknown format, or a structural problem (with file and line).
     """
+    if isinstance(data, Dataset):
+        return data
     if str(data) == "demo":
         dataset = read_manifest(demo_manifest())
         return Dataset("demo", dataset.source, dataset.root, dataset.samples)

@@ -6,6 +6,7 @@ import json
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -46,16 +47,21 @@ def resolve_under(root: Path, relative: str, where: str) -> Path:
     """``root / relative``, refusing absolute paths and ``..`` that leave ``root``.
 
     The check is lexical: symbolic links inside the dataset (a Hugging Face cache snapshot links every file to its
-    blob store) are followed as the dataset's author set them up.
+    blob store) are followed as the dataset's author set them up. String operations, not pathlib: a 100k-line
+    manifest resolves in a fraction of a second.
     """
-    candidate = Path(relative)
-    if candidate.is_absolute():
+    if os.path.isabs(relative) or relative.startswith(("/", "\\")):
         raise DatasetError(f"{where}: absolute path {relative!r} not allowed; paths are relative to the manifest")
-    base = Path(os.path.abspath(root))
-    joined = Path(os.path.normpath(base / candidate))
-    if not joined.is_relative_to(base):
+    base = _absolute(str(root))
+    joined = os.path.normpath(os.path.join(base, relative))
+    if not (joined == base or joined.startswith(base.rstrip(os.sep) + os.sep)):
         raise DatasetError(f"{where}: path {relative!r} leaves the dataset folder {root}")
-    return joined
+    return Path(joined)
+
+
+@lru_cache(maxsize=64)
+def _absolute(path: str) -> str:
+    return os.path.abspath(path)
 
 
 def sample_from_record(record: Any, root: Path, where: str) -> Sample:

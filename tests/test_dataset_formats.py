@@ -376,3 +376,65 @@ def test_data_commands(tmp_path: Path) -> None:
     assert result.exit_code == 0 and "3 samples (sid-set)" in result.output
     assert runner.invoke(app, ["data", "formats"]).exit_code == 0
     assert runner.invoke(app, ["data", "inspect", str(tmp_path / "none")]).exit_code == 2
+
+
+def _png_bytes(seed: int) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    rng = np.random.default_rng(seed)
+    Image.fromarray(rng.integers(0, 255, (H, W, 3), dtype=np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _mask_bytes() -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    mask = np.zeros((H, W), np.uint8)
+    mask[5:20, 10:25] = 255
+    Image.fromarray(mask).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_hugging_face_parquet_with_sid_set_columns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    monkeypatch.setenv("GROUNDDEFAKE_CACHE_DIR", str(tmp_path / "cache"))
+    rows = [
+        {
+            "img_id": "a",
+            "image": {"bytes": _png_bytes(0), "path": "a.png"},
+            "mask": None,
+            "width": W,
+            "height": H,
+            "label": 0,
+        },
+        {
+            "img_id": "b",
+            "image": {"bytes": _png_bytes(1), "path": "b.png"},
+            "mask": None,
+            "width": W,
+            "height": H,
+            "label": 1,
+        },
+        {
+            "img_id": "c",
+            "image": {"bytes": _png_bytes(2), "path": "c.png"},
+            "mask": {"bytes": _mask_bytes(), "path": "c_mask.png"},
+            "width": W,
+            "height": H,
+            "label": 2,
+        },
+    ]
+    (tmp_path / "sid" / "data").mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "sid" / "data" / "validation-00000-of-00001.parquet")
+    root = tmp_path / "sid"
+    assert detect_format(root) == "hf"
+    samples = {s.id: s for s in load_dataset(root)}
+    assert [samples[k].label for k in "abc"] == ["real", "fake", "fake"]
+    assert samples["c"].meta["subtype"] == "tampered" and samples["c"].mask is not None
+    assert samples["a"].image.read_bytes() == rows[0]["image"]["bytes"]
+    assert str(samples["a"].image).startswith(str(tmp_path / "cache"))
+    assert load_dataset(root).samples[0].image == samples["a"].image  # written once, found again

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from grounddefake.datasets import annotation_files, folders
+from grounddefake.datasets import annotation_files, folders, hf
 from grounddefake.datasets.manifest import Dataset, DatasetError, read_manifest
 from grounddefake.resources import demo_manifest
 
@@ -36,6 +36,7 @@ FORMATS: dict[str, tuple[str, Callable[[Path], Dataset]]] = {
         annotation_files.read_llava,
     ),
     "expl-aigi": ("Expl-AIGI-Eval / RichHF JSONL (heatmap PNG + score)", annotation_files.read_expl_aigi),
+    "hf": ("Hugging Face parquet files or a save_to_disk folder (SID-Set columns; needs the 'hf' extra)", hf.read_hf),
 }
 
 
@@ -44,7 +45,9 @@ def detect_format(path: Path) -> str | None:
     if path.is_dir():
         if (path / "manifest.jsonl").is_file():
             return "manifest"
-        return folders.detect_folder(path)
+        return folders.detect_folder(path) or ("hf" if hf.is_hf(path) else None)
+    if hf.is_hf(path):
+        return "hf"
     return annotation_files.detect_file(path)
 
 

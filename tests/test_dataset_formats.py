@@ -438,3 +438,21 @@ def test_hugging_face_parquet_with_sid_set_columns(tmp_path: Path, monkeypatch: 
     assert samples["a"].image.read_bytes() == rows[0]["image"]["bytes"]
     assert str(samples["a"].image).startswith(str(tmp_path / "cache"))
     assert load_dataset(root).samples[0].image == samples["a"].image  # written once, found again
+
+
+def test_eval_on_a_hugging_face_dataset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+    from typer.testing import CliRunner
+
+    from grounddefake.cli import app
+
+    monkeypatch.setenv("GROUNDDEFAKE_CACHE_DIR", str(tmp_path / "cache"))
+    rows = [
+        {"id": str(i), "image": {"bytes": _png_bytes(i), "path": None}, "label": "fake" if i else "real"}
+        for i in range(2)
+    ]
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "train.parquet")
+    result = CliRunner().invoke(app, ["eval", "--data", str(tmp_path / "train.parquet"), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "r" / "metrics.json").read_text())["classification"]["n"] == 2

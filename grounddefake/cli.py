@@ -175,7 +175,9 @@ def eval_command(
     group_by: str | None = typer.Option(
         None, "--group-by", help="meta.FIELD: the same metrics per value (e.g. meta.generator)."
     ),
-    bootstrap: int = typer.Option(0, "--bootstrap", min=0, help="N resamples: 95% intervals on the headline numbers."),
+    bootstrap: int | None = typer.Option(
+        None, "--bootstrap", min=0, help="N resamples: 95% intervals on the headline numbers."
+    ),
     iou_threshold: float | None = typer.Option(
         None, "--iou-threshold", min=0.0, max=1.0, help="A box-matching IoU threshold reported besides 0.5."
     ),
@@ -199,13 +201,22 @@ def eval_command(
             chosen = load_suite(suite)
         except SuiteError as exc:
             raise _fail(exc) from None
-        with_boxes = with_boxes or (chosen.with_boxes and prompt is None)
+        if prompt is not None and chosen.with_boxes and not with_boxes:
+            from grounddefake.prompts import PromptPackError, load_pack
+
+            try:
+                with_boxes = load_pack(prompt).task == "grounded"  # a grounding pack given here keeps the boxes
+            except PromptPackError as exc:
+                raise _fail(exc) from None
+        else:
+            with_boxes = with_boxes or chosen.with_boxes
         prompt = prompt or chosen.prompt
         data_format = data_format or chosen.format
         group_by = group_by or chosen.group_by
         iou_threshold = iou_threshold if iou_threshold is not None else chosen.iou_threshold
-        bootstrap = bootstrap or (chosen.bootstrap or 0)
+        bootstrap = bootstrap if bootstrap is not None else (chosen.bootstrap or 0)
     iou_threshold = 0.5 if iou_threshold is None else iou_threshold
+    bootstrap = bootstrap or 0
 
     progress = _progress()
     label = model or ("server model" if base_url else FORENSIC)
@@ -314,6 +325,7 @@ def score_command(
             bootstrap=bootstrap,
             iou_threshold=iou_threshold,
             overlays=overlays,
+            data_format=data_format,
         )
     except USER_ERRORS as exc:
         raise _fail(exc) from None

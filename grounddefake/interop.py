@@ -107,33 +107,37 @@ def _jinja(text: str, replies: Mapping[str, int], where: str) -> str:
 
 
 def read_mllm_defake_csv(path: Path, samples: Sequence[Sample]) -> tuple[dict[str, dict[str, Any]], int]:
-    """Prediction records by sample id from an mllm-defake result CSV, and how many rows matched no sample.
+    """Prediction records by sample id from an mllm-defake result CSV, and how many rows were not used.
 
-    Rows are matched to samples by image path: the whole path, else its last two components, else its file name
-    when that is unique.
+    A row is matched to a sample by its image path — the whole path (a relative one resolved against the CSV's
+    folder), else its last two components, else its file name when that is unique — and only when the row's own
+    ``label`` column (1 real, 0 fake) agrees with the sample's label. Unmatched, disagreeing and repeated rows are
+    counted, never guessed.
     """
-    by_full = {str(s.image.resolve()): s.id for s in samples}
-    by_two: dict[str, list[str]] = {}
-    by_name: dict[str, list[str]] = {}
+    by_full = {str(s.image.resolve()): s for s in samples}
+    by_two: dict[str, list[Sample]] = {}
+    by_name: dict[str, list[Sample]] = {}
     for s in samples:
-        by_two.setdefault("/".join(s.image.parts[-2:]), []).append(s.id)
-        by_name.setdefault(s.image.name, []).append(s.id)
+        by_two.setdefault("/".join(s.image.parts[-2:]), []).append(s)
+        by_name.setdefault(s.image.name, []).append(s)
     records: dict[str, dict[str, Any]] = {}
-    unmatched = 0
+    unused = 0
     with open(path, newline="", encoding="utf-8") as f:
         for row in csv.DictReader(f):
             raw_path = Path(row.get("path") or "")
-            sample_id = by_full.get(str(raw_path.resolve()))
-            if sample_id is None:
+            full = raw_path if raw_path.is_absolute() else path.parent / raw_path
+            sample = by_full.get(str(full.resolve()))
+            if sample is None:
                 two = by_two.get("/".join(raw_path.parts[-2:]), [])
                 name = by_name.get(raw_path.name, [])
-                sample_id = two[0] if len(two) == 1 else name[0] if len(name) == 1 else None
-            if sample_id is None:
-                unmatched += 1
+                sample = two[0] if len(two) == 1 else name[0] if len(name) == 1 else None
+            truth = _PRED.get(str(row.get("label", "")).strip())
+            if sample is None or sample.id in records or (truth in ("real", "fake") and truth != sample.label):
+                unused += 1
                 continue
             label = _PRED.get(str(row.get("pred", "")).strip(), "unknown")
-            records[sample_id] = {"id": sample_id, "label": label, "raw": row.get("response") or ""}
-    return records, unmatched
+            records[sample.id] = {"id": sample.id, "label": label, "raw": row.get("response") or ""}
+    return records, unused
 
 
 def load_mllm_defake_prompt(path: Path) -> PromptPack:

@@ -18,6 +18,13 @@ from grounddefake.types import Completion, Usage
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never write into the user's cache folder (response cache, extracted masks and images)."""
+    if "GROUNDDEFAKE_CACHE_DIR" not in os.environ:
+        monkeypatch.setenv("GROUNDDEFAKE_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
 class ScriptedBackend(Backend):
     """Answers with ``script(request)``; records every request it saw. ``fail_ids`` raise BackendError."""
 

@@ -221,7 +221,7 @@ CASES: list[tuple[Callable[[Path], Path], str, dict[str, tuple], int]] = [
     ),
     (image_mask, "image-mask", {"image/a": ("fake", 0, True), "image/b": ("real", 0, False)}, 0),
     (imdl_json, "imdl-json", {"imgs/t": ("fake", 0, True), "imgs/au": ("real", 0, False)}, 0),
-    (coco, "coco", {"0": ("fake", 1, False), "1": ("fake", 1, False), "2": ("real", 0, False)}, 0),
+    (coco, "coco", {"0": ("fake", 1, False), "1": ("fake", 1, True), "2": ("real", 0, False)}, 0),
     (synthscars, "synthscars", {"s1": ("fake", 1, False)}, 0),
     (loki, "loki", {"img/a": ("fake", 1, False), "img/b": ("real", 0, False)}, 0),
     (fakexplained, "fakexplained", {"imgs/a": ("fake", 1, False)}, 0),
@@ -236,7 +236,7 @@ def test_each_format_is_detected_and_read(tmp_path: Path, build, fmt, expected, 
     path = build(tmp_path / "data")
     assert detect_format(path) == fmt
     dataset = load_dataset(path)
-    assert dataset.format == fmt if fmt != "manifest" else True
+    assert dataset.format == fmt
     samples = {s.id: s for s in dataset}
     assert set(samples) >= set(expected)
     for sample_id, (label, n_regions, has_mask) in expected.items():
@@ -257,10 +257,10 @@ def test_format_specific_details(tmp_path: Path) -> None:
     assert imdl["Tp/x10"].mask.name == "x10_gt.png"  # paired by name, not by sort order
     c = {s.id: s for s in load_dataset(coco(tmp_path / "coco"))}
     assert c["0"].regions[0].box == (10, 5, 25, 20)
-    from grounddefake.grounding import regions_to_mask
+    from grounddefake.grounding import load_mask
 
-    traced = regions_to_mask(c["1"].regions, (W, H))  # the RLE, traced to polygons, gives back the same pixels
-    assert (traced == (np.arange(H * W).reshape(H, W) % W < 10)).all()
+    assert (load_mask(c["1"].mask) == (np.arange(H * W).reshape(H, W) % W < 10)).all()  # the RLE's very pixels
+    assert c["1"].regions[0].box == (0, 0, 10, H)
     scars = load_dataset(synthscars(tmp_path / "scars")).samples[0]
     assert scars.regions[0].label == "six fingers" and scars.meta["caption"]
     lk = {s.id: s for s in load_dataset(loki(tmp_path / "loki"))}
@@ -285,7 +285,7 @@ def test_eval_runs_on_every_format(tmp_path: Path, build, fmt) -> None:
 def test_paths_cannot_leave_the_dataset(tmp_path: Path) -> None:
     root = tmp_path / "data"
     root.mkdir()
-    (root / "test.json").write_text(json.dumps([["../../etc/passwd", "Negative"]]))
+    (root / "test.json").write_text(json.dumps([["../../etc/passwd.png", "Negative"]]))
     with pytest.raises(DatasetError, match="leaves the dataset folder"):
         load_dataset(root / "test.json")
 
@@ -348,9 +348,8 @@ def test_convert_round_trips(tmp_path: Path, build, fmt, to: str) -> None:
         assert copy.label == sample.label and copy.image == sample.image
         before = truth_mask(sample, (W, H))
         after = truth_mask(copy, (W, H))
-        assert (before is None) == (after is None) or not before.any()
-        if before is not None and after is not None:
-            assert (before == after).all()
+        empty = np.zeros((H, W), bool)
+        assert ((empty if before is None else before) == (empty if after is None else after)).all()
         if sample.regions:
             assert (regions_to_mask(copy.regions, (W, H)) == regions_to_mask(sample.regions, (W, H))).all()
 
@@ -456,3 +455,80 @@ def test_eval_on_a_hugging_face_dataset(tmp_path: Path, monkeypatch: pytest.Monk
     result = CliRunner().invoke(app, ["eval", "--data", str(tmp_path / "train.parquet"), "--out", str(tmp_path / "r")])
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "r" / "metrics.json").read_text())["classification"]["n"] == 2
+
+
+def test_coco_rle_with_a_hole_keeps_the_hole(tmp_path: Path) -> None:
+    from pycocotools import mask as mask_utils
+
+    from grounddefake.grounding import load_mask
+
+    ring = np.zeros((H, W), np.uint8)
+    ring[2:28, 2:38] = 1
+    ring[8:22, 10:30] = 0
+    rle = mask_utils.encode(np.asfortranarray(ring))
+    rle["counts"] = rle["counts"].decode()
+    _image(tmp_path / "images" / "r.png")
+    data = {
+        "images": [{"id": 1, "file_name": "r.png", "width": W, "height": H}],
+        "annotations": [
+            {
+                "id": 1,
+                "image_id": 1,
+                "category_id": 1,
+                "segmentation": rle,
+                "iscrowd": 1,
+                "bbox": [2, 2, 36, 26],
+                "area": 0,
+            }
+        ],
+        "categories": [{"id": 1, "name": "x"}],
+    }
+    (tmp_path / "c.json").write_text(json.dumps(data))
+    (sample,) = load_dataset(tmp_path / "c.json").samples
+    assert (load_mask(sample.mask) == ring.astype(bool)).all()
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        [["", "Negative"]],
+        [[".", "Negative"]],
+        {
+            "images": [{"id": 1, "file_name": "a.png"}],
+            "annotations": [{"id": 1, "image_id": 1, "segmentation": {"size": [100000, 100000], "counts": "0"}}],
+        },
+    ],
+)
+def test_malformed_annotations_are_problems_not_crashes(tmp_path: Path, bad) -> None:
+    _image(tmp_path / "a.png")
+    (tmp_path / "x.json").write_text(json.dumps(bad))
+    try:
+        dataset = load_dataset(tmp_path / "x.json", "coco" if isinstance(bad, dict) else "imdl-json")
+    except DatasetError:
+        return  # nothing usable: a clear error
+    assert dataset.problems
+
+
+def test_folder_layouts_skip_links_that_leave_the_dataset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = real_fake(tmp_path / "rf")
+    _image(tmp_path / "secret" / "private.png", 9)
+    (root / "real" / "leak.png").symlink_to(tmp_path / "secret" / "private.png")
+    assert "real/leak" not in {s.id for s in load_dataset(root)}
+    monkeypatch.setenv("GROUNDDEFAKE_FOLLOW_LINKS", "1")
+    assert "real/leak" in {s.id for s in load_dataset(root)}
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "label"),
+    [
+        ("Is this image AI-generated?", "Yes", "fake"),
+        ("Is this image AI-generated?", "no", "real"),
+        ("Is this a real photo rather than AI-generated?", "yes", "real"),
+        ("Is this a real photo rather than AI-generated?", "no", "fake"),
+        ("What color is the car?", "yes", None),
+    ],
+)
+def test_loki_yes_no_labels_follow_the_question(question: str, answer: str, label) -> None:
+    from grounddefake.datasets.annotation_files import _loki_label
+
+    assert _loki_label({"question": question, "answer": answer}, False) == label

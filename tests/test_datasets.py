@@ -95,13 +95,16 @@ def test_line_separator_characters_inside_strings_stay_in_their_line(tmp_path: P
     assert read_manifest(path).samples[0].id == "a\u2028b"
 
 
-def test_symlinked_files_inside_the_dataset_are_followed(tmp_path: Path) -> None:
-    """A Hugging Face cache snapshot links each file to a blob outside the snapshot folder."""
+def test_links_leaving_the_dataset_need_the_users_flag(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Hugging Face cache snapshot links each file to a blob outside the snapshot folder: allowed only by flag."""
     blobs, snapshot = tmp_path / "blobs", tmp_path / "snapshot"
     blobs.mkdir()
     (snapshot / "images").mkdir(parents=True)
     (blobs / "abc").write_bytes(b"fake image bytes")
     (snapshot / "images" / "0.png").symlink_to(blobs / "abc")
     (snapshot / "manifest.jsonl").write_text('{"id": "0", "image": "images/0.png"}\n')
+    with pytest.raises(DatasetError, match="GROUNDDEFAKE_FOLLOW_LINKS"):
+        load_dataset(snapshot)
+    monkeypatch.setenv("GROUNDDEFAKE_FOLLOW_LINKS", "1")
     sample = load_dataset(snapshot).samples[0]
     assert sample.image.read_bytes() == b"fake image bytes"

@@ -76,3 +76,17 @@ def test_result_csv_is_scored(tmp_path: Path) -> None:
     c = metrics["classification"]
     assert (c["n"], c["n_unknown"], c["accuracy"]) == (3, 1, pytest.approx(2 / 3))
     assert metrics["n_missing"] == 1 and metrics["n_unmatched_predictions"] == 1
+
+
+def test_csv_rows_whose_label_disagrees_are_not_matched(tmp_path: Path) -> None:
+    data = write_dataset(tmp_path / "data", 2)  # img0000 real, img0001 fake
+    rows = [
+        "path,label,pred,response",
+        "/elsewhere/fake/img0000.png,0,0,Generated.",
+        "images/img0001.png,0,0,Generated.",
+        "images/img0001.png,0,1,Again.",
+    ]
+    csv = tmp_path / "data" / "out.csv"
+    csv.write_text("\n".join(rows) + "\n")
+    metrics = score(csv, data)
+    assert metrics["classification"]["n"] == 1 and metrics["n_unmatched_predictions"] == 2

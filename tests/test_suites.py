@@ -57,3 +57,26 @@ def test_eval_with_a_suite_uses_its_options_and_flags_win(tmp_path: Path) -> Non
     assert result.exit_code == 0, result.output
     config = json.loads((tmp_path / "b" / "config.json").read_text())
     assert config["with_boxes"] is False and config["scoring"]["group_by"] == "label"
+
+
+def test_a_grounding_prompt_given_with_a_suite_keeps_the_boxes(tmp_path: Path) -> None:
+    root = sid_set(tmp_path / "sid")
+    result = CliRunner().invoke(
+        app,
+        [
+            "eval",
+            "--suite",
+            "sid-set",
+            "--data",
+            str(root),
+            "--out",
+            str(tmp_path / "c"),
+            "--prompt",
+            "grounded",
+            "--bootstrap",
+            "0",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    config = json.loads((tmp_path / "c" / "config.json").read_text())
+    assert config["with_boxes"] is True and config["scoring"]["bootstrap"] == 0

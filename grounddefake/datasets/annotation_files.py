@@ -12,10 +12,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from grounddefake.datasets.common import IMAGE_EXTENSIONS as IMAGE_SUFFIXES
 from grounddefake.datasets.common import find_under, first_line_keys, read_json, read_jsonl
 from grounddefake.datasets.manifest import Dataset, DatasetError
 from grounddefake.types import Region, Sample
@@ -58,8 +60,8 @@ def read_imdl_json(path: Path) -> Dataset:
     root = path.parent
     for i, item in enumerate(data):
         where = f"{path}: item {i}"
-        if not (isinstance(item, list) and len(item) == 2 and all(isinstance(v, str) for v in item)):
-            problems.append(f"{where}: not an [image, mask] pair")
+        if not (isinstance(item, list) and len(item) == 2 and all(_path_text(v) for v in item)):
+            problems.append(f"{where}: not an [image, mask] pair of paths")
             continue
         image = find_under(root, item[0], where)
         real = item[1] == "Negative"
@@ -84,17 +86,31 @@ def read_coco(path: Path) -> Dataset:
             continue
         name = image["file_name"]
         where = f"{path}: image {name}"
-        regions = []
-        for ann in by_image.get(image.get("id"), []):
+        if not _path_text(name):
+            problems.append(f"{where}: empty file_name")
+            continue
+        regions, masks = [], []
+        annotations = by_image.get(image.get("id"), [])
+        for ann in annotations:
             label = categories.get(ann.get("category_id"))
             try:
-                regions.extend(_coco_regions(ann, label))
-            except (TypeError, ValueError, KeyError) as exc:
+                if isinstance(ann.get("segmentation"), Mapping):
+                    masks.append(ann["segmentation"])
+                    regions.append(_rle_box(ann["segmentation"], image, label))
+                else:
+                    regions.extend(_coco_regions(ann, label))
+            except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
                 problems.append(f"{where}: annotation {ann.get('id')} unusable ({exc})")
+        mask = None
+        if masks:
+            try:
+                mask = _mask_file(masks, regions)
+            except (TypeError, ValueError, KeyError) as exc:
+                problems.append(f"{where}: RLE masks unusable ({exc})")
         label = image.get("label")
         if label not in ("real", "fake"):
             flag = image.get("is_fake")
-            label = "fake" if regions or flag is True else "real"
+            label = "fake" if annotations or flag is True else "real"
         meta = {k: image[k] for k in ("generator", "subtype", "source") if k in image}
         samples.append(
             Sample(
@@ -102,6 +118,7 @@ def read_coco(path: Path) -> Dataset:
                 find_under(path.parent, name, where, IMAGE_FOLDERS),
                 label,
                 tuple(regions),
+                mask=mask,
                 meta=meta,
             )
         )
@@ -112,35 +129,72 @@ def _coco_regions(ann: Mapping[str, Any], label: str | None) -> list[Region]:
     segmentation = ann.get("segmentation")
     if isinstance(segmentation, list) and segmentation:
         return [_polygon_region(flat, label) for flat in segmentation]
-    if isinstance(segmentation, Mapping):  # RLE, compressed or not: traced to polygons
-        return _rle_regions(segmentation, label)
     if ann.get("bbox") is not None:
         return [Region.from_json({"box": list(_xywh(ann["bbox"])), "label": label})]
     raise ValueError("no segmentation and no bbox")
 
 
-def _rle_regions(rle: Mapping[str, Any], label: str | None) -> list[Region]:
-    """An RLE mask as polygons through the outer boundary of its pixels (every connected component)."""
-    import cv2
-    import numpy as np
+MAX_RLE_PIXELS = 100_000_000
+
+
+def _rle(rle: Mapping[str, Any]) -> Any:
     from pycocotools import mask as mask_utils
 
     h, w = (int(v) for v in rle["size"])
+    if h < 1 or w < 1 or h * w > MAX_RLE_PIXELS:
+        raise ValueError(f"RLE size {w}x{h} is not a plausible image size")
     if isinstance(rle.get("counts"), list):
-        rle = mask_utils.frPyObjects(dict(rle), h, w)
-    mask = mask_utils.decode(rle).astype(np.uint8)
-    # Trace at 2x so the contour runs along pixel edges, then map back to edge coordinates.
-    big = cv2.resize(mask, (w * 2, h * 2), interpolation=cv2.INTER_NEAREST)
-    contours, _ = cv2.findContours(big, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    regions = []
-    for contour in contours:
-        points = contour.reshape(-1, 2).astype(float)
-        if len(points) >= 3:
-            edge = [[(x + 0.5) / 2, (y + 0.5) / 2] for x, y in points]
-            regions.append(Region.from_json({"polygon": edge, "label": label}))
-    if not regions:
+        return mask_utils.frPyObjects(dict(rle), h, w)
+    counts = rle["counts"]
+    return {"size": [h, w], "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
+
+
+def _rle_box(rle: Mapping[str, Any], image: Mapping[str, Any], label: str | None) -> Region:
+    """The box of an RLE mask (its pixels become the sample's mask file)."""
+    from pycocotools import mask as mask_utils
+
+    h, w = (int(v) for v in rle["size"])
+    if (image.get("width"), image.get("height")) not in ((None, None), (w, h)):
+        raise ValueError(f"RLE size {w}x{h} differs from the image's {image.get('width')}x{image.get('height')}")
+    x, y, bw, bh = (float(v) for v in mask_utils.toBbox(_rle(rle)))
+    if bw <= 0 or bh <= 0:
         raise ValueError("an empty RLE mask")
-    return regions
+    return Region((x, y, x + bw, y + bh), label=label)
+
+
+def _mask_file(masks: list[Mapping[str, Any]], regions: list[Region]) -> Path:
+    """The union of an image's RLE masks and polygons, written once (by content) to the user cache as a PNG."""
+    import hashlib
+
+    import numpy as np
+    from PIL import Image
+    from pycocotools import mask as mask_utils
+
+    from grounddefake.cache import default_cache_dir
+    from grounddefake.grounding import regions_to_mask
+
+    union = None
+    for rle in masks:
+        decoded = mask_utils.decode(_rle(rle)).astype(bool)
+        union = decoded if union is None else union | decoded
+    assert union is not None
+    polygons = [r for r in regions if r.polygon is not None]
+    if polygons:
+        union |= regions_to_mask(polygons, (union.shape[1], union.shape[0]))
+    data = np.packbits(union).tobytes() + repr(union.shape).encode()
+    folder = default_cache_dir() / "masks"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{hashlib.sha256(data).hexdigest()[:24]}.png"
+    if not target.exists():
+        temporary = target.with_suffix(".tmp.png")
+        Image.fromarray(union.astype(np.uint8) * 255).save(temporary)
+        temporary.replace(target)
+    return target
+
+
+def _path_text(value: Any) -> bool:
+    """A usable relative path: a non-empty string that names a file."""
+    return isinstance(value, str) and value.strip() not in ("", ".", "..") and not value.endswith(("/", "\\"))
 
 
 def read_synthscars(path: Path) -> Dataset:
@@ -152,11 +206,14 @@ def read_synthscars(path: Path) -> Dataset:
             continue
         for sample_id, item in entry.items():
             where = f"{path}: {sample_id}"
-            if not isinstance(item, Mapping) or not isinstance(item.get("img_file_name"), str):
+            if not isinstance(item, Mapping) or not _path_text(item.get("img_file_name")):
                 problems.append(f"{where}: no img_file_name")
                 continue
             regions = []
             for ref in item.get("refs") or []:
+                if not isinstance(ref, Mapping):
+                    problems.append(f"{where}: a ref that is not an object")
+                    continue
                 for flat in ref.get("segmentation") or []:
                     try:
                         regions.append(_polygon_region(flat, ref.get("sentence")))
@@ -173,7 +230,8 @@ def read_loki(path: Path) -> Dataset:
     items = data if isinstance(data, list) else list(data.values()) if isinstance(data, Mapping) else []
     samples, problems = [], []
     for i, item in enumerate(items):
-        if not isinstance(item, Mapping) or not isinstance(item.get("image_path"), str):
+        if not isinstance(item, Mapping) or not _path_text(item.get("image_path")):
+            problems.append(f"{path}: item {i} has no image_path")
             continue
         where = f"{path}: item {i}"
         regions = []
@@ -195,15 +253,18 @@ def read_loki(path: Path) -> Dataset:
 
 
 def _loki_label(item: Mapping[str, Any], has_regions: bool) -> str | None:
-    """Open-ended items with regions are fake; yes/no items answer whether the image is AI-generated."""
+    """Open-ended items with regions are fake; a yes/no item answers the concept its question names first
+    ("Is this image AI-generated?" → yes = fake; "Is this a real photo rather than AI-generated?" → yes = real)."""
     if has_regions:
         return "fake"
-    answer = str(item.get("answer", "")).strip().lower()
+    answer = str(item.get("answer", "")).strip().lower().rstrip(".")
     question = str(item.get("question", "")).lower()
-    asks_fake = any(w in question for w in ("ai-generated", "ai generated", "generated", "synthetic", "fake"))
-    if answer in ("yes", "no") and asks_fake:
-        return "fake" if answer == "yes" else "real"
-    return None
+    fake = re.search(r"ai[- ]generated|generated|synthetic|fake|synthesi[sz]ed", question)
+    real = re.search(r"\breal\b|authentic|genuine|natural photo", question)
+    if answer not in ("yes", "no") or not (fake or real):
+        return None
+    asks_fake = bool(fake) and (not real or fake.start() < real.start())
+    return ("fake" if answer == "yes" else "real") if asks_fake else ("real" if answer == "yes" else "fake")
 
 
 def read_fakexplained(path: Path) -> Dataset:
@@ -213,10 +274,12 @@ def read_fakexplained(path: Path) -> Dataset:
     for number, item in read_jsonl(path):
         where = f"{path}:{number}"
         images = item.get("images") if isinstance(item, Mapping) else None
-        if not images or not isinstance(images[0], str):
+        if isinstance(images, str):
+            images = [images]
+        if not isinstance(images, list) or not images or not _path_text(images[0]):
             problems.append(f"{where}: no images")
             continue
-        objects = item.get("objects") or {}
+        objects = item.get("objects") if isinstance(item.get("objects"), Mapping) else {}
         regions = []
         for i, box in enumerate(objects.get("bbox") or []):
             refs = objects.get("ref") or []
@@ -248,7 +311,7 @@ def read_llava(path: Path) -> Dataset:
         raise DatasetError(f"{path}: a LLaVA conversation file is a list of objects")
     samples, problems = [], []
     for i, item in enumerate(data):
-        if not isinstance(item, Mapping) or not isinstance(item.get("image"), str):
+        if not isinstance(item, Mapping) or not _path_text(item.get("image")):
             problems.append(f"{path}: item {i} has no image")
             continue
         label = _label_value(item.get("label"))
@@ -286,16 +349,16 @@ def read_expl_aigi(path: Path) -> Dataset:
     samples, problems = [], []
     for number, item in read_jsonl(path):
         where = f"{path}:{number}"
-        if not isinstance(item, Mapping) or not isinstance(item.get("image"), str):
+        if not isinstance(item, Mapping) or not _path_text(item.get("image")):
             problems.append(f"{where}: no image")
             continue
-        heatmap = item.get("heatmap")
+        heatmap = item.get("heatmap") if _path_text(item.get("heatmap")) else None
         meta: dict[str, Any] = {}
         if isinstance(item.get("score"), (int, float)):
             meta["score"] = float(item["score"])
         samples.append(
             Sample(
-                str(item.get("id", Path(item["image"]).stem)),
+                str(item.get("id", Path(item["image"]).with_suffix("").as_posix())),
                 find_under(path.parent, item["image"], where, IMAGE_FOLDERS),
                 "fake",  # Pick-a-Pic images: all generated
                 heatmap=None if not isinstance(heatmap, str) else find_under(path.parent, heatmap, where),
@@ -329,8 +392,12 @@ def detect_file(path: Path) -> str | None:
         return "coco"
     items = data if isinstance(data, list) else list(data.values()) if isinstance(data, Mapping) else []
     first = items[0] if items else None
-    if isinstance(first, list) and len(first) == 2:
-        return "imdl-json"
+    if isinstance(first, list) and len(first) == 2 and isinstance(first[0], str):
+        if Path(first[0]).suffix.lower() in IMAGE_SUFFIXES:  # not IMDL's balanced [[ClassName, path]] lists
+            return "imdl-json"
+        return None
+    if isinstance(data, Mapping) and any(isinstance(v, Mapping) and "img_file_name" in v for v in data.values()):
+        return "synthscars"
     if isinstance(first, Mapping):
         if "image_path" in first:
             return "loki"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -17,11 +18,22 @@ def is_image(path: Path) -> bool:
 
 
 def list_images(folder: Path, recursive: bool = False) -> list[Path]:
-    """Image files in ``folder`` (sorted by name; hidden files skipped)."""
+    """Image files in ``folder`` (sorted by name; hidden files skipped). A symbolic link that points outside
+    ``folder`` is skipped unless the user allowed it (``GROUNDDEFAKE_FOLLOW_LINKS=1``)."""
+    from grounddefake.datasets.manifest import links_may_leave
+
     if not folder.is_dir():
         return []
     found = folder.rglob("*") if recursive else folder.iterdir()
-    return sorted(p for p in found if is_image(p) and not p.name.startswith("."))
+    base = os.path.realpath(folder)
+    images = []
+    for p in found:
+        if not is_image(p) or p.name.startswith("."):
+            continue
+        if not links_may_leave() and not os.path.realpath(p).startswith(base + os.sep):
+            continue
+        images.append(p)
+    return sorted(images)
 
 
 def relative_id(root: Path, path: Path) -> str:

@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
 from grounddefake.datasets.manifest import Dataset, DatasetError
 
 
-def _relative(path: Path, folder: Path) -> str:
+def _relative(path: Path, folder: Path, kind: str = "images") -> str:
+    """``path`` relative to ``folder``; a file grounddefake extracted to its cache (Hugging Face images, COCO RLE
+    masks) is copied into ``folder/<kind>/`` first, so the converted dataset stands on its own."""
+    from grounddefake.cache import default_cache_dir
+
     relative = Path(os.path.relpath(os.path.abspath(path), os.path.abspath(folder)))
+    cache = os.path.abspath(default_cache_dir())
+    if relative.parts and relative.parts[0] == ".." and os.path.abspath(path).startswith(cache + os.sep):
+        target = folder / kind / Path(path).name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.exists():
+            shutil.copyfile(path, target)
+        return f"{kind}/{target.name}"
     if relative.parts and relative.parts[0] == "..":
         raise DatasetError(
             f"{path} is outside {folder}: write the converted file inside the dataset folder "
@@ -29,9 +41,9 @@ def to_manifest(dataset: Dataset, out: Path) -> int:
         if sample.regions:
             record["regions"] = [r.to_json() for r in sample.regions]
         if sample.mask is not None:
-            record["mask"] = _relative(sample.mask, folder)
+            record["mask"] = _relative(sample.mask, folder, "masks")
         if sample.heatmap is not None:
-            record["heatmap"] = _relative(sample.heatmap, folder)
+            record["heatmap"] = _relative(sample.heatmap, folder, "heatmaps")
         if sample.meta:
             record["meta"] = dict(sample.meta)
         lines.append(json.dumps(record, ensure_ascii=False))

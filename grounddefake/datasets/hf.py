@@ -98,8 +98,14 @@ def read_hf(path: Path, cache: Path | None = None) -> Dataset:
     folder = (cache or default_cache_dir()) / "hf" / key
     folder.mkdir(parents=True, exist_ok=True)
     samples, problems = [], []
+    seen: set[str] = set()
     for number, row in enumerate(_rows(path)):
-        sample_id = str(row.get("img_id", row.get("id", number)))
+        raw_id = row.get("img_id", row.get("id"))
+        sample_id = str(number) if raw_id is None else str(raw_id)
+        if sample_id in seen:
+            problems.append(f"row {number}: duplicate id {sample_id!r}, ignored")
+            continue
+        seen.add(sample_id)
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in sample_id)[:80]
         image = _write(row.get("image"), folder, safe)
         if image is None:

@@ -46,17 +46,42 @@ class Dataset:
 def resolve_under(root: Path, relative: str, where: str) -> Path:
     """``root / relative``, refusing absolute paths and ``..`` that leave ``root``.
 
-    The check is lexical: symbolic links inside the dataset (a Hugging Face cache snapshot links every file to its
-    blob store) are followed as the dataset's author set them up. String operations, not pathlib: a 100k-line
-    manifest resolves in a fraction of a second.
+    A symbolic link that points outside ``root`` is refused unless the user allows it with
+    ``GROUNDDEFAKE_FOLLOW_LINKS=1`` (a Hugging Face cache snapshot links every file to its blob store). String
+    operations and cached folder lookups, not pathlib: a 100k-line manifest resolves in a fraction of a second.
     """
     if os.path.isabs(relative) or relative.startswith(("/", "\\")):
         raise DatasetError(f"{where}: absolute path {relative!r} not allowed; paths are relative to the manifest")
     base = _absolute(str(root))
     joined = os.path.normpath(os.path.join(base, relative))
-    if not (joined == base or joined.startswith(base.rstrip(os.sep) + os.sep)):
+    if not _under(joined, base):
         raise DatasetError(f"{where}: path {relative!r} leaves the dataset folder {root}")
+    if not links_may_leave():
+        folder, name = os.path.split(joined)
+        real = os.path.realpath(joined) if os.path.islink(joined) else os.path.join(_real(folder), name)
+        if not _under(real, _real(base)):
+            raise DatasetError(
+                f"{where}: {relative!r} is a symbolic link to {real}, outside the dataset folder; allow it with "
+                f"{FOLLOW_LINKS_ENV}=1 (for example a Hugging Face cache snapshot)"
+            )
     return Path(joined)
+
+
+@lru_cache(maxsize=4096)
+def _real(folder: str) -> str:
+    return os.path.realpath(folder)
+
+
+FOLLOW_LINKS_ENV = "GROUNDDEFAKE_FOLLOW_LINKS"
+
+
+def links_may_leave() -> bool:
+    """Whether the user allowed symbolic links that point outside a dataset folder."""
+    return os.environ.get(FOLLOW_LINKS_ENV, "") not in ("", "0")
+
+
+def _under(path: str, base: str) -> bool:
+    return path == base or path.startswith(base.rstrip(os.sep) + os.sep)
 
 
 @lru_cache(maxsize=64)

@@ -285,6 +285,8 @@ def test_top_logprobs_cap_asks_for_fewer_first(server, tiny_dataset, tmp_path) -
     result = _eval(server, tiny_dataset, tmp_path / "run", limit=2, concurrency=1)
     assert [r.get("top_logprobs") for r in server.requests] == [20, 5, 5]
     assert any("5 alternatives" in f for f in result.metrics["requests"]["fallbacks"])
+    _eval(server, tiny_dataset, tmp_path / "again", limit=2, concurrency=1)  # remembered: served from the cache
+    assert len(server.requests) == 3
 
 
 def test_a_slow_answer_times_out_and_is_retried(server, tiny_dataset, tmp_path, no_waiting) -> None:

@@ -159,11 +159,20 @@ class OpenAIBackend(Backend):
 
     @property
     def disabled(self) -> list[str]:
-        """The features this server rejected (``json_schema``, ``logprobs``)."""
-        return [f for f, on in (("json_schema", self.json_schema), ("logprobs", self.logprobs)) if not on]
+        """The features this server rejected (``json_schema``, ``logprobs``, ``top_logprobs:N`` when capped)."""
+        out = [f for f, on in (("json_schema", self.json_schema), ("logprobs", self.logprobs)) if not on]
+        if self.logprobs and self.top_logprobs == FEWER_TOP_LOGPROBS:
+            out.append(f"top_logprobs:{FEWER_TOP_LOGPROBS}")
+        return out
 
     def disable(self, feature: str, remembered: bool = False) -> None:
         """Stop asking for ``feature`` for the rest of the run (``remembered``: a rejection seen in an earlier run)."""
+        if feature == f"top_logprobs:{FEWER_TOP_LOGPROBS}" and self.top_logprobs > FEWER_TOP_LOGPROBS:
+            self.top_logprobs = FEWER_TOP_LOGPROBS
+            self.fallbacks.append(
+                f"top_logprobs rejected in an earlier run: asking for {FEWER_TOP_LOGPROBS} alternatives"
+            )
+            return
         if feature not in ("json_schema", "logprobs") or not getattr(self, feature):
             return
         setattr(self, feature, False)

@@ -438,15 +438,21 @@ def detect_command(
         None, "--overlay", help="Write the annotated image here (a .png file; a folder when several images)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object per image."),
+    base_url: list[str] = typer.Option([], "--base-url", help="OpenAI-compatible endpoint (repeatable)."),
+    api_key_env: str | None = typer.Option(None, "--api-key-env", help="Environment variable holding the key."),
+    convention: str | None = typer.Option(None, "--convention", help="Box convention of a model not in the presets."),
 ) -> None:
     """Judge images: verdict, P(fake), rationale and regions in original pixels."""
     from grounddefake.api import Detector
     from grounddefake.overlay import save_png
 
     try:
-        detector = Detector(model=model, prompt=prompt)
-    except USER_ERRORS as exc:
-        raise _fail(exc) from None
+        chosen = model if model != FORENSIC or not base_url else None
+        detector = Detector(
+            model=chosen, prompt=prompt, base_urls=base_url, api_key_env=api_key_env, convention=convention
+        )
+    except (*USER_ERRORS, KeyError) as exc:
+        raise _fail(exc if not isinstance(exc, KeyError) else ValueError(exc.args[0])) from None
     if overlay is not None:
         if len(images) > 1:
             overlay.mkdir(parents=True, exist_ok=True)

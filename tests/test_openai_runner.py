@@ -455,3 +455,17 @@ def test_ctrl_c_stops_cleanly_with_a_summary(tmp_path) -> None:
     lines = predictions.read_text().splitlines()
     assert all(json.loads(line)["id"] for line in lines)  # every saved line is whole
     assert 4 <= len(lines) < 40
+
+
+def test_detect_command_on_a_served_model(server, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from grounddefake.cli import app
+
+    image = next((Path(__file__).parents[1] / "data" / "demo" / "images").glob("*.jpg"))
+    result = CliRunner().invoke(
+        app, ["detect", str(image), "--json", "--base-url", server.base_url, "--convention", "norm1000"]
+    )
+    assert result.exit_code == 0, result.output
+    verdict = json.loads(result.output.splitlines()[-1])
+    assert verdict["label"] == "fake" and verdict["regions"][0]["label"] == "fused fingers"

@@ -20,6 +20,7 @@ from grounddefake.cache import ResponseCache
 from grounddefake.calls import Caller, RetryPolicy, RunStats
 from grounddefake.datasets import Dataset, fingerprint, load_dataset
 from grounddefake.evaluation import Evaluation, image_size_of, score_run
+from grounddefake.evaluation import _size as _valid_size
 from grounddefake.images import ImageInput
 from grounddefake.prompts import PromptPack, PromptPackError, load_pack
 from grounddefake.report import write_markdown
@@ -537,7 +538,7 @@ def score(
         records = read_predictions(Path(predictions))
     for sample in samples:
         record = records.get(sample.id)
-        if record is not None and record.get("image_size") is None and not record.get("skipped"):
+        if record is not None and _valid_size(record.get("image_size")) is None and not record.get("skipped"):
             size = image_size_of(Path(sample.image))
             records[sample.id] = {**record, "image_size": None if size is None else list(size)}
     if localization is None:

@@ -568,12 +568,11 @@ def conventions_command() -> None:
         caption=f"examples: the region ({box}) labelled '{EXAMPLE_REGION.label}' in a "
         f"{EXAMPLE_SIZE[0]}x{EXAMPLE_SIZE[1]} image",
     )
-    for column in ("name", "families", "numbers", "reference", "example answer"):
+    reference = {"input": "image sent", "square-pad": "padded square", "smart-resize": "smart-resized grid"}
+    for column in ("convention", "model families", "numbers", "reference image", "example answer"):
         table.add_column(column, overflow="fold")
     for c in conventions():
-        numbers = "pixels" if c.space == "pixel" else f"0–{c.scale:g}"
-        numbers += ", y first" if c.axis_order == "yx" else ""
-        table.add_row(c.name, ", ".join(c.families), numbers, c.reference, c.example())
+        table.add_row(c.name, ", ".join(c.families), c.description, reference[c.reference], c.example())
     out.print(table, markup=False, highlight=False)
 
 

@@ -147,3 +147,10 @@ def test_a_point_only_region_in_a_record_becomes_a_small_box(tmp_path: Path) -> 
     line = {"id": "img0001", "label": "fake", "image_size": [64, 48], "regions": [{"point": [28, 16]}]}
     metrics = score(_predictions(tmp_path / "p.jsonl", [line]), data)
     assert metrics["localization"]["pointing_game"] == 1.0 and metrics["localization"]["iou_mean"] > 0
+
+
+def test_a_malformed_image_size_falls_back_to_the_images_own(tmp_path: Path) -> None:
+    data = write_dataset(tmp_path / "data", 2)
+    line = {"id": "img0001", "label": "fake", "image_size": [1, "x"], "regions": [{"box": [16, 8, 40, 24]}]}
+    metrics = score(_predictions(tmp_path / "p.jsonl", [line]), data)
+    assert metrics["localization"]["n"] == 1 and metrics["localization"]["iou_mean"] == pytest.approx(1.0)

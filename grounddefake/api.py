@@ -24,6 +24,7 @@ from grounddefake.evaluation import _size as _valid_size
 from grounddefake.images import ImageInput
 from grounddefake.prompts import PromptPack, PromptPackError, load_pack
 from grounddefake.report import write_markdown
+from grounddefake.report_html import read_samples, write_html, write_samples
 from grounddefake.runner import (
     PREDICTIONS,
     Answer,
@@ -374,6 +375,8 @@ def _finish(run_dir: Path, config: dict[str, Any], samples: Sequence[Sample], ou
     }
     write_json(run_dir / "metrics.json", metrics)
     write_markdown(run_dir, config, metrics, evaluation.samples)
+    write_samples(run_dir, evaluation.samples)
+    write_html(run_dir, config, metrics, evaluation.samples, outcome.records)
     return RunResult(run_dir, metrics, evaluation, outcome.problems, outcome.reused, outcome.seconds, stats)
 
 
@@ -560,3 +563,21 @@ def score(
     if out_dir is not None:
         write_json(out_dir / "metrics.json", metrics)
     return metrics
+
+
+def build_report(run_dir: str | Path) -> tuple[Path, Path]:
+    """Rebuild ``report.md`` and ``report.html`` of a run from its files (config, metrics, samples, predictions).
+
+    Raises:
+        RunDirectoryError: not a run directory.
+        FileNotFoundError: a file of the run is missing.
+    """
+    run_dir = Path(run_dir)
+    config = read_config(run_dir)
+    try:
+        metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise FileNotFoundError(f"{run_dir}/metrics.json: missing or unreadable ({exc})") from None
+    samples = read_samples(run_dir)
+    records = read_predictions(run_dir / PREDICTIONS)
+    return write_markdown(run_dir, config, metrics, samples), write_html(run_dir, config, metrics, samples, records)

@@ -414,6 +414,18 @@ def data_convert_command(
     out.print(f"{count} samples ({dataset.format}) → {escape(str(target))}", highlight=False)
 
 
+@app.command("report")
+def report_command(run_dir: Path = typer.Argument(..., help="A run directory.")) -> None:
+    """Rebuild report.md and the self-contained report.html of a run."""
+    from grounddefake.api import build_report
+
+    try:
+        markdown, html = build_report(run_dir)
+    except USER_ERRORS as exc:
+        raise _fail(exc) from None
+    out.print(f"→ [bold]{escape(str(markdown))}[/], [bold]{escape(str(html))}[/]")
+
+
 @app.command("merge")
 def merge_command(
     runs: list[Path] = typer.Argument(..., help="Run directories of the shards of one run."),

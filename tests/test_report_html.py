@@ -1,0 +1,85 @@
+"""report.html: self-contained, every section present, untrusted model text inert."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from grounddefake.api import build_report, evaluate
+
+from .conftest import ScriptedBackend
+
+CANARY = '<script>alert("x")</script><img src=x onerror=alert(1)> & </script>'
+
+
+def _answer(request) -> str:
+    return json.dumps(
+        {
+            "verdict": "fake",
+            "rationale": CANARY,
+            "regions": [{"box": [100, 100, 600, 600], "label": CANARY, "score": 0.7}],
+        }
+    )
+
+
+@pytest.fixture
+def run(tiny_dataset: Path, tmp_path: Path) -> Path:
+    evaluate(tiny_dataset, ScriptedBackend(_answer), "grounded", True, tmp_path / "run", bootstrap=50, group_by="label")
+    return tmp_path / "run"
+
+
+def _script_data(html: str) -> list[dict]:
+    match = re.search(r'<script type="application/json" id="samples">(.*?)</script>', html, re.S)
+    assert match
+    return json.loads(match.group(1))
+
+
+def test_the_page_has_every_section_and_no_outside_resource(run: Path) -> None:
+    html = (run / "report.html").read_text()
+    for section in (
+        "summary",
+        "classification",
+        "confusion",
+        "localization",
+        "reliability",
+        "iou-histogram",
+        "groups",
+        "gallery",
+    ):
+        assert f'id="{section}"' in html, section
+    assert not re.search(r'(src|href)="(https?:)?//', html)  # no CDN, no remote file
+    assert "Content-Security-Policy" in html
+    data = _script_data(html)
+    assert len(data) == 4 and {d["kind"] for d in data} == {"fp", "ok"}
+    assert all(d["overlay"].startswith("overlays/") and (run / d["overlay"]).is_file() for d in data)
+
+
+def test_untrusted_text_cannot_run(run: Path) -> None:
+    html = (run / "report.html").read_text()
+    assert html.count("<script") == 2  # the data block and the page's own script, nothing from the model
+    assert "onerror=alert" not in html.replace("\\u003c", "") or "<img src=x" not in html
+    assert "<img src=x" not in html and 'alert("x")</script>' not in html
+    data = _script_data(html)
+    assert data[0]["rationale"] == CANARY and data[0]["regions"][0]["label"] == CANARY  # shown as text
+
+
+def test_report_command_rebuilds_both(run: Path) -> None:
+    (run / "report.html").unlink()
+    (run / "report.md").unlink()
+    markdown, html = build_report(run)
+    assert markdown.is_file() and html.is_file()
+
+
+def test_the_inline_script_is_valid_javascript(run: Path, tmp_path: Path) -> None:
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed: the page's script is not syntax-checked")
+    html = (run / "report.html").read_text()
+    script = html[html.rindex("<script>") + len("<script>") : html.rindex("</script>")]
+    (tmp_path / "page.js").write_text(script)
+    assert subprocess.run([node, "--check", str(tmp_path / "page.js")], capture_output=True).returncode == 0

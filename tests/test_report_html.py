@@ -62,7 +62,6 @@ def test_the_page_has_every_section_and_no_outside_resource(run: Path) -> None:
 def test_untrusted_text_cannot_run(run: Path) -> None:
     html = (run / "report.html").read_text()
     assert html.count("<script") == 2  # the data block and the page's own script, nothing from the model
-    assert "onerror=alert" not in html.replace("\\u003c", "") or "<img src=x" not in html
     assert "<img src=x" not in html and 'alert("x")</script>' not in html
     data = _script_data(html)
     assert data[0]["rationale"] == CANARY and data[0]["regions"][0]["label"] == CANARY  # shown as text

@@ -426,6 +426,37 @@ def report_command(run_dir: Path = typer.Argument(..., help="A run directory."))
     out.print(f"→ [bold]{escape(str(markdown))}[/], [bold]{escape(str(html))}[/]")
 
 
+@app.command("compare")
+def compare_command(
+    runs: list[Path] = typer.Argument(..., help="Run directories on the same data."),
+    out_dir: Path | None = typer.Option(None, "--out", help="Write compare.md and compare.html here."),
+) -> None:
+    """Compare models on the same data: headline metrics with intervals, and accuracy per group."""
+    from grounddefake.compare import compare_runs, render_html, render_markdown
+
+    try:
+        comparison = compare_runs(runs)
+    except USER_ERRORS as exc:
+        raise _fail(exc) from None
+    table = Table(show_header=True, header_style="bold")
+    table.add_column("metric")
+    for model in comparison.models:
+        table.add_column(model, justify="right")
+    for name, cells in comparison.rows:
+        table.add_row(
+            name,
+            *(("—" if v is None else f"{v:.3f}" + (f" ({ci[0]:.2f}–{ci[1]:.2f})" if ci else "")) for v, ci in cells),
+        )
+    out.print(table, markup=False, highlight=False)
+    for warning in comparison.warnings:
+        err.print(f"[yellow]warning[/] {escape(warning)}")
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "compare.md").write_text(render_markdown(comparison), encoding="utf-8")
+        (out_dir / "compare.html").write_text(render_html(comparison), encoding="utf-8")
+        out.print(f"→ [bold]{escape(str(out_dir))}[/] (compare.md, compare.html)")
+
+
 @app.command("merge")
 def merge_command(
     runs: list[Path] = typer.Argument(..., help="Run directories of the shards of one run."),

@@ -1,0 +1,130 @@
+"""``grounddefake compare``: several runs on the same data side by side — the table a paper needs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROWS = (
+    ("classification", "accuracy"),
+    ("classification", "balanced_accuracy"),
+    ("classification", "f1"),
+    ("classification", "auc"),
+    ("classification", "ece"),
+    ("classification", "coverage"),
+    ("localization", "iou_mean"),
+    ("localization", "iou_pooled"),
+    ("localization", "f1_mean"),
+    ("localization", "box_f1"),
+    ("localization", "ap"),
+    ("localization", "pointing_game"),
+    ("localization", "real_fp_rate"),
+)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    runs: tuple[str, ...]
+    models: tuple[str, ...]
+    rows: tuple[tuple[str, tuple[tuple[float | None, list[float] | None], ...]], ...]
+    groups: tuple[tuple[str, tuple[float | None, ...]], ...]
+    group_by: str | None
+    warnings: tuple[str, ...]
+
+
+def compare_runs(run_dirs: Sequence[str | Path]) -> Comparison:
+    """Headline metrics (with their 95% intervals when bootstrapped) of each run, and accuracy per group.
+
+    Raises:
+        FileNotFoundError: a run without metrics.json.
+    """
+    from grounddefake.api import read_config
+
+    configs, metrics = [], []
+    for d in run_dirs:
+        configs.append(read_config(Path(d)))
+        try:
+            metrics.append(json.loads((Path(d) / "metrics.json").read_text(encoding="utf-8")))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise FileNotFoundError(f"{d}/metrics.json: missing or unreadable ({exc})") from None
+    warnings = []
+    if len({c.get("dataset_sha256") for c in configs}) > 1:
+        warnings.append("the runs were made on different data: their numbers are not comparable")
+    if len({m.get("n_samples") for m in metrics}) > 1:
+        warnings.append("the runs cover different numbers of samples")
+    rows = []
+    for group, key in ROWS:
+        cells = []
+        for m in metrics:
+            g: dict[str, Any] = m.get(group) or {}
+            value = g.get(key)
+            cells.append((value if isinstance(value, (int, float)) else None, (g.get("ci95") or {}).get(key)))
+        if any(v is not None for v, _ in cells):
+            rows.append((f"{group}.{key}", tuple(cells)))
+    group_by = None
+    groups: list[tuple[str, tuple[float | None, ...]]] = []
+    bys = {(m.get("groups") or {}).get("by") for m in metrics}
+    if len(bys) == 1 and None not in bys:
+        group_by = bys.pop()
+        values = sorted({v for m in metrics for v in (m["groups"].get("values") or {})})
+        for value in values:
+            accuracies = tuple(
+                ((m["groups"]["values"].get(value) or {}).get("classification") or {}).get("accuracy") for m in metrics
+            )
+            groups.append((value, accuracies))
+    models = [str(c.get("model")) for c in configs]
+    labels = [f"{m} ({Path(d).name})" if models.count(m) > 1 else m for m, d in zip(models, run_dirs, strict=True)]
+    return Comparison(
+        tuple(str(d) for d in run_dirs),
+        tuple(labels),
+        tuple(rows),
+        tuple(groups),
+        group_by,
+        tuple(warnings),
+    )
+
+
+def render_markdown(comparison: Comparison) -> str:
+    def cell(value: float | None, ci: list[float] | None) -> str:
+        if value is None:
+            return "—"
+        return f"{value:.3f}" + (f" ({ci[0]:.3f}–{ci[1]:.3f})" if ci else "")
+
+    def esc(text: str) -> str:
+        return text.replace("|", "\\\\|").replace("<", "&lt;")
+
+    lines = [
+        "| metric | " + " | ".join(esc(m) for m in comparison.models) + " |",
+        "|---|" + "---|" * len(comparison.models),
+    ]
+    for name, cells in comparison.rows:
+        lines.append(f"| {name} | " + " | ".join(cell(v, ci) for v, ci in cells) + " |")
+    if comparison.groups:
+        lines += [
+            "",
+            f"Accuracy by {esc(comparison.group_by or '')}:",
+            "",
+            "| value | " + " | ".join(esc(m) for m in comparison.models) + " |",
+            "|---|" + "---|" * len(comparison.models),
+        ]
+        for value, accuracies in comparison.groups:
+            lines.append(f"| {esc(value)} | " + " | ".join(cell(a, None) for a in accuracies) + " |")
+    lines += [f"\n> {w}" for w in comparison.warnings]
+    return "\n".join(lines) + "\n"
+
+
+def render_html(comparison: Comparison) -> str:
+    """The comparison as a self-contained page (``visualize/compare.html.j2``, autoescaped)."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+    from grounddefake.resources import asset_dir
+
+    env = Environment(
+        loader=FileSystemLoader(str(asset_dir("visualize"))),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+    )
+    return env.get_template("compare.html.j2").render(c=comparison)

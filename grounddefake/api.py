@@ -228,6 +228,7 @@ def evaluate(
     bootstrap: int = 0,
     iou_threshold: float = 0.5,
     data_format: str | None = None,
+    side_by_side: bool = False,
 ) -> RunResult:
     """Run ``model`` on ``data`` and write the run directory.
 
@@ -316,7 +317,12 @@ def evaluate(
         "tpm": tpm,
         "cache": cache,
         "cache_dir": None if cache_dir is None else str(Path(cache_dir).resolve()),
-        "scoring": {"group_by": group_by, "bootstrap": bootstrap, "iou_threshold": iou_threshold},
+        "scoring": {
+            "group_by": group_by,
+            "bootstrap": bootstrap,
+            "iou_threshold": iou_threshold,
+            "side_by_side": side_by_side,
+        },
     }
     write_json(run_dir / "config.json", config)
     response_cache = ResponseCache(cache_dir) if cache and backend.cacheable else None
@@ -358,6 +364,7 @@ def _finish(run_dir: Path, config: dict[str, Any], samples: Sequence[Sample], ou
         group_by=scoring.get("group_by"),
         bootstrap=int(scoring.get("bootstrap") or 0),
         iou_threshold=float(scoring.get("iou_threshold") or 0.5),
+        side_by_side=bool(scoring.get("side_by_side")),
     )
     metrics = dict(evaluation.metrics)
     metrics["skipped"] = [{"id": p.id, "reason": p.reason} for p in outcome.problems]

@@ -190,6 +190,7 @@ def eval_command(
         help="A public-benchmark suite (`grounddefake suites`): its format, prompt and metric "
         "options; flags given here win.",
     ),
+    side_by_side: bool = typer.Option(False, "--side-by-side", help="Overlays as ground truth | prediction."),
 ) -> None:
     """Evaluate a model on a dataset; writes predictions, metrics, report.md and overlays to a run directory."""
     from grounddefake.api import evaluate, parse_shard, read_config, resume
@@ -268,6 +269,7 @@ def eval_command(
                     bootstrap=bootstrap,
                     iou_threshold=iou_threshold,
                     data_format=data_format,
+                    side_by_side=side_by_side,
                 )
     except KeyboardInterrupt:
         done = int(progress.tasks[0].completed) if progress.tasks else 0

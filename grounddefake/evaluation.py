@@ -21,6 +21,7 @@ from grounddefake.metrics.heatmap import heatmap_row
 from grounddefake.metrics.localization import LocalizationScorer
 from grounddefake.metrics.run import RunMetrics, SampleRows
 from grounddefake.overlay import draw_overlay, save_png
+from grounddefake.overlay import side_by_side as overlay_side_by_side
 from grounddefake.types import Region, Sample, Size, Verdict
 
 
@@ -174,6 +175,7 @@ def score_run(
     group_by: str | None = None,
     bootstrap: int = 0,
     iou_threshold: float = 0.5,
+    side_by_side: bool = False,
 ) -> Evaluation:
     """Every metric over the samples that have a record (classification; localization when asked; heatmap and
     score groups when the ground truth has them).
@@ -238,7 +240,9 @@ def score_run(
                 image = load_image(sample.image).pixels
                 overlay = overlay_name(sample.id)
                 shown = gt if gt is not None and gt.shape == image.shape[:2] else None
-                save_png(str(overlay_dir / overlay), draw_overlay(image, verdict, truth_mask=shown))
+                truth = sample.regions if (image.shape[1], image.shape[0]) == (gt_size or (0, 0)) else ()
+                draw = overlay_side_by_side if side_by_side else draw_overlay
+                save_png(str(overlay_dir / overlay), draw(image, verdict, truth, truth_mask=shown))
             except ImageError as exc:
                 problems.append({"id": sample.id, "reason": str(exc)})
         scores.append(SampleScore(sample.id, sample.label, verdict.label, verdict.score, iou, verdict.error, overlay))

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from grounddefake.grounding import regions_to_mask
+from grounddefake.grounding import regions_to_heatmap, regions_to_mask
 from grounddefake.types import Region, Verdict
 
 PREDICTION = (255, 64, 32)  # RGB
@@ -37,19 +37,25 @@ def _label(canvas: np.ndarray, text: str, origin: tuple[int, int], color: tuple[
     cv2.putText(canvas, text, (x + 1, y - base // 2), _FONT, scale, (255, 255, 255), thickness, cv2.LINE_AA)
 
 
+HEAT_ALPHA = 0.45
+"""Opacity of the predicted heatmap where it is hottest."""
+
+
 def draw_overlay(
     pixels: np.ndarray,
     verdict: Verdict,
     truth: Sequence[Region] = (),
     truth_mask: np.ndarray | None = None,
+    heatmap: bool = True,
 ) -> np.ndarray:
     """Annotate a copy of ``pixels``.
 
     Args:
         pixels: (H, W, 3) uint8 RGB image the verdict refers to.
         verdict: its regions are in pixels of ``pixels``.
-        truth: ground-truth regions, outlined in the truth colour.
-        truth_mask: (H, W) bool ground-truth mask, outlined too (used instead of ``truth`` when given).
+        truth: ground-truth regions: their boxes are drawn (dashed-free, thin) and, without a mask, their outline.
+        truth_mask: (H, W) bool ground-truth mask, outlined in the truth colour.
+        heatmap: blend the predicted heatmap (highest region score per pixel) as a colour map.
 
     Returns:
         (H, W, 3) uint8 RGB annotated image.
@@ -59,11 +65,21 @@ def draw_overlay(
     unit = max(h, w) / 640.0
     line = max(1, round(2 * unit))
     scale = max(0.35, 0.45 * unit)
+    if heatmap and verdict.regions:
+        heat = regions_to_heatmap(verdict.regions, (w, h))
+        colours = cv2.cvtColor(
+            cv2.applyColorMap((heat * 255).astype(np.uint8), cv2.COLORMAP_INFERNO), cv2.COLOR_BGR2RGB
+        )
+        alpha = (heat * HEAT_ALPHA)[..., None]
+        canvas = np.ascontiguousarray((canvas * (1 - alpha) + colours * alpha).astype(np.uint8))
     if truth_mask is None and truth:
         truth_mask = regions_to_mask(truth, (w, h))
     if truth_mask is not None and truth_mask.any():
         contours, _ = cv2.findContours(truth_mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         cv2.drawContours(canvas, contours, -1, TRUTH, line, cv2.LINE_8)
+    for region in truth:
+        x1, y1, x2, y2 = (round(v) for v in region.box)
+        cv2.rectangle(canvas, (x1, y1), (max(x1, x2 - 1), max(y1, y2 - 1)), TRUTH, max(1, line // 2), cv2.LINE_8)
     for i, region in enumerate(verdict.regions, start=1):
         x1, y1, x2, y2 = (round(v) for v in region.box)
         cv2.rectangle(canvas, (x1, y1), (max(x1, x2 - 1), max(y1, y2 - 1)), PREDICTION, line, cv2.LINE_8)
@@ -92,3 +108,15 @@ def save_png(path: str, pixels: np.ndarray) -> None:
             f.write(data.tobytes())
     except OSError as exc:
         raise OSError(f"{path}: could not write PNG ({exc.strerror or exc})") from None
+
+
+def side_by_side(
+    pixels: np.ndarray, verdict: Verdict, truth: Sequence[Region] = (), truth_mask: np.ndarray | None = None
+) -> np.ndarray:
+    """Ground truth (left) and prediction (right) next to each other, with a white gap: (H, W·2 + gap, 3)."""
+    empty = Verdict("unknown", regions=(), image_size=verdict.image_size)
+    left = draw_overlay(pixels, empty, truth, truth_mask, heatmap=False)
+    _label(left, "GROUND TRUTH", (0, 0), TRUTH, max(0.35, 0.45 * max(pixels.shape[:2]) / 640.0) * 1.2)
+    right = draw_overlay(pixels, verdict, heatmap=True)
+    gap = np.full((pixels.shape[0], max(4, pixels.shape[1] // 80), 3), 255, np.uint8)
+    return np.concatenate([left, gap, right], axis=1)

@@ -14,7 +14,7 @@ from grounddefake.api import build_report, evaluate
 
 from .conftest import ScriptedBackend
 
-CANARY = '<script>alert("x")</script><img src=x onerror=alert(1)> & </script>'
+CANARY = '<script>window.__canary_ran=1;alert("x")</script><img src=x onerror="window.__canary_ran=2"> & </script>'
 
 
 def _answer(request) -> str:
@@ -82,3 +82,29 @@ def test_the_inline_script_is_valid_javascript(run: Path, tmp_path: Path) -> Non
     script = html[html.rindex("<script>") + len("<script>") : html.rindex("</script>")]
     (tmp_path / "page.js").write_text(script)
     assert subprocess.run([node, "--check", str(tmp_path / "page.js")], capture_output=True).returncode == 0
+
+
+def test_the_page_in_headless_chromium(run: Path, tmp_path: Path) -> None:
+    from .browser import Browser, chromium_paths
+
+    paths = chromium_paths()
+    if paths is None:
+        pytest.skip("headless Chromium and chromedriver are not installed (Debian: chromium chromium-driver)")
+    browser = Browser(*paths)
+    try:
+        browser.go((run / "report.html").resolve().as_uri())
+        assert browser.run("return document.getElementById('count').textContent") == "(4 of 4)"
+        browser.run("document.querySelector('[data-filter=fp]').click()")
+        assert browser.run("return document.getElementById('count').textContent") == "(2 of 4)"
+        assert browser.run("return document.querySelectorAll('#grid .card').length") == 2
+        browser.run("document.querySelector('#grid .card').click()")
+        shown = browser.run("return document.getElementById('detail-body').textContent")
+        assert 'alert("x")' in shown  # the canary is text on the page ...
+        assert browser.run("return typeof window.__canary_ran") == "undefined"  # ... and never runs
+        assert browser.run("return document.querySelectorAll('img[src=x]').length") == 0
+        browser.screenshot(tmp_path / "report.png")
+        assert (tmp_path / "report.png").stat().st_size > 1000
+        errors = [e for e in browser.console() if e.get("level") == "SEVERE"]
+        assert errors == [], errors
+    finally:
+        browser.close()

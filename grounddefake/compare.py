@@ -30,7 +30,7 @@ class Comparison:
     runs: tuple[str, ...]
     models: tuple[str, ...]
     rows: tuple[tuple[str, tuple[tuple[float | None, list[float] | None], ...]], ...]
-    groups: tuple[tuple[str, tuple[float | None, ...]], ...]
+    groups: tuple[tuple[str, tuple[tuple[float | None, list[float] | None], ...]], ...]
     group_by: str | None
     warnings: tuple[str, ...]
 
@@ -65,16 +65,17 @@ def compare_runs(run_dirs: Sequence[str | Path]) -> Comparison:
         if any(v is not None for v, _ in cells):
             rows.append((f"{group}.{key}", tuple(cells)))
     group_by = None
-    groups: list[tuple[str, tuple[float | None, ...]]] = []
+    groups: list[tuple[str, tuple[tuple[float | None, list[float] | None], ...]]] = []
     bys = {(m.get("groups") or {}).get("by") for m in metrics}
     if len(bys) == 1 and None not in bys:
         group_by = bys.pop()
         values = sorted({v for m in metrics for v in (m["groups"].get("values") or {})})
         for value in values:
-            accuracies = tuple(
-                ((m["groups"]["values"].get(value) or {}).get("classification") or {}).get("accuracy") for m in metrics
-            )
-            groups.append((value, accuracies))
+            cells = []
+            for m in metrics:
+                c = (m["groups"]["values"].get(value) or {}).get("classification") or {}
+                cells.append((c.get("accuracy"), (c.get("ci95") or {}).get("accuracy")))
+            groups.append((value, tuple(cells)))
     models = [str(c.get("model")) for c in configs]
     labels = [f"{m} ({Path(d).name})" if models.count(m) > 1 else m for m, d in zip(models, run_dirs, strict=True)]
     return Comparison(
@@ -110,8 +111,8 @@ def render_markdown(comparison: Comparison) -> str:
             "| value | " + " | ".join(esc(m) for m in comparison.models) + " |",
             "|---|" + "---|" * len(comparison.models),
         ]
-        for value, accuracies in comparison.groups:
-            lines.append(f"| {esc(value)} | " + " | ".join(cell(a, None) for a in accuracies) + " |")
+        for value, cells in comparison.groups:
+            lines.append(f"| {esc(value)} | " + " | ".join(cell(a, ci) for a, ci in cells) + " |")
     lines += [f"\n> {w}" for w in comparison.warnings]
     return "\n".join(lines) + "\n"
 

@@ -29,7 +29,8 @@ def test_two_models_side_by_side(tmp_path: Path) -> None:
     rows = dict(comparison.rows)
     assert rows["classification.accuracy"][0][0] == 0.5 and rows["classification.accuracy"][1][0] == 0.5
     assert rows["classification.accuracy"][0][1] is not None  # the bootstrap interval travels along
-    assert dict(comparison.groups)["fake"] == (1.0, 0.0)
+    fake = dict(comparison.groups)["fake"]
+    assert (fake[0][0], fake[1][0]) == (1.0, 0.0) and fake[0][1] is not None  # per-group accuracy with its interval
     assert comparison.warnings == ()
     html = render_html(comparison)
     assert "always-fake&lt;b&gt;" in html and "<b>" not in html

@@ -95,7 +95,9 @@ def render_markdown(comparison: Comparison) -> str:
         return f"{value:.3f}" + (f" ({ci[0]:.3f}–{ci[1]:.3f})" if ci else "")
 
     def esc(text: str) -> str:
-        return text.replace("|", "\\\\|").replace("<", "&lt;")
+        from grounddefake.report import md_escape
+
+        return md_escape(text, 120)
 
     lines = [
         "| metric | " + " | ".join(esc(m) for m in comparison.models) + " |",

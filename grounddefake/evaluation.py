@@ -109,8 +109,14 @@ def scale_regions(regions: Sequence[Region], source: Size, target: Size) -> tupl
 
 
 def overlay_name(sample_id: str) -> str:
-    """A safe file name for a sample's overlay (ids may hold any characters)."""
-    return re.sub(r"[^A-Za-z0-9._-]", "_", sample_id)[:120] + ".png"
+    """A safe file name for a sample's overlay (ids may hold any characters); ids that had to be changed get a short
+    hash, so ``a/b`` and ``a:b`` never share a file."""
+    import hashlib
+
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", sample_id)
+    if safe != sample_id or len(safe) > 120:
+        safe = f"{safe[:100]}-{hashlib.sha256(sample_id.encode('utf-8')).hexdigest()[:10]}"
+    return safe + ".png"
 
 
 def image_size_of(path: Path) -> Size | None:

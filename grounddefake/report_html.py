@@ -41,7 +41,12 @@ def read_samples(run_dir: Path) -> list[SampleScore]:
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip():
             data = json.loads(line)
-            out.append(SampleScore(**{k: data.get(k) for k in SampleScore.__dataclass_fields__}))
+            values = {k: data.get(k) for k in SampleScore.__dataclass_fields__}
+            for key in ("score", "iou"):  # an edited or foreign file: a non-number is no number
+                value = values[key]
+                if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+                    values[key] = None
+            out.append(SampleScore(**values))
     return out
 
 
@@ -71,9 +76,11 @@ def reliability(samples: Sequence[SampleScore], bins: int = 10) -> list[dict[str
 
 
 def histogram(values: Sequence[float], bins: int = 10) -> list[int]:
+    """Counts of values in [0, 1] over equal bins (others skipped)."""
     counts = [0] * bins
     for v in values:
-        counts[min(int(v * bins), bins - 1)] += 1
+        if isinstance(v, (int, float)) and math.isfinite(v) and 0 <= v <= 1:
+            counts[min(int(v * bins), bins - 1)] += 1
     return counts
 
 
@@ -115,8 +122,19 @@ def gallery(samples: Sequence[SampleScore], records: Mapping[str, Mapping[str, A
 
 def script_json(value: Any) -> str:
     """JSON safe inside a ``<script>`` element: no ``</script>``, no HTML comment or entity tricks."""
-    text = json.dumps(value, ensure_ascii=False, allow_nan=False, default=str)
+    text = json.dumps(_finite(value), ensure_ascii=False, allow_nan=False, default=str)
     return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e").replace("\u2028", "\\u2028")
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every non-finite float replaced by None (JSON has no NaN)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _num(value: Any) -> str:

@@ -44,3 +44,13 @@ def test_runs_on_other_data_are_flagged(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["compare", str(a), str(b), "--out", str(tmp_path / "cmp")])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "cmp" / "compare.html").is_file() and (tmp_path / "cmp" / "compare.md").is_file()
+
+
+def test_markdown_cells_are_escaped(tmp_path: Path) -> None:
+    data = write_dataset(tmp_path / "data", 4)
+    run = _run(data, tmp_path / "a", "fake")
+    config = json.loads((run / "config.json").read_text())
+    config["model"] = "a|b"
+    (run / "config.json").write_text(json.dumps(config))
+    header = render_markdown(compare_runs([run])).splitlines()[0]
+    assert header == "| metric | a\\|b |"

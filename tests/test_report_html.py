@@ -108,3 +108,47 @@ def test_the_page_in_headless_chromium(run: Path, tmp_path: Path) -> None:
         assert errors == [], errors
     finally:
         browser.close()
+
+
+def test_paging_keeps_going_after_a_filter_while_scrolled_down(tmp_path: Path) -> None:
+    from .browser import Browser, chromium_paths
+    from .conftest import write_dataset
+
+    paths = chromium_paths()
+    if paths is None:
+        pytest.skip("headless Chromium and chromedriver are not installed (Debian: chromium chromium-driver)")
+    data = write_dataset(tmp_path / "data", 150)
+    evaluate(data, ScriptedBackend(_answer), "grounded", True, tmp_path / "run")  # every real answered fake: 75 fps
+    browser = Browser(*paths)
+    try:
+        browser.go((tmp_path / "run" / "report.html").resolve().as_uri())
+        for _ in range(10):
+            browser.run("window.scrollTo(0, document.body.scrollHeight)")
+        assert browser.run("return document.querySelectorAll('#grid .card').length") == 150
+        browser.run("document.querySelector('[data-filter=fp]').click()")
+        for _ in range(10):
+            browser.run("window.scrollTo(0, document.body.scrollHeight)")
+        assert browser.run("return document.getElementById('count').textContent") == "(75 of 150)"
+        assert browser.run("return document.querySelectorAll('#grid .card').length") == 75
+    finally:
+        browser.close()
+
+
+def test_report_survives_odd_values_in_an_edited_run(run: Path) -> None:
+    lines = (run / "samples.jsonl").read_text().splitlines()
+    first = json.loads(lines[0])
+    first.update(score=float("nan"), iou=-3)
+    lines[0] = json.dumps(first)
+    (run / "samples.jsonl").write_text("\n".join(lines) + "\n")
+    metrics = json.loads((run / "metrics.json").read_text())
+    metrics["requests"] = {"prompt_tokens": None}
+    metrics["groups"]["values"]["x"] = {}
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    _, html = build_report(run)
+    assert _script_data(html.read_text())[0]["score"] is None
+
+
+def test_overlay_names_never_collide() -> None:
+    from grounddefake.evaluation import overlay_name
+
+    assert overlay_name("a/b") != overlay_name("a:b") and overlay_name("plain-id_1.x") == "plain-id_1.x.png"

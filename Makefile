@@ -5,8 +5,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt
-# torch, when a target needs it, is always installed first and pinned to the local CPU wheel:
-#   $(PIP) torch==2.13.0 && $(PIP) -e ".[local]"
+# torch (for local models and their tests) is always installed first, on its own, pinned to the CPU wheel, so that
+# nothing resolves it to a CUDA build; transformers comes with the `local` extra. torchvision is never installed.
 
 .PHONY: demo test lint install-core install-dev clean
 
@@ -32,7 +32,8 @@ $(VENV)/.core-installed: $(BIN)/python pyproject.toml constraints.txt
 	touch $@
 
 $(VENV)/.dev-installed: $(VENV)/.core-installed
-	$(PIP) -e ".[dev]"
+	$(PIP) torch==2.13.0
+	$(PIP) -e ".[dev,local]"
 	touch $@
 
 clean:

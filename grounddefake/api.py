@@ -22,6 +22,7 @@ from grounddefake.datasets import Dataset, fingerprint, load_dataset
 from grounddefake.evaluation import Evaluation, image_size_of, score_run
 from grounddefake.evaluation import _size as _valid_size
 from grounddefake.images import ImageInput
+from grounddefake.local.loading import LocalOptions
 from grounddefake.prompts import PromptPack, PromptPackError, load_pack
 from grounddefake.report import write_markdown
 from grounddefake.report_html import read_samples, write_html, write_samples
@@ -65,6 +66,7 @@ def _run_sync(coro_factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
 
 
 def _pack(prompt: str | Path | PromptPack | None, default: str = DEFAULT_PROMPT) -> PromptPack:
+    """The pack ``prompt`` names, else ``default``."""
     if isinstance(prompt, PromptPack):
         return prompt
     return load_pack(prompt or default)
@@ -91,12 +93,15 @@ class Detector:
         cache: bool = True,
         cache_dir: str | Path | None = None,
         max_retries: int = 6,
+        local: LocalOptions | None = None,
     ) -> None:
         if isinstance(model, Backend):
             self.backend = model
         else:
-            self.backend = create_backend(model, base_urls=base_urls, api_key_env=api_key_env, convention=convention)
-        self.pack = _pack(prompt)
+            self.backend = create_backend(
+                model, base_urls=base_urls, api_key_env=api_key_env, convention=convention, local=local
+            )
+        self.pack = _pack(prompt, self.backend.prompt_defaults.get("grounded", DEFAULT_PROMPT))
         self.params = params or GenerationParams()
         response_cache = ResponseCache(cache_dir) if cache and self.backend.cacheable else None
         self.caller = Caller(self.backend, cache=response_cache, retry=RetryPolicy(max_retries=max_retries))
@@ -229,6 +234,7 @@ def evaluate(
     iou_threshold: float = 0.5,
     data_format: str | None = None,
     side_by_side: bool = False,
+    local: LocalOptions | None = None,
 ) -> RunResult:
     """Run ``model`` on ``data`` and write the run directory.
 
@@ -259,6 +265,7 @@ def evaluate(
         bootstrap: N > 0 adds seeded 95% confidence intervals to the headline numbers.
         iou_threshold: a box-matching threshold reported besides 0.5.
         data_format: the dataset's format (default: detected; ``grounddefake data formats`` lists them).
+        local: device, dtype and batch size of a local model (``local:/path``, ``hf:ORG/NAME``).
     """
     if isinstance(model, Backend):
         backend = model
@@ -270,8 +277,10 @@ def evaluate(
             convention=convention,
             image_format=image_format,
             timeout=timeout,
+            local=local,
         )
-    pack = _pack(prompt, default="grounded" if with_boxes else "verdict")
+    task = "grounded" if with_boxes else "verdict"
+    pack = _pack(prompt, default=backend.prompt_defaults.get(task, task))
     if with_boxes and pack.task != "grounded":
         raise PromptPackError(f"--with-boxes needs a grounding prompt pack; '{pack.name}' has task '{pack.task}'")
     resolved = resolve_convention(pack, backend)
@@ -310,6 +319,7 @@ def evaluate(
         "localization": localization,
         "concurrency": concurrency,
         "params": params.to_json(),
+        "local": None if local is None else local.to_json(),
         "image_format": image_format,
         "timeout": timeout,
         "max_retries": max_retries,
@@ -429,6 +439,7 @@ def resume(
         group_by=(config.get("scoring") or {}).get("group_by"),
         bootstrap=int((config.get("scoring") or {}).get("bootstrap") or 0),
         iou_threshold=float((config.get("scoring") or {}).get("iou_threshold") or 0.5),
+        local=LocalOptions(**config["local"]) if config.get("local") else None,
     )
 
 

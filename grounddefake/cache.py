@@ -49,6 +49,7 @@ def completion_to_json(completion: Completion) -> dict[str, Any]:
         "usage": completion.usage.to_json(),
         "latency_s": completion.latency_s,
         "finish_reason": completion.finish_reason,
+        "score": completion.score,
     }
 
 
@@ -62,6 +63,7 @@ def completion_from_json(data: dict[str, Any]) -> Completion:
         usage=Usage(**data.get("usage", {})),
         latency_s=float(data.get("latency_s", 0.0)),
         finish_reason=data.get("finish_reason"),
+        score=None if data.get("score") is None else float(data["score"]),
     )
 
 

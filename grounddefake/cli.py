@@ -26,6 +26,7 @@ from rich.text import Text
 from grounddefake.backends import FORENSIC, UnknownModelError
 from grounddefake.datasets import DatasetError
 from grounddefake.images import ImageError
+from grounddefake.local import LocalModelError
 from grounddefake.prompts import PromptPackError, list_packs, load_pack
 from grounddefake.runner import RunDirectoryError
 
@@ -37,12 +38,45 @@ app = typer.Typer(
 )
 out = Console()
 err = Console(stderr=True)
-USER_ERRORS = (DatasetError, PromptPackError, UnknownModelError, ImageError, RunDirectoryError, FileNotFoundError)
+USER_ERRORS = (
+    DatasetError,
+    PromptPackError,
+    UnknownModelError,
+    ImageError,
+    RunDirectoryError,
+    FileNotFoundError,
+    LocalModelError,
+)
 
 
 def _fail(exc: Exception) -> typer.Exit:
     err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
     return typer.Exit(code=2)
+
+
+def _device_option() -> Any:
+    return typer.Option("auto", "--device", help="Local models: auto (cuda > mps > cpu), cpu, cuda, cuda:N, mps.")
+
+
+def _dtype_option() -> Any:
+    return typer.Option(
+        "auto", "--dtype", help="Local models: auto (bf16 where supported), float32, bfloat16, float16."
+    )
+
+
+def _batch_option() -> Any:
+    return typer.Option(8, "--batch-size", min=1, help="Local models: requests generated together (left-padded).")
+
+
+def _max_tokens_option() -> Any:
+    return typer.Option(1024, "--max-new-tokens", min=1, help="Tokens generated per answer, at most.")
+
+
+def _local_options(model: str | None, device: str, dtype: str, batch_size: int) -> Any:
+    """LocalOptions for a local model (``local:``/``hf:``), else None."""
+    from grounddefake.local import LocalOptions, is_local_ref
+
+    return LocalOptions(device=device, dtype=dtype, batch_size=batch_size) if is_local_ref(model) else None
 
 
 def _num(value: Any) -> str:
@@ -191,9 +225,16 @@ def eval_command(
         "options; flags given here win.",
     ),
     side_by_side: bool = typer.Option(False, "--side-by-side", help="Overlays as ground truth | prediction."),
+    max_new_tokens: int = _max_tokens_option(),
+    temperature: float = typer.Option(0.0, "--temperature", min=0.0, help="0: greedy (default); above: sampled."),
+    seed: int = typer.Option(0, "--seed", help="Seed of sampled answers (and of servers that take one)."),
+    device: str = _device_option(),
+    dtype: str = _dtype_option(),
+    batch_size: int = _batch_option(),
 ) -> None:
     """Evaluate a model on a dataset; writes predictions, metrics, report.md and overlays to a run directory."""
     from grounddefake.api import evaluate, parse_shard, read_config, resume
+    from grounddefake.backends import GenerationParams
     from grounddefake.datasets import load_dataset
     from grounddefake.suites import SuiteError, load_suite
 
@@ -270,6 +311,8 @@ def eval_command(
                     iou_threshold=iou_threshold,
                     data_format=data_format,
                     side_by_side=side_by_side,
+                    params=GenerationParams(max_tokens=max_new_tokens, temperature=temperature, seed=seed),
+                    local=_local_options(model, device, dtype, batch_size),
                 )
     except KeyboardInterrupt:
         done = int(progress.tasks[0].completed) if progress.tasks else 0
@@ -486,15 +529,25 @@ def detect_command(
     base_url: list[str] = typer.Option([], "--base-url", help="OpenAI-compatible endpoint (repeatable)."),
     api_key_env: str | None = typer.Option(None, "--api-key-env", help="Environment variable holding the key."),
     convention: str | None = typer.Option(None, "--convention", help="Box convention of a model not in the presets."),
+    max_new_tokens: int = _max_tokens_option(),
+    device: str = _device_option(),
+    dtype: str = _dtype_option(),
 ) -> None:
     """Judge images: verdict, P(fake), rationale and regions in original pixels."""
     from grounddefake.api import Detector
+    from grounddefake.backends import GenerationParams
     from grounddefake.overlay import save_png
 
     try:
         chosen = model if model != FORENSIC or not base_url else None
         detector = Detector(
-            model=chosen, prompt=prompt, base_urls=base_url, api_key_env=api_key_env, convention=convention
+            model=chosen,
+            prompt=prompt,
+            params=GenerationParams(max_tokens=max_new_tokens),
+            base_urls=base_url,
+            api_key_env=api_key_env,
+            convention=convention,
+            local=_local_options(chosen, device, dtype, 1),
         )
     except (*USER_ERRORS, KeyError) as exc:
         raise _fail(exc if not isinstance(exc, KeyError) else ValueError(exc.args[0])) from None
@@ -598,6 +651,14 @@ def models_command() -> None:
         )
     out.print(table, markup=False, highlight=False)
     out.print("Any other model: --model NAME --convention CONVENTION [--base-url URL].", highlight=False)
+    from grounddefake.local.inputs import FAMILIES
+
+    local = ", ".join(f"{f.name} ({f.convention or 'prompt-defined'})" for f in FAMILIES.values())
+    out.print(
+        f"Local models with transformers (pip install 'grounddefake[local]'): --model local:/path or hf:ORG/NAME; "
+        f"families: {local}.",
+        highlight=False,
+    )
 
 
 @app.command("conventions")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from grounddefake.box_syntax import MAX_ITEMS, Markup, first_key, is_region, iter_json, json_region, region_items
@@ -79,9 +80,21 @@ def _size(value: Sequence[int], name: str) -> Size:
     return (width, height)
 
 
-def parse_completion(completion: Completion, convention: str | Convention | None, transform: Transform) -> Verdict:
-    """Parse a backend Completion whose image was prepared with ``transform``."""
-    return parse_with_transform(completion.text, convention, transform, completion.logprobs)
+def parse_completion(
+    completion: Completion,
+    convention: str | Convention | None,
+    transform: Transform,
+    answers: Mapping[str, VerdictLabel] | None = None,
+) -> Verdict:
+    """Parse a backend Completion whose image was prepared with ``transform``.
+
+    The backend's own verdict score, when it computed one from the full verdict-token distribution, wins over the
+    one derived from the top log-probabilities.
+    """
+    verdict = parse_with_transform(completion.text, convention, transform, completion.logprobs, answers)
+    if completion.score is not None:
+        verdict = replace(verdict, score=completion.score)
+    return verdict
 
 
 def parse_with_transform(
@@ -89,8 +102,13 @@ def parse_with_transform(
     convention: str | Convention | None,
     transform: Transform,
     logprobs: Sequence[TokenLogprob] | None = None,
+    answers: Mapping[str, VerdictLabel] | None = None,
 ) -> Verdict:
-    """:func:`parse` with an explicit image Transform (resize and padding)."""
+    """:func:`parse` with an explicit image Transform (resize and padding).
+
+    ``answers`` maps short answers to labels (a prompt pack's ``answers``, e.g. ``{"yes": "fake"}`` for "Is this
+    image made by AI?"): a reply whose first word is one of them states that verdict.
+    """
     raw = text if len(text) <= MAX_TEXT else text[:MAX_TEXT]
     errors: list[str] = []
     if len(text) > MAX_TEXT:
@@ -129,6 +147,8 @@ def parse_with_transform(
             model_regions = list(native.regions)
             prose = _replace(prose, native.markup)
     answer, thought = split_reasoning(prose)
+    if label is None and answers:
+        label = short_answer_label(answer, answers)
     if label is None:
         label = tagged_label(answer)
     if label is None:
@@ -153,6 +173,15 @@ def parse_with_transform(
         parse_errors=tuple(errors),
         image_size=transform.original_size,
     )
+
+
+def short_answer_label(answer: str, answers: Mapping[str, VerdictLabel]) -> VerdictLabel | None:
+    """The label of a reply whose first word is one of ``answers`` ("Yes." → fake for "Is this made by AI?")."""
+    match = _FIRST_WORD.match(answer)
+    return answers.get(match.group(1).lower()) if match else None
+
+
+_FIRST_WORD = re.compile(r"\W*(\w+)")
 
 
 def _numbers_only(value: Any) -> bool:

@@ -15,6 +15,8 @@ Pack fields::
     schema: {...}                  # optional JSON schema of the answer
     system: ...                    # optional system text (template)
     image_placement: before        # where the image goes in the first turn: "before" or "after" the text
+    answers: {yes: fake, no: real} # optional: short answers that state the verdict (for yes/no questions such as
+                                   # PaliGemma's "Is this image made by AI?"); local models score these words too
     turns:                         # one or more user turns (templates); turn k may use replies[0..k-1]
       - "Is this image ..."
       - {text: "...", image: none}
@@ -37,13 +39,24 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from grounddefake.resources import asset_dir
-from grounddefake.types import Size
+from grounddefake.types import Size, VerdictLabel
 
 Placement = Literal["before", "after", "none"]
 TASKS = ("verdict", "grounded")
 NATIVE = "native"
 """A pack convention meaning: the model family's own box format."""
-_FIELDS = {"name", "version", "description", "task", "convention", "schema", "system", "image_placement", "turns"}
+_FIELDS = {
+    "name",
+    "version",
+    "description",
+    "task",
+    "convention",
+    "schema",
+    "system",
+    "image_placement",
+    "turns",
+    "answers",
+}
 MAX_RENDERED = 100_000
 """Longest rendered text, and longest string one template operation may build."""
 MAX_RANGE = 1_000
@@ -142,6 +155,8 @@ class PromptPack:
     turns: tuple[Turn, ...]
     source: str
     hash: str
+    answers: Mapping[str, VerdictLabel] | None = None
+    """Short answers that state the verdict (``{"yes": "fake", "no": "real"}``), lower case."""
 
     @property
     def id(self) -> str:
@@ -327,6 +342,17 @@ def pack_from_mapping(data: Any, source: str) -> PromptPack:
             _ENV.parse(template)
         except TemplateError as exc:
             raise fail(field, f"template syntax error: {exc}") from None
+    answers = data.get("answers")
+    if isinstance(answers, Mapping):  # YAML 1.1 reads the keys yes / no as booleans
+        answers = {({True: "yes", False: "no"}[k] if isinstance(k, bool) else k): v for k, v in answers.items()}
+    if answers is not None:
+        if (
+            not isinstance(answers, Mapping)
+            or not answers
+            or any(not isinstance(k, str) or not k.strip() or v not in ("real", "fake") for k, v in answers.items())
+        ):
+            raise fail("answers", "must map answer words to 'real' or 'fake', e.g. {yes: fake, no: real}")
+        answers = {k.strip().lower(): v for k, v in answers.items()}
     canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
     return PromptPack(
         name=name,
@@ -339,4 +365,5 @@ def pack_from_mapping(data: Any, source: str) -> PromptPack:
         turns=tuple(turns),
         source=source,
         hash=hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:12],
+        answers=answers,
     )

@@ -12,8 +12,8 @@ import asyncio
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +98,7 @@ async def ask(
     cached = True
     for turn in range(len(pack.turns)):
         messages.append(pack.render_turn(turn, size, replies, convention))
-        request = Request(tuple(messages), (prepared,), convention, pack.schema, params)
+        request = Request(tuple(messages), (prepared,), convention, pack.schema, params, pack.answers)
         try:
             completion, hit = await caller.complete(request)
         except Exception as exc:  # a failed request is data (principle 2), whatever raised it
@@ -110,8 +110,30 @@ async def ask(
         completions.append(completion)
         replies.append(completion.text)
         messages.append(Message("assistant", (TextPart(completion.text),)))
-    verdict = parse_completion(completions[-1], convention, prepared.transform)
+    verdict = parse_completion(completions[-1], convention, prepared.transform, pack.answers)
+    if verdict.label == "unknown" and len(completions) > 1:
+        verdict = _earlier_verdict(verdict, completions[:-1], prepared, pack)
     return Answer(verdict, prepared, tuple(completions), cached)
+
+
+def _earlier_verdict(
+    last: Verdict, earlier: Sequence[Completion], prepared: PreparedImage, pack: PromptPack
+) -> Verdict:
+    """A pack that asks the verdict and the regions in separate turns (PaliGemma: "Is this image made by AI?", then
+    "detect ..."): the label, score and rationale of the latest earlier reply that states a verdict, with the
+    regions of the last reply."""
+    for completion in reversed(earlier):
+        stated = parse_completion(completion, None, prepared.transform, pack.answers)
+        if stated.label != "unknown":
+            notes = tuple(n for n in last.parse_errors if not n.startswith(("no verdict", "hedged", "contradictory")))
+            return replace(
+                last,
+                label=stated.label,
+                score=stated.score,
+                rationale=last.rationale or stated.rationale,
+                parse_errors=notes,
+            )
+    return last
 
 
 def prediction_record(

@@ -235,13 +235,18 @@ class Usage:
 
 @dataclass(frozen=True)
 class Completion:
-    """What a backend returns for one request."""
+    """What a backend returns for one request.
+
+    ``score`` is P(fake) when the backend computed it from the full distribution of the verdict token (local models:
+    every verdict word of the vocabulary); otherwise the parser derives it from ``logprobs``.
+    """
 
     text: str
     logprobs: tuple[TokenLogprob, ...] | None = None
     usage: Usage = Usage()
     latency_s: float = 0.0
     finish_reason: str | None = None
+    score: float | None = None
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Backends: the built-in ``forensic`` model and, through the same interface, any OpenAI-compatible server."""
+"""Backends: the built-in ``forensic`` model and, through the same interface, any OpenAI-compatible server and open
+models run locally with transformers (``local:/path``, ``hf:ORG/NAME``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Literal
 
 from grounddefake.backends.base import Backend, BackendError, GenerationParams, Request
 from grounddefake.images import ImagePolicy
+from grounddefake.local.loading import LocalOptions, is_local_ref
 
 __all__ = [
     "FORENSIC",
@@ -51,13 +53,15 @@ def create_backend(
     convention: str | None = None,
     image_format: Literal["png", "jpeg"] | None = None,
     timeout: float = 120.0,
+    local: LocalOptions | None = None,
 ) -> Backend:
     """The backend serving ``model``.
 
     ``forensic`` is the built-in model. A preset name or model id (``gpt-4o``, ``Qwen/Qwen2.5-VL-7B-Instruct``)
     brings its endpoint, key variable, convention, image policy and capabilities; any other name needs
     ``convention``. ``base_urls`` (else ``OPENAI_BASE_URL``, else the preset's) overrides the endpoint; with
-    ``base_urls`` and no model, the server's only model is used.
+    ``base_urls`` and no model, the server's only model is used. ``local:/path`` and ``hf:ORG/NAME`` run the model
+    in this process with transformers (``local`` says on what device, dtype and batch size).
 
     Raises:
         UnknownModelError: an unknown name without a convention, a missing key, an unreachable model list.
@@ -70,6 +74,12 @@ def create_backend(
         from grounddefake.backends.forensic import ForensicBackend
 
         return ForensicBackend()
+    if is_local_ref(model) and not base_urls:
+        from grounddefake.backends.local import LocalBackend
+
+        if convention is not None:
+            get_convention(convention)
+        return LocalBackend(model, local, convention)  # type: ignore[arg-type]
     preset = find_preset(model) if model else None
     urls: list[str | None] = list(base_urls)
     if not urls and os.environ.get("OPENAI_BASE_URL"):

@@ -60,6 +60,7 @@ class Request:
         convention: the box convention the prompt asks the model to answer in (None for verdict-only packs).
         schema: the JSON schema of the expected answer, when the pack has one.
         params: decoding parameters.
+        answers: short answers that state the verdict (the pack's ``answers``, e.g. ``{"yes": "fake"}``).
     """
 
     messages: tuple[Message, ...]
@@ -67,6 +68,7 @@ class Request:
     convention: str | None = None
     schema: Mapping[str, Any] | None = None
     params: GenerationParams = field(default_factory=GenerationParams)
+    answers: Mapping[str, str] | None = None
 
 
 class Backend(ABC):
@@ -87,6 +89,8 @@ class Backend(ABC):
     """Whether answers go to the response cache (paid or slow requests; not the built-in analysis)."""
     price: Any = None
     """A :class:`grounddefake.presets.Price`, when requests cost money."""
+    prompt_defaults: Mapping[str, str] = {}
+    """Packs this model answers better than the generic ones, by task ("verdict", "grounded")."""
 
     @abstractmethod
     async def complete(self, request: Request) -> Completion:

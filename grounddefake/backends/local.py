@@ -1,0 +1,234 @@
+"""Open multimodal models run locally with transformers: ``--model local:/path`` or ``--model hf:ORG/NAME``.
+
+Requests that arrive together are batched (up to ``batch_size``, sorted by image size to reduce padding,
+left-padded) and decoded greedily, so a batch answers exactly as single requests do. With a temperature above 0
+each request is sampled on its own with its seed, so a sampled answer does not depend on its batch neighbours.
+The verdict probability comes from the full distribution of the verdict token (:mod:`grounddefake.local.scoring`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from grounddefake.backends.base import Backend, BackendError, Request
+from grounddefake.local.loading import (
+    LocalModelError,
+    LocalOptions,
+    checkpoint_fingerprint,
+    pick_device,
+    pick_dtype,
+    resolve,
+)
+from grounddefake.types import Completion, Usage
+
+BATCH_WINDOW = 0.005
+"""Seconds to wait for more requests before running a batch that is not full."""
+PROMPT_DEFAULTS = {"paligemma": {"verdict": "paligemma-verdict", "grounded": "paligemma-detect"}}
+"""Packs a family answers better than the generic ones: PaliGemma's own short prompts."""
+
+
+def load_torch() -> Any:
+    """Import torch and transformers, or say how to install them."""
+    try:
+        import torch
+        import transformers
+    except ImportError as exc:
+        raise LocalModelError(
+            f"local models need torch and transformers ({exc.name} is missing): pip install 'grounddefake[local]' "
+            "(on CPU-only machines install torch first from the CPU wheel)"
+        ) from None
+    transformers.utils.logging.disable_progress_bar()  # our own progress bar is the one that counts
+    return torch
+
+
+class LocalBackend(Backend):
+    """A transformers model in this process, behind the same interface as the API backends."""
+
+    cacheable = True  # local generation is slow: a re-run reuses answers like a paid API
+
+    def __init__(self, ref: str, options: LocalOptions | None = None, convention: str | None = None) -> None:
+        torch = load_torch()
+        from transformers import AutoConfig, AutoModelForImageTextToText
+
+        from grounddefake.local.inputs import FAMILIES
+
+        self.options = options or LocalOptions()
+        self.model = ref
+        self.path = resolve(ref)
+        try:
+            config = AutoConfig.from_pretrained(self.path)
+        except (OSError, ValueError) as exc:
+            raise LocalModelError(f"{ref}: cannot read its config ({exc})") from None
+        self.family = FAMILIES.get(config.model_type)
+        if self.family is None:
+            raise LocalModelError(
+                f"{ref}: model type {config.model_type!r} is not supported locally (supported: "
+                f"{', '.join(FAMILIES)}); serve it with vLLM or SGLang and use --base-url"
+            )
+        self.model_type = config.model_type
+        self.device = pick_device(self.options.device)
+        self.dtype = pick_dtype(self.options.dtype, self.device)
+        self.inputs = self.family.inputs(self.path, self.family)
+        self.image_policy = self.inputs.image_policy
+        native = self.family.convention
+        if native == "qwen2.5-vl":  # pixels of the smart-resize grid under this processor's pixel limit
+            native = f"qwen2.5-vl@{self.inputs.max_pixels}"  # type: ignore[attr-defined]
+        self.convention = convention or native
+        try:
+            network = AutoModelForImageTextToText.from_pretrained(self.path, dtype=getattr(torch, self.dtype))
+        except (OSError, ValueError) as exc:
+            raise LocalModelError(f"{ref}: cannot load the model ({exc})") from None
+        self.network = network.to(self.device).eval()
+        self.torch = torch
+        self.batch_size = self.options.batch_size
+        self.default_concurrency = 2 * self.batch_size  # the next batch queues while one runs
+        self.prompt_defaults = PROMPT_DEFAULTS.get(self.model_type, {})
+        self._fingerprint = checkpoint_fingerprint(self.path)
+        self._vocabularies: dict[Any, Any] = {}
+        self._pending: list[tuple[Request, asyncio.Future[Completion]]] = []
+        self._worker: asyncio.Task[None] | None = None
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            **super().describe(),
+            "backend": "local",
+            "model_type": self.model_type,
+            "convention": self.convention,
+            "device": self.device,
+            "dtype": self.dtype,
+            "batch_size": self.batch_size,
+        }
+
+    def cache_identity(self) -> dict[str, Any]:
+        identity = {**self.describe(), "weights": self._fingerprint}
+        identity.pop("batch_size")  # greedy batches answer as single requests do
+        return identity
+
+    async def aclose(self) -> None:
+        if self._worker is not None:
+            await asyncio.gather(self._worker, return_exceptions=True)
+
+    # -- batching -------------------------------------------------------------------------------------------
+
+    async def complete(self, request: Request) -> Completion:
+        future: asyncio.Future[Completion] = asyncio.get_running_loop().create_future()
+        self._pending.append((request, future))
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        while self._pending:
+            if len(self._pending) < self.batch_size:
+                await asyncio.sleep(BATCH_WINDOW)
+            batch = self._pending[: self.batch_size]
+            del self._pending[: len(batch)]
+            batch = [item for item in batch if not item[1].done()]  # cancelled while waiting
+            if not batch:
+                continue
+            batch.sort(key=lambda item: sum(i.pixels.size for i in item[0].images))  # less padding
+            try:
+                results = await asyncio.to_thread(self.generate, [request for request, _ in batch])
+            except Exception as exc:  # a model fault fails this batch's requests, as data
+                failure = exc if isinstance(exc, BackendError) else BackendError(f"{type(exc).__name__}: {exc}")
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(failure)
+                continue
+            for (_, future), result in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(result)
+
+    # -- generation -----------------------------------------------------------------------------------------
+
+    def generate(self, requests: Sequence[Request]) -> list[Completion]:
+        """Answers to ``requests``: left-padded greedy batches (one per verdict vocabulary and token limit), or one
+        seeded sample per request."""
+        groups: dict[Any, list[int]] = {}
+        for i, request in enumerate(requests):
+            alone = request.params.temperature > 0
+            key = (i,) if alone else (tuple(sorted((request.answers or {}).items())), request.params.max_tokens)
+            groups.setdefault(key, []).append(i)
+        results: list[Completion | None] = [None] * len(requests)
+        for members in groups.values():
+            for i, completion in zip(members, self._generate([requests[i] for i in members]), strict=True):
+                results[i] = completion
+        return [r for r in results if r is not None]
+
+    def encode(self, requests: Sequence[Request]) -> dict[str, Any]:
+        """The model inputs of ``requests`` on the model's device and dtype."""
+        batch = self.inputs.encode(requests)
+        out = {}
+        for key, value in batch.items():
+            if hasattr(value, "to"):
+                value = value.to(self.device)
+                if value.is_floating_point():
+                    value = value.to(getattr(self.torch, self.dtype))
+            out[key] = value
+        return out
+
+    def vocabulary(self, answers: Any) -> Any:
+        from grounddefake.local.scoring import verdict_vocabulary
+
+        key = tuple(sorted((answers or {}).items()))
+        if key not in self._vocabularies:
+            self._vocabularies[key] = verdict_vocabulary(self.inputs.tokenizer, answers)
+        return self._vocabularies[key]
+
+    def _generate(self, requests: Sequence[Request]) -> list[Completion]:
+        from transformers import GenerationConfig, LogitsProcessorList
+
+        from grounddefake.local.scoring import StepRecorder
+
+        torch = self.torch
+        start = time.perf_counter()
+        tokenizer = self.inputs.tokenizer
+        batch = self.encode(requests)
+        params = requests[0].params
+        sample = params.temperature > 0
+        stops = sorted(self.inputs.stop_ids)
+        config = GenerationConfig(
+            max_new_tokens=params.max_tokens,
+            do_sample=sample,
+            temperature=params.temperature if sample else None,
+            top_p=None,
+            top_k=None,
+            eos_token_id=stops,
+            pad_token_id=tokenizer.pad_token_id,
+            bos_token_id=tokenizer.bos_token_id,
+        )
+        recorder = StepRecorder(self.vocabulary(requests[0].answers), self.options.top_logprobs)
+        if sample:
+            torch.manual_seed(params.seed or 0)
+        with torch.inference_mode():
+            sequences = self.network.generate(
+                **batch, generation_config=config, logits_processor=LogitsProcessorList([recorder])
+            )
+        prompt_length = batch["input_ids"].shape[1]
+        recorder.finish(sequences[:, -1])
+        elapsed = time.perf_counter() - start
+
+        def decode(token: int) -> str:
+            return tokenizer.decode([token])
+
+        completions = []
+        for row, request in enumerate(requests):
+            tokens: list[int] = []
+            for token in sequences[row, prompt_length:].tolist():
+                if token in self.inputs.stop_ids:
+                    break
+                tokens.append(token)
+            completions.append(
+                Completion(
+                    text=tokenizer.decode(tokens, skip_special_tokens=False),
+                    logprobs=recorder.token_logprobs(row, tokens, decode),
+                    usage=Usage(int(batch["attention_mask"][row].sum()), len(tokens)),
+                    latency_s=elapsed / len(requests),
+                    finish_reason="length" if len(tokens) >= request.params.max_tokens else "stop",
+                    score=recorder.verdict_score(row, tokens),
+                )
+            )
+        return completions

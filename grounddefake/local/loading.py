@@ -1,0 +1,140 @@
+"""Where a local model comes from and what it runs on: references, offline-first resolution, device and dtype."""
+
+from __future__ import annotations
+
+import os
+import socket
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+LOCAL_PREFIXES = ("local:", "hf:")
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+HUB_PROBE_TIMEOUT = 3.0
+"""Seconds to wait for the hub before saying it is unreachable (transformers alone retries for minutes)."""
+
+
+class LocalModelError(ValueError):
+    """A local model cannot be loaded: a missing folder, an unreachable hub, an unsupported family, no torch."""
+
+
+@dataclass(frozen=True)
+class LocalOptions:
+    """How to run a local model.
+
+    Attributes:
+        device: ``auto`` (cuda, else mps, else cpu), ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
+        dtype: ``auto`` (bfloat16 on GPUs that support it, float16 on other GPUs and mps, float32 on cpu),
+            ``float32``, ``bfloat16`` or ``float16``.
+        batch_size: requests generated together (left-padded, sorted by image size).
+        top_logprobs: alternatives recorded per generated token.
+    """
+
+    device: str = "auto"
+    dtype: str = "auto"
+    batch_size: int = 8
+    top_logprobs: int = 5
+
+    def __post_init__(self) -> None:
+        if self.dtype not in DTYPES:
+            raise LocalModelError(f"--dtype is one of {', '.join(DTYPES)}, got {self.dtype!r}")
+        if not (self.device in ("auto", "cpu", "mps") or self.device.split(":")[0] == "cuda"):
+            raise LocalModelError(f"--device is auto, cpu, cuda, cuda:N or mps, got {self.device!r}")
+        if self.batch_size < 1 or self.top_logprobs < 0:
+            raise LocalModelError("--batch-size must be at least 1 and top_logprobs at least 0")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "device": self.device,
+            "dtype": self.dtype,
+            "batch_size": self.batch_size,
+            "top_logprobs": self.top_logprobs,
+        }
+
+
+def is_local_ref(model: str | None) -> bool:
+    """Whether ``model`` names a local checkpoint (``local:/path``) or a hub model run locally (``hf:ORG/NAME``)."""
+    return bool(model) and model.startswith(LOCAL_PREFIXES)  # type: ignore[union-attr]
+
+
+def resolve(ref: str) -> str:
+    """The folder (or, when the hub is reachable and the model not cached, the hub id) to load ``ref`` from.
+
+    ``local:/path`` must hold a ``config.json``. ``hf:ORG/NAME`` loads from the local hub cache when a snapshot is
+    there, so a cached model runs with no network; otherwise the hub must answer within a few seconds.
+
+    Raises:
+        LocalModelError: a missing folder, or a hub model that is neither cached nor reachable.
+    """
+    if ref.startswith("local:"):
+        path = Path(ref[len("local:") :]).expanduser()
+        if not (path / "config.json").is_file():
+            raise LocalModelError(f"{ref}: no config.json in {path} (a transformers checkpoint folder)")
+        return str(path)
+    if not ref.startswith("hf:") or ref.count("/") > 1 or not ref[3:].strip("/"):
+        raise LocalModelError(f"{ref}: a local model is local:/path/to/checkpoint or hf:ORG/NAME")
+    name = ref[len("hf:") :]
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    try:
+        return snapshot_download(name, local_files_only=True)
+    except (LocalEntryNotFoundError, OSError, ValueError):
+        pass
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
+        raise LocalModelError(
+            f"{ref}: HF_HUB_OFFLINE is set and {name} is not in the local hub cache; download it on a machine with "
+            "network access and run it with --model local:/path/to/folder"
+        )
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+    problem = hub_problem(endpoint)
+    if problem:
+        raise LocalModelError(
+            f"{ref}: the hub ({endpoint}) cannot be reached ({problem}) and {name} is not in the local hub cache; "
+            "download it elsewhere and run it with --model local:/path/to/folder"
+        )
+    return name
+
+
+def hub_problem(endpoint: str, timeout: float = HUB_PROBE_TIMEOUT) -> str | None:
+    """Why a TCP connection to ``endpoint`` fails within ``timeout`` seconds, else None."""
+    url = urllib.parse.urlsplit(endpoint)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        with socket.create_connection((url.hostname or "", port), timeout=timeout):
+            return None
+    except OSError as exc:
+        return str(exc) or type(exc).__name__
+
+
+def pick_device(requested: str = "auto") -> str:
+    """``auto`` → cuda when available, else mps, else cpu; anything else as given."""
+    import torch
+
+    if requested != "auto":
+        return requested
+    if torch.cuda.is_available():
+        return "cuda"
+    mps = getattr(torch.backends, "mps", None)
+    return "mps" if mps is not None and mps.is_available() else "cpu"
+
+
+def pick_dtype(requested: str, device: str) -> str:
+    """``auto`` → bfloat16 on a GPU that supports it, float16 on other GPUs and mps, float32 on cpu."""
+    import torch
+
+    if requested != "auto":
+        return requested
+    if device.startswith("cuda"):
+        return "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+    return "float16" if device == "mps" else "float32"
+
+
+def checkpoint_fingerprint(path: str) -> dict[str, Any]:
+    """What identifies the weights in a checkpoint folder (file names, sizes, modification times), for the cache."""
+    folder = Path(path)
+    if not folder.is_dir():
+        return {"hub": path}
+    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    return {"files": [[p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in files]}

@@ -1,0 +1,126 @@
+"""Verdict probabilities and token log-probabilities from a local model's logits.
+
+The verdict vocabulary is resolved from the tokenizer, never hard-coded: every spelling of the verdict words
+("fake", " Fake", '"real', ...) and of a pack's short answers ("yes", "No") that the tokenizer encodes as a single
+token. While the model generates, :class:`StepRecorder` keeps, per step, the log-probability of the token chosen,
+the top alternatives and the probability mass of each verdict label. The verdict step is the first generated token
+in that vocabulary; P(fake) is its fake mass renormalised over the verdict vocabulary.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from transformers import LogitsProcessor
+
+from grounddefake.types import TokenLogprob
+
+VERDICT_WORDS: Mapping[str, str] = {"real": "real", "fake": "fake"}
+"""The verdict words the shipped packs ask for; a pack's ``answers`` add its own."""
+PREFIXES = ("", " ", '"', ' "', "'", "**")
+"""What may be glued to a verdict word in one token: a space (``Verdict: fake``), a quote (``"verdict": "fake"``)."""
+
+
+@dataclass(frozen=True)
+class VerdictVocabulary:
+    """The token ids that start a verdict answer, per label."""
+
+    real: tuple[int, ...]
+    fake: tuple[int, ...]
+
+    @property
+    def ids(self) -> frozenset[int]:
+        return frozenset(self.real) | frozenset(self.fake)
+
+    @property
+    def usable(self) -> bool:
+        """Both labels have at least one token: a probability can be renormalised over them."""
+        return bool(self.real) and bool(self.fake)
+
+
+def verdict_vocabulary(tokenizer: Any, answers: Mapping[str, str] | None = None) -> VerdictVocabulary:
+    """The single-token spellings of the verdict words and ``answers`` in ``tokenizer``'s vocabulary.
+
+    A token that would stand for both labels is left out.
+    """
+    words = {**VERDICT_WORDS, **{k.lower(): v for k, v in (answers or {}).items()}}
+    found: dict[str, set[int]] = {"real": set(), "fake": set()}
+    for word, label in words.items():
+        for spelling in {word, word.capitalize(), word.upper()}:
+            for prefix in PREFIXES:
+                ids = tokenizer.encode(prefix + spelling, add_special_tokens=False)
+                if len(ids) == 1:
+                    found[label].add(int(ids[0]))
+    both = found["real"] & found["fake"]
+    return VerdictVocabulary(tuple(sorted(found["real"] - both)), tuple(sorted(found["fake"] - both)))
+
+
+class StepRecorder(LogitsProcessor):
+    """Records, per generation step and batch row, what the model's distribution said; changes nothing.
+
+    Runs among the logits processors before temperature and top-k/top-p, so it sees the model's own distribution.
+    """
+
+    def __init__(self, vocabulary: VerdictVocabulary, top_k: int) -> None:
+        self.vocabulary = vocabulary
+        self.top_k = top_k
+        self.top_values: list[torch.Tensor] = []
+        self.top_ids: list[torch.Tensor] = []
+        self.verdict_mass: list[torch.Tensor] = []
+        self.chosen: list[torch.Tensor] = []
+        self._previous: torch.Tensor | None = None
+        self._real = torch.tensor(vocabulary.real, dtype=torch.long)
+        self._fake = torch.tensor(vocabulary.fake, dtype=torch.long)
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        logp = torch.log_softmax(scores.float(), dim=-1)
+        if self._previous is not None:
+            self.chosen.append(self._previous.gather(1, input_ids[:, -1:]).squeeze(1).cpu())
+        self._previous = logp
+        if self.top_k:
+            top = logp.topk(min(self.top_k, logp.shape[-1]), dim=-1)
+            self.top_values.append(top.values.cpu())
+            self.top_ids.append(top.indices.cpu())
+        if self.vocabulary.usable:
+            real = logp[:, self._real.to(logp.device)].logsumexp(-1)
+            fake = logp[:, self._fake.to(logp.device)].logsumexp(-1)
+            self.verdict_mass.append(torch.stack([real, fake], dim=-1).cpu())
+        return scores
+
+    def finish(self, last_tokens: torch.Tensor) -> None:
+        """Record the log-probability of the last step's tokens (the next call never comes)."""
+        if self._previous is not None:
+            self.chosen.append(
+                self._previous.gather(1, last_tokens.view(-1, 1).to(self._previous.device)).squeeze(1).cpu()
+            )
+            self._previous = None
+
+    def verdict_score(self, row: int, tokens: Sequence[int]) -> float | None:
+        """P(fake) at the first of ``tokens`` (row ``row``'s generated tokens) that is a verdict token."""
+        if not self.verdict_mass:
+            return None
+        ids = self.vocabulary.ids
+        for step, token in enumerate(tokens):
+            if token in ids and step < len(self.verdict_mass):
+                real, fake = (float(v) for v in self.verdict_mass[step][row])
+                return 1.0 / (1.0 + math.exp(real - fake)) if math.isfinite(real - fake) else float(fake > real)
+        return None
+
+    def token_logprobs(self, row: int, tokens: Sequence[int], decode: Any) -> tuple[TokenLogprob, ...]:
+        """Row ``row``'s generated tokens with their log-probabilities and top alternatives."""
+        out = []
+        for step, token in enumerate(tokens):
+            value = float(self.chosen[step][row]) if step < len(self.chosen) else float("nan")
+            top: tuple[tuple[str, float], ...] = ()
+            if self.top_values:
+                top = tuple(
+                    (decode(int(t)), float(v))
+                    for v, t in zip(self.top_values[step][row], self.top_ids[step][row], strict=True)
+                    if math.isfinite(float(v))
+                )
+            out.append(TokenLogprob(decode(token), value if math.isfinite(value) else -1e9, top))
+        return tuple(out)

@@ -1,0 +1,300 @@
+"""Local transformers models end to end, on tiny random checkpoints built offline (tests/tiny_models.py)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch", reason="local models need torch (make test installs the CPU wheel)")
+pytest.importorskip("transformers", reason="local models need transformers")
+
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from grounddefake.backends import BackendError, GenerationParams, Request, create_backend
+from grounddefake.backends.local import LocalBackend
+from grounddefake.cli import app
+from grounddefake.images import ImagePolicy, prepare_image
+from grounddefake.local import LocalModelError, LocalOptions
+from grounddefake.local.loading import pick_device, pick_dtype
+from grounddefake.local.scoring import verdict_vocabulary
+from grounddefake.parsing import parse_completion
+from grounddefake.prompts import ImagePart, Message, TextPart
+from tests.tiny_models import build_llava, build_paligemma, build_qwen
+
+FAMILIES = {
+    "qwen2.5-vl": ("qwen2_5_vl", "qwen2.5-vl@1003520"),
+    "qwen2-vl": ("qwen2_vl", "qwen2-vl"),
+    "llava": ("llava", "llava-1.5"),
+    "paligemma": ("paligemma", "paligemma"),
+}
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("tiny")
+    return {
+        "qwen2.5-vl": build_qwen(root / "qwen25"),
+        "qwen2-vl": build_qwen(root / "qwen2", version="2"),
+        "llava": build_llava(root / "llava"),
+        "paligemma": build_paligemma(root / "paligemma"),
+    }
+
+
+@pytest.fixture(scope="module")
+def backends(checkpoints: dict[str, Path]) -> dict[str, LocalBackend]:
+    return {name: LocalBackend(f"local:{path}", LocalOptions(batch_size=4)) for name, path in checkpoints.items()}
+
+
+def image(width: int, height: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+
+
+def request(backend: LocalBackend, pixels: np.ndarray, text: str = "Is this image real or fake?", **kw) -> Request:
+    prepared = prepare_image(pixels, backend.image_policy)
+    message = Message("user", (ImagePart(0), TextPart(text)))
+    params = GenerationParams(max_tokens=kw.pop("max_tokens", 12), **kw)
+    return Request((message,), (prepared,), backend.convention, None, params)
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_family_is_recognised_from_its_config(backends: dict[str, LocalBackend], family: str) -> None:
+    model_type, convention = FAMILIES[family]
+    backend = backends[family]
+    assert backend.model_type == model_type
+    assert backend.convention == convention
+    assert backend.describe()["device"] == "cpu" and backend.describe()["dtype"] == "float32"
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_a_batch_of_four_answers_as_four_single_requests(backends: dict[str, LocalBackend], family: str) -> None:
+    backend = backends[family]
+    sizes = [(64, 48), (40, 72), (56, 56), (90, 30)]
+    requests = [request(backend, image(w, h, i)) for i, (w, h) in enumerate(sizes)]
+    together = backend.generate(requests)
+    alone = [backend.generate([r])[0] for r in requests]
+    for batched, single in zip(together, alone, strict=True):
+        assert batched.text == single.text
+        assert batched.usage == single.usage
+        assert [t.token for t in batched.logprobs] == [t.token for t in single.logprobs]
+        np.testing.assert_allclose(
+            [t.logprob for t in batched.logprobs], [t.logprob for t in single.logprobs], atol=1e-4
+        )
+        assert (batched.score is None) == (single.score is None)
+        if batched.score is not None:
+            assert batched.score == pytest.approx(single.score, abs=1e-4)
+
+
+def test_batched_requests_through_the_async_batcher_equal_single_calls(backends: dict[str, LocalBackend]) -> None:
+    import asyncio
+
+    backend = backends["qwen2.5-vl"]
+    requests = [request(backend, image(48 + 8 * i, 40, i)) for i in range(6)]
+
+    async def concurrently() -> list:
+        return await asyncio.gather(*(backend.complete(r) for r in requests))
+
+    answers = asyncio.run(concurrently())
+    assert [a.text for a in answers] == [backend.generate([r])[0].text for r in requests]
+
+
+def independent_verdict_ids(tokenizer, words: dict[str, str]) -> dict[str, set[int]]:
+    """Token ids whose text is a verdict word, found by walking the whole vocabulary (not by encoding)."""
+    ids: dict[str, set[int]] = {"real": set(), "fake": set()}
+    for token_id in range(len(tokenizer)):
+        text = tokenizer.decode([token_id]).strip().lstrip("\"'*").strip().lower()
+        if text in words and tokenizer.encode(tokenizer.decode([token_id]), add_special_tokens=False) == [token_id]:
+            ids[words[text]].add(token_id)
+    return ids
+
+
+@pytest.mark.parametrize("answers", [None, {"yes": "fake", "no": "real"}])
+def test_the_verdict_vocabulary_comes_from_the_tokenizer(backends: dict[str, LocalBackend], answers) -> None:
+    tokenizer = backends["qwen2.5-vl"].inputs.tokenizer
+    vocabulary = verdict_vocabulary(tokenizer, answers)
+    expected = independent_verdict_ids(tokenizer, {"real": "real", "fake": "fake", **(answers or {})})
+    assert set(vocabulary.real) == expected["real"] and set(vocabulary.fake) == expected["fake"]
+    assert vocabulary.usable and not set(vocabulary.real) & set(vocabulary.fake)
+
+
+@pytest.fixture(scope="module")
+def verdict_speaker(tmp_path_factory: pytest.TempPathFactory) -> LocalBackend:
+    """A tiny Qwen2.5-VL whose output layer only knows the verdict tokens: every answer starts with one."""
+    folder = build_qwen(tmp_path_factory.mktemp("speaker") / "qwen", seed=3)
+    backend = LocalBackend(f"local:{folder}", LocalOptions(batch_size=4))
+    vocabulary = backend.vocabulary(None)
+    weight = backend.network.lm_head.weight.data
+    keep = torch.zeros(weight.shape[0], dtype=torch.bool)
+    keep[list(vocabulary.ids)] = True
+    weight[~keep] = 0.0
+    weight[keep] *= 50.0
+    return backend
+
+
+def test_the_score_is_p_fake_renormalised_over_the_verdict_vocabulary(verdict_speaker: LocalBackend) -> None:
+    backend = verdict_speaker
+    vocabulary = backend.vocabulary(None)
+    requests = [request(backend, image(64, 48, i), max_tokens=3) for i in range(4)]
+    completions = backend.generate(requests)
+    for req, completion in zip(requests, completions, strict=True):
+        assert completion.score is not None and 0.0 <= completion.score <= 1.0
+        with torch.inference_mode():
+            logits = backend.network(**backend.encode([req])).logits[0, -1].float()
+        probabilities = torch.softmax(logits, dim=-1)
+        fake = float(probabilities[list(vocabulary.fake)].sum())
+        real = float(probabilities[list(vocabulary.real)].sum())
+        assert completion.score == pytest.approx(fake / (fake + real), abs=1e-5)
+        assert 1.0 - completion.score == pytest.approx(real / (fake + real), abs=1e-5)
+        verdict = parse_completion(completion, None, req.images[0].transform)
+        assert verdict.score == completion.score  # the backend's full-vocabulary score wins
+
+
+def test_sampling_is_seeded(backends: dict[str, LocalBackend]) -> None:
+    backend = backends["qwen2.5-vl"]
+    sampled = request(backend, image(64, 48, 0), temperature=1.5, seed=7)
+    first, second = backend.generate([sampled])[0], backend.generate([sampled])[0]
+    assert first.text == second.text
+    others = {backend.generate([request(backend, image(64, 48, 0), temperature=1.5, seed=s)])[0].text for s in range(6)}
+    assert len(others) > 1  # a temperature really samples
+
+
+def test_qwen25_boxes_map_back_through_the_processors_grid(backends: dict[str, LocalBackend]) -> None:
+    backend = backends["qwen2.5-vl"]
+    pixels = image(640, 480, 0)
+    req = request(backend, pixels)
+    assert req.images[0].transform.input_size == (644, 476)  # smart resize onto the 28-px grid
+    batch = backend.encode([req])
+    assert batch["image_grid_thw"].tolist() == [[1, 34, 46]]  # 34 × 14 = 476 rows, 46 × 14 = 644 columns
+    from grounddefake.types import Completion
+
+    answer = Completion('{"verdict": "fake", "regions": [{"bbox_2d": [322, 238, 644, 476], "label": "x"}]}')
+    verdict = parse_completion(answer, backend.convention, req.images[0].transform)
+    assert verdict.regions[0].box == pytest.approx((320.0, 240.0, 640.0, 480.0))
+
+
+def test_an_image_off_the_processors_grid_is_refused(backends: dict[str, LocalBackend]) -> None:
+    backend = backends["qwen2.5-vl"]
+    prepared = prepare_image(image(640, 480, 0), ImagePolicy())  # sent as it is: not on the 28-px grid
+    off_grid = Request((Message("user", (ImagePart(0), TextPart("?"))),), (prepared,), backend.convention)
+    with pytest.raises(BackendError, match="resized a 640x480 input to 644x476"):
+        backend.encode([off_grid])
+
+
+def test_llava_sees_the_mean_padded_square(backends: dict[str, LocalBackend]) -> None:
+    inputs = backends["llava"].inputs
+    padded = inputs._image(Image.fromarray(image(60, 30, 0)))
+    assert padded.size == (60, 60)
+    assert padded.getpixel((0, 0)) == inputs.fill  # padding rows carry the processor's mean colour
+
+
+def test_paligemma_asks_only_the_last_turn_with_one_image(backends: dict[str, LocalBackend]) -> None:
+    backend = backends["paligemma"]
+    prepared = prepare_image(image(64, 48, 0), backend.image_policy)
+    messages = (
+        Message("system", (TextPart("You are an expert."),)),
+        Message("user", (ImagePart(0), TextPart("answer en Is this image made by AI?"))),
+        Message("assistant", (TextPart("yes"),)),
+        Message("user", (ImagePart(0), TextPart("detect manipulated region"))),
+    )
+    batch = backend.encode([Request(messages, (prepared,), backend.convention)])
+    text = backend.inputs.tokenizer.decode(batch["input_ids"][0])
+    assert text.count("<image>") == 16 and text.rstrip().endswith("detect manipulated region")
+    assert "expert" not in text and "made by AI" not in text
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_eval_runs_a_local_model_end_to_end(
+    checkpoints: dict[str, Path], tmp_path: Path, family: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "run"
+    arguments = ["eval", "--model", f"local:{checkpoints[family]}", "--with-boxes", "--limit", "5"]
+    arguments += ["--max-new-tokens", "16", "--batch-size", "4", "--out", str(out)]
+    result = CliRunner().invoke(app, arguments)
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+    assert len(lines) == 5 and all(line["error"] is None for line in lines)
+    assert all(line["usage"]["completion_tokens"] > 0 for line in lines)
+    config = json.loads((out / "config.json").read_text())
+    assert config["backend"]["backend"] == "local" and config["local"]["batch_size"] == 4
+    assert config["prompt"].startswith("paligemma-detect@" if family == "paligemma" else "grounded@")
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["classification"]["n"] == 5
+    again = CliRunner().invoke(app, [*arguments[:-1], str(tmp_path / "again")])
+    assert again.exit_code == 0, again.output
+    assert "requests: 0 sent" in again.output and "from cache" in again.output  # a re-run generates nothing
+
+
+def test_resume_keeps_the_local_options(checkpoints: dict[str, Path], tmp_path: Path) -> None:
+    from grounddefake.api import evaluate, resume
+
+    out = tmp_path / "run"
+    local = LocalOptions(batch_size=2, dtype="float32")
+    evaluate(
+        "demo", f"local:{checkpoints['qwen2-vl']}", limit=2, out=out, local=local, params=GenerationParams(max_tokens=8)
+    )
+    (out / "predictions.jsonl").write_text((out / "predictions.jsonl").read_text().splitlines()[0] + "\n")
+    result = resume(out)
+    assert result.reused == 1 and len(result.evaluation.samples) == 2
+    assert json.loads((out / "config.json").read_text())["local"]["batch_size"] == 2
+
+
+@pytest.mark.parametrize(
+    ("ref", "message"),
+    [
+        ("hf:nobody/not-cached", "HF_HUB_OFFLINE is set"),
+        ("local:/no/such/folder", "no config.json"),
+        ("hf:", "local:/path/to/checkpoint or hf:ORG/NAME"),
+    ],
+)
+def test_unloadable_references_fail_fast_with_a_reason(ref: str, message: str, monkeypatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(LocalModelError, match=message):
+        create_backend(ref)
+
+
+def test_an_offline_hub_name_fails_in_the_cli_with_exit_code_2(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    result = CliRunner().invoke(app, ["eval", "--model", "hf:Qwen/Qwen2.5-VL-3B-Instruct", "--limit", "1"])
+    assert result.exit_code == 2 and "not in the local hub cache" in result.output
+
+
+def test_an_unsupported_family_is_named(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "bert"}))
+    with pytest.raises(LocalModelError, match="'bert' is not supported locally"):
+        LocalBackend(f"local:{tmp_path}")
+
+
+@pytest.mark.parametrize(
+    ("device", "dtype", "expected"),
+    [("cpu", "auto", "float32"), ("mps", "auto", "float16"), ("cpu", "bfloat16", "bfloat16")],
+)
+def test_dtype_follows_the_device(device: str, dtype: str, expected: str) -> None:
+    assert pick_dtype(dtype, device) == expected
+
+
+def test_auto_device_prefers_cuda_then_mps_then_cpu() -> None:
+    mps = torch.backends.mps.is_available()
+    expected = "cuda" if torch.cuda.is_available() else "mps" if mps else "cpu"
+    assert pick_device("auto") == expected and pick_device("cpu") == "cpu"
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [({"dtype": "int8"}, "--dtype"), ({"device": "tpu"}, "--device"), ({"batch_size": 0}, "--batch-size")],
+)
+def test_local_options_are_validated(options: dict, message: str) -> None:
+    with pytest.raises(LocalModelError, match=message):
+        LocalOptions(**options)
+
+
+def test_scores_are_probabilities(backends: dict[str, LocalBackend]) -> None:
+    for backend in backends.values():
+        for completion in backend.generate([request(backend, image(50, 40, i)) for i in range(3)]):
+            assert completion.score is None or 0.0 <= completion.score <= 1.0
+            assert all(math.isfinite(t.logprob) and t.logprob <= 0.0 for t in completion.logprobs)

@@ -20,7 +20,7 @@ from typing import Any
 from grounddefake.backends.base import Backend, BackendError, GenerationParams, Request
 from grounddefake.calls import Caller, RetryPolicy, RunStats
 from grounddefake.images import ImageError, ImageInput, prepare_image
-from grounddefake.parsing import parse_completion
+from grounddefake.parsing import parse_completion, short_answer_label
 from grounddefake.prompts import NATIVE, Message, PromptPack, PromptPackError, TextPart
 from grounddefake.types import Completion, PreparedImage, Sample, Usage, Verdict
 
@@ -111,18 +111,24 @@ async def ask(
         replies.append(completion.text)
         messages.append(Message("assistant", (TextPart(completion.text),)))
     verdict = parse_completion(completions[-1], convention, prepared.transform, pack.answers)
-    if verdict.label == "unknown" and len(completions) > 1:
-        verdict = _earlier_verdict(verdict, completions[:-1], prepared, pack)
+    if len(completions) > 1:
+        verdict = _verdict_of_earlier_turns(verdict, completions[:-1], prepared, pack)
     return Answer(verdict, prepared, tuple(completions), cached)
 
 
-def _earlier_verdict(
+def _verdict_of_earlier_turns(
     last: Verdict, earlier: Sequence[Completion], prepared: PreparedImage, pack: PromptPack
 ) -> Verdict:
-    """A pack that asks the verdict and the regions in separate turns (PaliGemma: "Is this image made by AI?", then
-    "detect ..."): the label, score and rationale of the latest earlier reply that states a verdict, with the
-    regions of the last reply."""
+    """The verdict of a pack that asks it and the regions in separate turns (PaliGemma: "Is this image made by
+    AI?", then "detect ..."), with the regions of the last reply.
+
+    An earlier reply that is one of the pack's short answers ("yes") states the verdict; otherwise, when the last
+    reply states none, the latest earlier reply that does.
+    """
     for completion in reversed(earlier):
+        short = pack.answers is not None and short_answer_label(completion.text, pack.answers) is not None
+        if not short and last.label != "unknown":
+            continue
         stated = parse_completion(completion, None, prepared.transform, pack.answers)
         if stated.label != "unknown":
             notes = tuple(n for n in last.parse_errors if not n.startswith(("no verdict", "hedged", "contradictory")))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from grounddefake.backends.base import BackendError, GenerationParams, Request
 from grounddefake.calls import MAX_RETRY_AFTER, Caller, RetryPolicy, TokenBucket, estimate_tokens
 from grounddefake.prompts import Message, TextPart
+from grounddefake.types import Completion, Usage
 
 from .conftest import ScriptedBackend
 
@@ -127,3 +129,14 @@ def test_unexpected_exceptions_become_errors() -> None:
 
     with pytest.raises(BackendError, match="ZeroDivisionError: bug"):
         asyncio.run(Caller(Broken(lambda r: "")).complete(_request()))
+
+
+@pytest.mark.parametrize("score", [None, 0.0, 0.731])
+def test_cached_completions_keep_every_field(score: float | None) -> None:
+    from grounddefake.cache import completion_from_json, completion_to_json
+    from grounddefake.types import TokenLogprob
+
+    completion = Completion(
+        "fake", (TokenLogprob("fake", -0.2, (("real", -1.7),)),), Usage(12, 1), 0.5, "stop", score=score
+    )
+    assert completion_from_json(json.loads(json.dumps(completion_to_json(completion)))) == completion

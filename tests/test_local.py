@@ -30,6 +30,7 @@ from tests.tiny_models import build_llava, build_paligemma, build_qwen
 FAMILIES = {
     "qwen2.5-vl": ("qwen2_5_vl", "qwen2.5-vl@1003520"),
     "qwen2-vl": ("qwen2_vl", "qwen2-vl"),
+    "qwen3-vl": ("qwen3_vl", "qwen3-vl"),
     "llava": ("llava", "llava-1.5"),
     "paligemma": ("paligemma", "paligemma"),
 }
@@ -41,6 +42,7 @@ def checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {
         "qwen2.5-vl": build_qwen(root / "qwen25"),
         "qwen2-vl": build_qwen(root / "qwen2", version="2"),
+        "qwen3-vl": build_qwen(root / "qwen3", version="3"),
         "llava": build_llava(root / "llava"),
         "paligemma": build_paligemma(root / "paligemma"),
     }

@@ -378,3 +378,33 @@ def test_qwen_server_limit_in_the_convention_name() -> None:
     assert verdict.regions[0].box == pytest.approx((72 * 1080 / 728, 131 * 1920 / 1316, 540, 960), abs=0.5)
     with pytest.raises(KeyError, match="only smart-resize"):
         parse(text, "internvl@1003520", (1080, 1920))
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("yes", "fake"),
+        ("Yes.", "fake"),
+        ("no", "real"),
+        ("No, it is a photograph", "real"),
+        ('  "yes"', "fake"),
+        ("maybe", "unknown"),
+        ("nothing suggests generation", "unknown"),  # "no" must be a whole word
+    ],
+)
+def test_a_packs_short_answers_state_the_verdict(text: str, label: str) -> None:
+    from grounddefake.parsing import parse_with_transform
+    from grounddefake.types import Transform
+
+    verdict = parse_with_transform(text, None, Transform.identity((10, 10)), answers={"yes": "fake", "no": "real"})
+    assert verdict.label == label
+
+
+def test_a_backend_score_wins_over_top_logprobs() -> None:
+    from grounddefake.parsing import parse_completion
+    from grounddefake.types import Completion, TokenLogprob, Transform
+
+    logprobs = (TokenLogprob("fake", -0.1, (("fake", -0.1), ("real", -2.4))),)
+    transform = Transform.identity((10, 10))
+    assert parse_completion(Completion("fake", logprobs), None, transform).score == pytest.approx(0.909, abs=1e-3)
+    assert parse_completion(Completion("fake", logprobs, score=0.25), None, transform).score == 0.25

@@ -68,6 +68,9 @@ def test_hash_tracks_content_and_is_recorded_as_id() -> None:
         ({"image_placement": "middle"}, "image_placement"),
         ({"schema": "a string"}, "schema"),
         ({"extra": 1}, "extra"),
+        ({"answers": {"yes": "maybe"}}, "answers"),
+        ({"answers": ["yes"]}, "answers"),
+        ({"answers": {}}, "answers"),
     ],
 )
 def test_validation_names_file_and_field(tmp_path: Path, change: dict, field: str) -> None:
@@ -153,3 +156,9 @@ def test_native_pack_needs_a_model_with_a_convention() -> None:
         resolve_convention(pack, backend)
     backend.convention = "paligemma"
     assert resolve_convention(pack, backend) == "paligemma"
+
+
+def test_answers_map_short_replies_and_survive_yaml_booleans() -> None:
+    pack = load_pack("paligemma-verdict")
+    assert pack.answers == {"yes": "fake", "no": "real"}  # YAML 1.1 reads yes / no as booleans
+    assert load_pack("verdict").answers is None

@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -110,6 +111,21 @@ def test_the_page_in_headless_chromium(run: Path, tmp_path: Path) -> None:
         browser.close()
 
 
+def scroll_until(browser, cards: int, patience: float = 20.0) -> int:
+    """Scroll to the bottom until the gallery shows ``cards`` cards or ``patience`` seconds pass; the count shown.
+
+    The page adds cards when its sentinel scrolls into view, asynchronously: a busy machine needs a moment."""
+    deadline = time.monotonic() + patience
+    count = -1
+    while time.monotonic() < deadline:
+        browser.run("window.scrollTo(0, document.body.scrollHeight)")
+        count = browser.run("return document.querySelectorAll('#grid .card').length")
+        if count == cards:
+            break
+        time.sleep(0.05)
+    return count
+
+
 def test_paging_keeps_going_after_a_filter_while_scrolled_down(tmp_path: Path) -> None:
     from .browser import Browser, chromium_paths
     from .conftest import write_dataset
@@ -122,14 +138,10 @@ def test_paging_keeps_going_after_a_filter_while_scrolled_down(tmp_path: Path) -
     browser = Browser(*paths)
     try:
         browser.go((tmp_path / "run" / "report.html").resolve().as_uri())
-        for _ in range(10):
-            browser.run("window.scrollTo(0, document.body.scrollHeight)")
-        assert browser.run("return document.querySelectorAll('#grid .card').length") == 150
+        assert scroll_until(browser, 150) == 150
         browser.run("document.querySelector('[data-filter=fp]').click()")
-        for _ in range(10):
-            browser.run("window.scrollTo(0, document.body.scrollHeight)")
+        assert scroll_until(browser, 75) == 75
         assert browser.run("return document.getElementById('count').textContent") == "(75 of 150)"
-        assert browser.run("return document.querySelectorAll('#grid .card').length") == 75
     finally:
         browser.close()
 

@@ -117,6 +117,28 @@ def test_multi_turn_conversation_is_sent_with_replies(tiny_dataset: Path, tmp_pa
     assert last[2].text == "Given a cat, is it fake?"
 
 
+@pytest.mark.parametrize(
+    ("first", "second", "label", "boxes"),
+    [
+        ("yes", "<loc0256><loc0256><loc0768><loc0768> manipulated region", "fake", 1),
+        ("no", "", "real", 0),
+        ("no", "<loc0256><loc0256><loc0768><loc0768> manipulated region", "real", 1),  # the answer wins
+        ("maybe", "", "unknown", 0),
+    ],
+)
+def test_verdict_and_regions_asked_in_separate_turns(
+    tiny_dataset: Path, tmp_path: Path, first: str, second: str, label: str, boxes: int
+) -> None:
+    """PaliGemma's packs ask "Is this image made by AI?" and then "detect ...": the verdict comes from the first."""
+    backend = ScriptedBackend(lambda r: first if len(r.messages) == 1 else second)
+    backend.convention = "paligemma"
+    dataset = load_dataset(tiny_dataset)
+    outcome = asyncio.run(run_predictions(list(dataset)[:1], backend, load_pack("paligemma-detect"), tmp_path / "run"))
+    record = next(iter(outcome.records.values()))
+    assert record["label"] == label and len(record["regions"]) == boxes
+    assert any(e.startswith("no verdict") for e in record["parse_errors"]) == (label == "unknown")
+
+
 @pytest.mark.parametrize("concurrency", [1, 3])
 def test_concurrency_bounds(tiny_dataset: Path, tmp_path: Path, concurrency: int) -> None:
     backend = ScriptedBackend(lambda r: '{"verdict":"real"}')

@@ -43,7 +43,7 @@ def tokenizer(special: list[str]):
 
 
 def build_qwen(folder: Path, version: str = "2.5", seed: int = 0) -> Path:
-    """A tiny Qwen2-VL (``version="2"``) or Qwen2.5-VL checkpoint in ``folder``."""
+    """A tiny Qwen2-VL (``version="2"``), Qwen2.5-VL (``"2.5"``) or Qwen3-VL (``"3"``) checkpoint in ``folder``."""
     import torch
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
@@ -71,7 +71,28 @@ def build_qwen(folder: Path, version: str = "2.5", seed: int = 0) -> Path:
         "vision_end_token_id": ids["<|vision_end|>"],
     }
     torch.manual_seed(seed)
-    if version == "2.5":
+    processor = Qwen2VLImageProcessorPil()
+    if version == "3":
+        from transformers import Qwen3VLConfig as Config
+        from transformers import Qwen3VLForConditionalGeneration as Model
+
+        text = {**text, "head_dim": 16, "rope_parameters": {**text["rope_parameters"], "mrope_interleaved": True}}
+        vision = {
+            "depth": 2,
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_heads": 2,
+            "out_hidden_size": 64,
+            "patch_size": 16,
+            "spatial_merge_size": 2,
+            "deepstack_visual_indexes": [1],
+            "num_position_embeddings": 64,
+        }
+        # Qwen3-VL's processor: 16-px patches merged 2 × 2 (a 32-px grid), its own pixel limits
+        processor = Qwen2VLImageProcessorPil(
+            patch_size=16, merge_size=2, size={"shortest_edge": 65536, "longest_edge": 16777216}
+        )
+    elif version == "2.5":
         from transformers import Qwen2_5_VLConfig as Config
         from transformers import Qwen2_5_VLForConditionalGeneration as Model
 
@@ -94,7 +115,7 @@ def build_qwen(folder: Path, version: str = "2.5", seed: int = 0) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(folder)
     tok.save_pretrained(folder)
-    Qwen2VLImageProcessorPil().save_pretrained(folder)
+    processor.save_pretrained(folder)
     return folder
 
 

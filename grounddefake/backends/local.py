@@ -88,6 +88,7 @@ class LocalBackend(Backend):
         self.prompt_defaults = PROMPT_DEFAULTS.get(self.model_type, {})
         self._fingerprint = checkpoint_fingerprint(self.path)
         self._vocabularies: dict[Any, Any] = {}
+        self._token_texts: dict[int, str] = {}
         self._pending: list[tuple[Request, asyncio.Future[Completion]]] = []
         self._worker: asyncio.Task[None] | None = None
 
@@ -196,7 +197,7 @@ class LocalBackend(Backend):
             temperature=params.temperature if sample else None,
             top_p=None,
             top_k=None,
-            eos_token_id=stops,
+            eos_token_id=stops or None,
             pad_token_id=tokenizer.pad_token_id,
             bos_token_id=tokenizer.bos_token_id,
         )
@@ -212,7 +213,10 @@ class LocalBackend(Backend):
         elapsed = time.perf_counter() - start
 
         def decode(token: int) -> str:
-            return tokenizer.decode([token])
+            text = self._token_texts.get(token)
+            if text is None:
+                text = self._token_texts[token] = tokenizer.decode([token])
+            return text
 
         completions = []
         for row, request in enumerate(requests):

@@ -148,8 +148,9 @@ class QwenInputs(ModelInputs):
                 hf_messages(request.messages), chat_template=self.template, add_generation_prompt=True, tokenize=False
             )
             pieces = text.split("<|image_pad|>")
-            if len(pieces) - 1 != len(request_images(request)):
-                raise BackendError(f"the chat template placed {len(pieces) - 1} images for {len(request.images)}")
+            placed = sum(isinstance(p, ImagePart) for m in request.messages for p in m.parts)
+            if len(pieces) - 1 != placed:
+                raise BackendError(f"the chat template placed {len(pieces) - 1} images for {placed}")
             expanded = [pieces[0]]
             for k, piece in enumerate(pieces[1:]):
                 expanded.append("<|image_pad|>" * (int(grids[offset + k].prod()) // self.merge**2) + piece)

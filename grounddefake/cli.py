@@ -657,6 +657,7 @@ def models_command() -> None:
     out.print(
         f"Local models with transformers (pip install 'grounddefake[local]'): --model local:/path or hf:ORG/NAME; "
         f"families: {local}.",
+        markup=False,
         highlight=False,
     )
 

@@ -157,6 +157,24 @@ def test_the_score_is_p_fake_renormalised_over_the_verdict_vocabulary(verdict_sp
         assert verdict.score == completion.score  # the backend's full-vocabulary score wins
 
 
+def test_greedy_ignores_the_checkpoints_sampling_settings(backends: dict[str, LocalBackend]) -> None:
+    backend = backends["qwen2-vl"]
+    req = request(backend, image(64, 48, 0))
+    before = backend.generate([req])[0]
+    saved = backend.network.generation_config
+    try:
+        import copy
+
+        vendor = copy.deepcopy(saved)
+        vendor.do_sample, vendor.top_k, vendor.top_p, vendor.repetition_penalty = True, 3, 0.5, 4.0
+        vendor.temperature, vendor.no_repeat_ngram_size = 0.3, 2
+        backend.network.generation_config = vendor
+        after = backend.generate([req])[0]
+    finally:
+        backend.network.generation_config = saved
+    assert after.text == before.text and after.logprobs == before.logprobs
+
+
 def test_sampling_is_seeded(backends: dict[str, LocalBackend]) -> None:
     backend = backends["qwen2.5-vl"]
     sampled = request(backend, image(64, 48, 0), temperature=1.5, seed=7)

@@ -194,9 +194,16 @@ class LocalBackend(Backend):
         config = GenerationConfig(
             max_new_tokens=params.max_tokens,
             do_sample=sample,
-            temperature=params.temperature if sample else None,
-            top_p=None,
-            top_k=None,
+            # explicit neutral values: None would be filled in from the checkpoint's generation_config
+            # (Qwen2.5-VL ships top_k 1, top_p 0.001 and a repetition penalty of 1.05)
+            temperature=params.temperature if sample else 1.0,
+            top_p=1.0,
+            top_k=0,
+            min_p=0.0,
+            repetition_penalty=1.0,
+            no_repeat_ngram_size=0,
+            num_beams=1,
+            min_length=0,
             eos_token_id=stops or None,
             pad_token_id=tokenizer.pad_token_id,
             bos_token_id=tokenizer.bos_token_id,

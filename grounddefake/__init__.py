@@ -8,6 +8,7 @@ from grounddefake.api import Detector, RunResult, detect, evaluate
 from grounddefake.datasets import load_dataset
 from grounddefake.grounding import regions_to_heatmap, regions_to_mask
 from grounddefake.images import ImageError, load_image, prepare_image
+from grounddefake.local import LocalOptions
 from grounddefake.parsing import parse
 from grounddefake.prompts import load_pack
 from grounddefake.types import Completion, Region, Sample, Transform, Verdict
@@ -16,6 +17,7 @@ __all__ = [
     "Completion",
     "Detector",
     "ImageError",
+    "LocalOptions",
     "Region",
     "RunResult",
     "Sample",

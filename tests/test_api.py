@@ -90,3 +90,17 @@ def test_detect_works_inside_a_running_event_loop(marker_image) -> None:
 
 def test_marker_helper_sanity(marker_image) -> None:
     assert marker_box(marker_image) == MARKER
+
+
+def test_the_core_never_imports_torch_or_transformers() -> None:
+    """The API path stays light: torch and transformers load only when a local model is asked for."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, grounddefake, grounddefake.cli, grounddefake.api, grounddefake.backends\n"
+        "grounddefake.Detector(model='forensic')\n"
+        "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

@@ -318,3 +318,57 @@ def test_scores_are_probabilities(backends: dict[str, LocalBackend]) -> None:
         for completion in backend.generate([request(backend, image(50, 40, i)) for i in range(3)]):
             assert completion.score is None or 0.0 <= completion.score <= 1.0
             assert all(math.isfinite(t.logprob) and t.logprob <= 0.0 for t in completion.logprobs)
+
+
+def test_an_unreachable_hub_fails_fast_naming_the_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from grounddefake.local.loading import hub_problem, resolve
+
+    with socket.socket() as closed:  # a local port nobody listens on: the connection is refused at once
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    endpoint = f"http://127.0.0.1:{port}"
+    assert hub_problem(endpoint) is not None
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", endpoint)
+    with pytest.raises(LocalModelError, match=f"the hub \\({endpoint}\\) cannot be reached"):
+        resolve("hf:nobody/not-cached")
+
+
+def test_a_cached_hub_model_loads_with_no_network(
+    checkpoints: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """hf:ORG/NAME resolves to its snapshot in the hub cache (laid out as huggingface_hub writes it)."""
+    import shutil
+
+    revision = "0" * 40
+    repo = tmp_path / "hub" / "models--acme--tiny-qwen"
+    snapshot = repo / "snapshots" / revision
+    shutil.copytree(checkpoints["qwen2-vl"], snapshot)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(revision)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    backend = create_backend("hf:acme/tiny-qwen")
+    assert backend.model_type == "qwen2_vl" and Path(backend.path) == snapshot
+
+
+def test_the_user_can_name_another_convention(checkpoints: dict[str, Path]) -> None:
+    backend = create_backend(f"local:{checkpoints['llava']}", convention="norm1000")
+    assert backend.convention == "norm1000"
+    with pytest.raises(KeyError, match="unknown box convention"):
+        create_backend(f"local:{checkpoints['llava']}", convention="nope")
+
+
+def test_detect_judges_an_image_with_a_local_model(checkpoints: dict[str, Path], tmp_path: Path) -> None:
+    photo = tmp_path / "photo.png"
+    Image.fromarray(image(80, 60, 1)).save(photo)
+    arguments = ["detect", str(photo), "--model", f"local:{checkpoints['paligemma']}", "--json"]
+    result = CliRunner().invoke(app, [*arguments, "--max-new-tokens", "6"])
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.output.strip().splitlines()[-1])
+    assert record["label"] in ("real", "fake", "unknown") and record["error"] is None

@@ -26,6 +26,7 @@ from grounddefake.local.scoring import verdict_vocabulary
 from grounddefake.parsing import parse_completion
 from grounddefake.prompts import ImagePart, Message, TextPart
 from tests.tiny_models import build_llava, build_paligemma, build_qwen
+from tests.tiny_models import tokenizer as tiny_tokenizer
 
 FAMILIES = {
     "qwen2.5-vl": ("qwen2_5_vl", "qwen2.5-vl@1003520"),
@@ -74,11 +75,45 @@ def test_family_is_recognised_from_its_config(backends: dict[str, LocalBackend],
     assert backend.describe()["device"] == "cpu" and backend.describe()["dtype"] == "float32"
 
 
-@pytest.mark.parametrize("family", list(FAMILIES))
-def test_a_batch_of_four_answers_as_four_single_requests(backends: dict[str, LocalBackend], family: str) -> None:
-    backend = backends[family]
+def speak_verdicts(backend: LocalBackend) -> LocalBackend:
+    """Make ``backend``'s output layer know only the verdict tokens: their rows point along the model's final hidden
+    state (plus noise, so real and fake differ), every other row is zero. Every answer then starts with a verdict
+    token, so every answer has a score."""
+    vocabulary = backend.vocabulary(None)
+    with torch.inference_mode():
+        output = backend.network(**backend.encode([request(backend, image(64, 48, 9))]), output_hidden_states=True)
+    direction = output.hidden_states[-1][0, -1].float()
+    direction = direction / direction.norm()
+    weight = backend.network.get_output_embeddings().weight.data
+    keep = torch.zeros(weight.shape[0], dtype=torch.bool)
+    keep[list(vocabulary.ids)] = True
+    noise = torch.randn(int(keep.sum()), weight.shape[1], generator=torch.Generator().manual_seed(5))
+    weight[~keep] = 0.0
+    weight[keep] = (direction * 8.0 + noise).to(weight.dtype)
+    return backend
+
+
+@pytest.fixture(scope="module")
+def speakers(checkpoints: dict[str, Path]) -> dict[str, LocalBackend]:
+    return {name: speak_verdicts(LocalBackend(f"local:{path}")) for name, path in checkpoints.items()}
+
+
+def mixed_requests(backend: LocalBackend) -> list[Request]:
+    """Four requests whose images and prompts differ in size, so a batch of them needs left padding."""
     sizes = [(64, 48), (40, 72), (56, 56), (90, 30)]
-    requests = [request(backend, image(w, h, i)) for i, (w, h) in enumerate(sizes)]
+    texts = ["Is this image real or fake?", "Real or fake?", "Is this image real or fake? Answer with one word.", "?"]
+    return [request(backend, image(w, h, i), text) for i, ((w, h), text) in enumerate(zip(sizes, texts, strict=True))]
+
+
+@pytest.mark.parametrize("model", ["random", "verdict-speaking"])
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_a_batch_of_four_answers_as_four_single_requests(
+    backends: dict[str, LocalBackend], speakers: dict[str, LocalBackend], family: str, model: str
+) -> None:
+    backend = (backends if model == "random" else speakers)[family]
+    requests = mixed_requests(backend)
+    lengths = {int(backend.encode([r])["attention_mask"].sum()) for r in requests}
+    assert len(lengths) > 1  # the batch really is padded
     together = backend.generate(requests)
     alone = [backend.generate([r])[0] for r in requests]
     for batched, single in zip(together, alone, strict=True):
@@ -88,9 +123,11 @@ def test_a_batch_of_four_answers_as_four_single_requests(backends: dict[str, Loc
         np.testing.assert_allclose(
             [t.logprob for t in batched.logprobs], [t.logprob for t in single.logprobs], atol=1e-4
         )
-        assert (batched.score is None) == (single.score is None)
-        if batched.score is not None:
-            assert batched.score == pytest.approx(single.score, abs=1e-4)
+        if model == "verdict-speaking":
+            assert batched.score is not None and single.score is not None
+            assert batched.score == pytest.approx(single.score, abs=1e-5)
+        else:
+            assert (batched.score is None) == (single.score is None)
 
 
 def test_batched_requests_through_the_async_batcher_equal_single_calls(backends: dict[str, LocalBackend]) -> None:
@@ -107,54 +144,92 @@ def test_batched_requests_through_the_async_batcher_equal_single_calls(backends:
 
 
 def independent_verdict_ids(tokenizer, words: dict[str, str]) -> dict[str, set[int]]:
-    """Token ids whose text is a verdict word, found by walking the whole vocabulary (not by encoding)."""
+    """Token ids whose decoded text is a verdict word, up to white space, quotes and asterisks."""
     ids: dict[str, set[int]] = {"real": set(), "fake": set()}
     for token_id in range(len(tokenizer)):
-        text = tokenizer.decode([token_id]).strip().lstrip("\"'*").strip().lower()
-        if text in words and tokenizer.encode(tokenizer.decode([token_id]), add_special_tokens=False) == [token_id]:
-            ids[words[text]].add(token_id)
+        label = words.get(tokenizer.decode([token_id]).strip(" \t\n\"'*").lower())
+        if label is not None:
+            ids[label].add(token_id)
     return ids
 
 
 @pytest.mark.parametrize("answers", [None, {"yes": "fake", "no": "real"}])
-def test_the_verdict_vocabulary_comes_from_the_tokenizer(backends: dict[str, LocalBackend], answers) -> None:
-    tokenizer = backends["qwen2.5-vl"].inputs.tokenizer
+@pytest.mark.parametrize("family", ["qwen2.5-vl", "llava", "paligemma"])
+def test_the_verdict_vocabulary_comes_from_the_tokenizer(
+    backends: dict[str, LocalBackend], family: str, answers
+) -> None:
+    tokenizer = backends[family].inputs.tokenizer
     vocabulary = verdict_vocabulary(tokenizer, answers)
     expected = independent_verdict_ids(tokenizer, {"real": "real", "fake": "fake", **(answers or {})})
     assert set(vocabulary.real) == expected["real"] and set(vocabulary.fake) == expected["fake"]
     assert vocabulary.usable and not set(vocabulary.real) & set(vocabulary.fake)
 
 
-@pytest.fixture(scope="module")
-def verdict_speaker(tmp_path_factory: pytest.TempPathFactory) -> LocalBackend:
-    """A tiny Qwen2.5-VL whose output layer only knows the verdict tokens: every answer starts with one."""
-    folder = build_qwen(tmp_path_factory.mktemp("speaker") / "qwen", seed=3)
-    backend = LocalBackend(f"local:{folder}", LocalOptions(batch_size=4))
-    vocabulary = backend.vocabulary(None)
-    weight = backend.network.lm_head.weight.data
-    keep = torch.zeros(weight.shape[0], dtype=torch.bool)
-    keep[list(vocabulary.ids)] = True
-    weight[~keep] = 0.0
-    weight[keep] *= 50.0
-    return backend
+def test_sentencepiece_word_pieces_without_their_space_mark_count() -> None:
+    """After a quote, SentencePiece writes `"fake` or `fake` without `▁`: encoding the word alone never finds it."""
+    tokenizer = tiny_tokenizer(["<unk>", "<s>"], sentencepiece=True, bos="<s>")
+    vocabulary = verdict_vocabulary(tokenizer)
+    pieces = {tokenizer.convert_ids_to_tokens(i) for i in vocabulary.fake}
+    assert {"fake", "▁fake", '▁"fake'} <= pieces
+    assert tokenizer.encode("fake", add_special_tokens=False) != [tokenizer.convert_tokens_to_ids("fake")]
 
 
-def test_the_score_is_p_fake_renormalised_over_the_verdict_vocabulary(verdict_speaker: LocalBackend) -> None:
-    backend = verdict_speaker
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_the_score_is_p_fake_renormalised_over_the_verdict_vocabulary(
+    speakers: dict[str, LocalBackend], family: str
+) -> None:
+    backend = speakers[family]
     vocabulary = backend.vocabulary(None)
-    requests = [request(backend, image(64, 48, i), max_tokens=3) for i in range(4)]
-    completions = backend.generate(requests)
-    for req, completion in zip(requests, completions, strict=True):
+    requests = mixed_requests(backend)
+    for req, completion in zip(requests, backend.generate(requests), strict=True):
         assert completion.score is not None and 0.0 <= completion.score <= 1.0
-        with torch.inference_mode():
+        with torch.inference_mode():  # an independent forward pass over the unpadded request
             logits = backend.network(**backend.encode([req])).logits[0, -1].float()
         probabilities = torch.softmax(logits, dim=-1)
         fake = float(probabilities[list(vocabulary.fake)].sum())
         real = float(probabilities[list(vocabulary.real)].sum())
         assert completion.score == pytest.approx(fake / (fake + real), abs=1e-5)
-        assert 1.0 - completion.score == pytest.approx(real / (fake + real), abs=1e-5)
         verdict = parse_completion(completion, None, req.images[0].transform)
         assert verdict.score == completion.score  # the backend's full-vocabulary score wins
+
+
+@pytest.mark.parametrize("family", ["qwen2.5-vl", "qwen2-vl", "qwen3-vl"])
+def test_qwen_image_tokens_get_their_multimodal_positions(backends: dict[str, LocalBackend], family: str) -> None:
+    """M-RoPE: image patches are placed on a 2-D grid, so positions run ahead of the token count (rope_deltas ≠ 0)."""
+    backend = backends[family]
+    batch = backend.encode([request(backend, image(96, 64, 0))])
+    image_pad = backend.inputs.tokenizer.convert_tokens_to_ids("<|image_pad|>")
+    assert batch["mm_token_type_ids"].tolist() == (batch["input_ids"] == image_pad).int().tolist()
+    with torch.inference_mode():
+        backend.network(**batch)  # Qwen2-VL and Qwen3-VL refuse images without mm_token_type_ids
+    assert int(backend.network.model.rope_deltas.abs().sum()) > 0
+
+
+def test_one_bad_request_never_fails_its_batch(backends: dict[str, LocalBackend]) -> None:
+    import asyncio
+
+    backend = backends["qwen2.5-vl"]
+    good = [request(backend, image(48 + 8 * i, 40, i)) for i in range(3)]
+    off_grid = prepare_image(image(640, 480, 0), ImagePolicy())
+    bad = Request((Message("user", (ImagePart(0), TextPart("?"))),), (off_grid,), backend.convention)
+
+    async def together() -> list:
+        return await asyncio.gather(*(backend.complete(r) for r in [*good, bad]), return_exceptions=True)
+
+    answers = asyncio.run(together())
+    assert [a.text for a in answers[:3]] == [backend.generate([r])[0].text for r in good]
+    assert isinstance(answers[3], BackendError) and "resized a 640x480 input" in str(answers[3])
+
+
+def test_llava_prompts_start_with_one_bos(backends: dict[str, LocalBackend]) -> None:
+    """The chat template writes <s> and the tokenizer adds one: the prompt must still carry exactly one."""
+    backend = backends["llava"]
+    tokenizer = backend.inputs.tokenizer
+    assert backend.inputs.adds_bos
+    batch = backend.encode(mixed_requests(backend))
+    for ids, mask in zip(batch["input_ids"], batch["attention_mask"], strict=True):
+        real = ids[mask.bool()].tolist()
+        assert real[0] == tokenizer.bos_token_id and real.count(tokenizer.bos_token_id) == 1
 
 
 def test_greedy_ignores_the_checkpoints_sampling_settings(backends: dict[str, LocalBackend]) -> None:
@@ -372,3 +447,26 @@ def test_detect_judges_an_image_with_a_local_model(checkpoints: dict[str, Path],
     assert result.exit_code == 0, result.output
     record = json.loads(result.output.strip().splitlines()[-1])
     assert record["label"] in ("real", "fake", "unknown") and record["error"] is None
+
+
+@pytest.mark.parametrize(
+    ("files", "gap"),
+    [(["config.json"], "missing its weights"), (["config.json", "model.safetensors"], "missing its tokenizer")],
+)
+def test_an_incomplete_hub_snapshot_is_not_trusted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: list[str], gap: str
+) -> None:
+    """An interrupted download leaves a snapshot folder behind: it is named as incomplete, never half-loaded."""
+    import huggingface_hub.constants
+
+    revision = "1" * 40
+    repo = tmp_path / "hub" / "models--acme--partial"
+    (repo / "snapshots" / revision).mkdir(parents=True)
+    for name in files:
+        (repo / "snapshots" / revision / name).write_text("{}")
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(revision)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(LocalModelError, match=f"acme/partial is {gap}"):
+        create_backend("hf:acme/partial")

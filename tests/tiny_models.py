@@ -25,20 +25,38 @@ QWEN_TEMPLATE = (
     "<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
 """The shape of Qwen2-VL's chat template (ChatML with vision markers)."""
-CORPUS = ["real fake verdict the image is AI-generated", '{"verdict": "fake", "regions": []}', "Real or fake? yes no"]
+CORPUS = [
+    "real fake verdict the image is AI-generated",
+    '{"verdict": "fake", "regions": []}',
+    '{"verdict": "real"}',
+    "Real or fake? yes no",
+]
 
 
-def tokenizer(special: list[str]):
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+def tokenizer(special: list[str], sentencepiece: bool = False, bos: str | None = None):
+    """A BPE tokenizer trained on ``CORPUS``: byte-level (GPT-2, Qwen) or, with ``sentencepiece``, Metaspace pieces
+    (``▁word``, as Llama and Gemma tokenizers); ``bos`` is added in front of every text, as Llama's tokenizer does."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=400, special_tokens=special, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
-    )
+    if sentencepiece:
+        tok = Tokenizer(models.BPE(unk_token="<unk>"))
+        tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="first")
+        tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="first")
+        trainer = trainers.BpeTrainer(vocab_size=400, special_tokens=special)
+    else:
+        tok = Tokenizer(models.BPE())
+        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        tok.decoder = decoders.ByteLevel()
+        trainer = trainers.BpeTrainer(
+            vocab_size=400, special_tokens=special, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+        )
     tok.train_from_iterator(CORPUS * 20, trainer)
+    if bos is not None:
+        bos_id = tok.token_to_id(bos)
+        tok.post_processor = processors.TemplateProcessing(
+            single=f"{bos} $A", pair=f"{bos} $A {bos} $B", special_tokens=[(bos, bos_id)]
+        )
     return PreTrainedTokenizerFast(tokenizer_object=tok)
 
 
@@ -120,11 +138,11 @@ def build_qwen(folder: Path, version: str = "2.5", seed: int = 0) -> Path:
 
 
 LLAVA_TEMPLATE = (
-    "{% for message in messages %}{{ message['role'].upper() }}: "
+    "{{ bos_token }}{% for message in messages %}{{ message['role'].upper() }}: "
     "{% for part in message['content'] %}{% if part['type'] == 'image' %}<image>\n{% else %}{{ part['text'] }}"
     "{% endif %}{% endfor %}{{ '\\n' }}{% endfor %}{% if add_generation_prompt %}ASSISTANT:{% endif %}"
 )
-"""A LLaVA-1.5-style chat template (USER: <image>\\n… ASSISTANT:), as llava-hf checkpoints ship one."""
+"""A LLaVA-1.5-style chat template (<s>USER: <image>\\n… ASSISTANT:), as llava-hf checkpoints ship one."""
 
 
 def build_llava(folder: Path, seed: int = 0) -> Path:
@@ -133,7 +151,7 @@ def build_llava(folder: Path, seed: int = 0) -> Path:
     from transformers import CLIPVisionConfig, LlamaConfig, LlavaConfig, LlavaForConditionalGeneration, LlavaProcessor
     from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
 
-    tok = tokenizer(["<unk>", "<s>", "</s>", "<image>"])
+    tok = tokenizer(["<unk>", "<s>", "</s>", "<image>"], sentencepiece=True, bos="<s>")
     tok.unk_token, tok.bos_token, tok.eos_token, tok.pad_token = "<unk>", "<s>", "</s>", "<unk>"
     image_id = tok.convert_tokens_to_ids("<image>")
     text = LlamaConfig(

@@ -71,7 +71,12 @@ class LocalBackend(Backend):
         self.model_type = config.model_type
         self.device = pick_device(self.options.device)
         self.dtype = pick_dtype(self.options.dtype, self.device)
-        self.inputs = self.family.inputs(self.path, self.family)
+        try:
+            self.inputs = self.family.inputs(self.path, self.family)
+        except (OSError, ValueError, KeyError) as exc:
+            if isinstance(exc, LocalModelError):
+                raise
+            raise LocalModelError(f"{ref}: cannot load its tokenizer or processor ({exc})") from None
         self.image_policy = self.inputs.image_policy
         native = self.family.convention
         if native == "qwen2.5-vl":  # pixels of the smart-resize grid under this processor's pixel limit
@@ -105,7 +110,8 @@ class LocalBackend(Backend):
 
     def cache_identity(self) -> dict[str, Any]:
         identity = {**self.describe(), "weights": self._fingerprint}
-        identity.pop("batch_size")  # greedy batches answer as single requests do
+        if self.dtype == "float32":
+            identity.pop("batch_size")  # float32 batches answer as single requests do (tested); half precision may not
         return identity
 
     async def aclose(self) -> None:
@@ -132,16 +138,29 @@ class LocalBackend(Backend):
                 continue
             batch.sort(key=lambda item: sum(i.pixels.size for i in item[0].images))  # less padding
             try:
-                results = await asyncio.to_thread(self.generate, [request for request, _ in batch])
-            except Exception as exc:  # a model fault fails this batch's requests, as data
-                failure = exc if isinstance(exc, BackendError) else BackendError(f"{type(exc).__name__}: {exc}")
+                results = await asyncio.to_thread(self.answer, [request for request, _ in batch])
+            except BaseException:  # interrupted: nobody waits forever
                 for _, future in batch:
                     if not future.done():
-                        future.set_exception(failure)
-                continue
+                        future.set_exception(BackendError("the local model was interrupted"))
+                raise
             for (_, future), result in zip(batch, results, strict=True):
-                if not future.done():
+                if future.done():
+                    continue
+                if isinstance(result, BaseException):
+                    future.set_exception(result)
+                else:
                     future.set_result(result)
+
+    def answer(self, requests: Sequence[Request]) -> list[Completion | BackendError]:
+        """Completions of ``requests``, or the error of each request that fails. When a batch fails, its requests
+        are tried one by one, so one bad request never fails its neighbours."""
+        try:
+            return list(self.generate(requests))
+        except Exception as exc:
+            if len(requests) > 1:
+                return [self.answer([request])[0] for request in requests]
+            return [exc if isinstance(exc, BackendError) else BackendError(f"{type(exc).__name__}: {exc}")]
 
     # -- generation -----------------------------------------------------------------------------------------
 

@@ -127,6 +127,7 @@ class QwenInputs(ModelInputs):
             min_pixels=self.min_pixels,
             max_pixels=self.max_pixels,
         )
+        self.image_token_id = self.tokenizer.convert_tokens_to_ids("<|image_pad|>")
         pad = self.tokenizer.convert_tokens_to_ids("<|im_end|>")
         if isinstance(pad, int) and pad != self.tokenizer.unk_token_id:
             self.stop_ids = self.stop_ids | {pad}
@@ -157,6 +158,8 @@ class QwenInputs(ModelInputs):
             offset += len(pieces) - 1
             texts.append("".join(expanded))
         batch = dict(self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False))
+        # which tokens are image patches: the model's multimodal rotary positions (M-RoPE) are built from it
+        batch["mm_token_type_ids"] = (batch["input_ids"] == self.image_token_id).int()
         if processed is not None:
             batch.update(pixel_values=processed["pixel_values"], image_grid_thw=grids)
         return batch
@@ -177,6 +180,8 @@ class ChatProcessorInputs(ModelInputs):
         if not self.template:
             raise LocalModelError(f"{folder}: the {family.name} checkpoint has no chat template")
         self.pad_square = family.pad_square
+        probe = self.tokenizer("x")["input_ids"]
+        self.adds_bos = bool(probe) and probe[0] == self.tokenizer.bos_token_id
         mean = getattr(self.processor.image_processor, "image_mean", None) or (0.5, 0.5, 0.5)
         self.fill = tuple(round(float(v) * 255) for v in mean)
         self.image_policy = ImagePolicy(max_side=LOCAL_MAX_SIDE)
@@ -196,6 +201,9 @@ class ChatProcessorInputs(ModelInputs):
             )
             for r in requests
         ]
+        bos = self.tokenizer.bos_token
+        if bos and self.adds_bos:  # the tokenizer adds it again: never two
+            texts = [t[len(bos) :] if t.startswith(bos) else t for t in texts]
         images = [[self._image(i) for i in request_images(r)] for r in requests]
         flat = [i for group in images for i in group]
         batch = self.processor(images=flat or None, text=texts, return_tensors="pt", padding=True)

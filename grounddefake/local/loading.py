@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import urllib.parse
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,10 +60,13 @@ def is_local_ref(model: str | None) -> bool:
 
 
 def resolve(ref: str) -> str:
-    """The folder (or, when the hub is reachable and the model not cached, the hub id) to load ``ref`` from.
+    """The checkpoint folder to load ``ref`` from.
 
-    ``local:/path`` must hold a ``config.json``. ``hf:ORG/NAME`` loads from the local hub cache when a snapshot is
-    there, so a cached model runs with no network; otherwise the hub must answer within a few seconds.
+    ``local:/path`` must hold a ``config.json``. ``hf:ORG/NAME`` loads from the local hub cache when a complete
+    snapshot is there (config, weights, tokenizer), so a cached model runs with no network; otherwise it is
+    downloaded into the cache first (weights as safetensors, configs, tokenizer and template files; never code),
+    which needs the hub to answer within a few seconds. Either way the model loads from a folder, so a run keys its
+    answers the same before and after the download.
 
     Raises:
         LocalModelError: a missing folder, or a hub model that is neither cached nor reachable.
@@ -76,33 +80,65 @@ def resolve(ref: str) -> str:
         raise LocalModelError(f"{ref}: a local model is local:/path/to/checkpoint or hf:ORG/NAME")
     name = ref[len("hf:") :]
     from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import LocalEntryNotFoundError
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
     try:
-        return snapshot_download(name, local_files_only=True)
+        cached = snapshot_download(name, local_files_only=True)
     except (LocalEntryNotFoundError, OSError, ValueError):
-        pass
+        cached = None
+    missing = "not in the local hub cache" if cached is None else checkpoint_gap(cached)
+    if missing is None:
+        return cached  # type: ignore[return-value]
     if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
         raise LocalModelError(
-            f"{ref}: HF_HUB_OFFLINE is set and {name} is not in the local hub cache; download it on a machine with "
-            "network access and run it with --model local:/path/to/folder"
+            f"{ref}: HF_HUB_OFFLINE is set and {name} is {missing}; download it on a machine with network access "
+            "and run it with --model local:/path/to/folder"
         )
     endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
     problem = hub_problem(endpoint)
     if problem:
         raise LocalModelError(
-            f"{ref}: the hub ({endpoint}) cannot be reached ({problem}) and {name} is not in the local hub cache; "
-            "download it elsewhere and run it with --model local:/path/to/folder"
+            f"{ref}: the hub ({endpoint}) cannot be reached ({problem}) and {name} is {missing}; download it "
+            "elsewhere and run it with --model local:/path/to/folder"
         )
-    return name
+    try:
+        folder = snapshot_download(name, allow_patterns=DOWNLOADED)
+    except (HfHubHTTPError, OSError, ValueError) as exc:
+        raise LocalModelError(f"{ref}: cannot download {name} ({exc})") from None
+    gap = checkpoint_gap(folder)
+    if gap is not None:
+        raise LocalModelError(f"{ref}: the downloaded {name} is {gap}")
+    return folder
+
+
+DOWNLOADED = ["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja", "*.tiktoken"]
+"""What a hub download fetches: configs, safetensors weights, tokenizer and template files (never code)."""
+
+
+def checkpoint_gap(folder: str | Path) -> str | None:
+    """What a checkpoint folder lacks to load (config, weights, tokenizer), else None."""
+    root = Path(folder)
+    names = {p.name for p in root.iterdir()} if root.is_dir() else set()
+    if "config.json" not in names:
+        return "missing config.json"
+    if not any(n.endswith((".safetensors", ".bin")) for n in names):
+        return "missing its weights"
+    if not names & {"tokenizer.json", "tokenizer_config.json", "tokenizer.model"}:
+        return "missing its tokenizer"
+    return None
 
 
 def hub_problem(endpoint: str, timeout: float = HUB_PROBE_TIMEOUT) -> str | None:
-    """Why a TCP connection to ``endpoint`` fails within ``timeout`` seconds, else None."""
+    """Why a TCP connection to ``endpoint`` (through the proxy the environment names for it) fails within
+    ``timeout`` seconds, else None."""
     url = urllib.parse.urlsplit(endpoint)
-    port = url.port or (443 if url.scheme == "https" else 80)
+    host, port = url.hostname or "", url.port or (443 if url.scheme == "https" else 80)
+    proxy = urllib.request.getproxies().get(url.scheme)
+    if proxy and not urllib.request.proxy_bypass(host):
+        via = urllib.parse.urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+        host, port = via.hostname or "", via.port or 80
     try:
-        with socket.create_connection((url.hostname or "", port), timeout=timeout):
+        with socket.create_connection((host, port), timeout=timeout):
             return None
     except OSError as exc:
         return str(exc) or type(exc).__name__
@@ -134,7 +170,5 @@ def pick_dtype(requested: str, device: str) -> str:
 def checkpoint_fingerprint(path: str) -> dict[str, Any]:
     """What identifies the weights in a checkpoint folder (file names, sizes, modification times), for the cache."""
     folder = Path(path)
-    if not folder.is_dir():
-        return {"hub": path}
     files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
     return {"files": [[p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in files]}

@@ -1,9 +1,9 @@
 """Verdict probabilities and token log-probabilities from a local model's logits.
 
-The verdict vocabulary is resolved from the tokenizer, never hard-coded: every spelling of the verdict words
-("fake", " Fake", '"real', ...) and of a pack's short answers ("yes", "No") that the tokenizer encodes as a single
-token. While the model generates, :class:`StepRecorder` keeps, per step, the log-probability of the token chosen,
-the top alternatives and the probability mass of each verdict label. The verdict step is the first generated token
+The verdict vocabulary is resolved from the tokenizer, never hard-coded: every token of its vocabulary that spells
+a verdict word ("fake", " Fake", '"real', ...) or one of a pack's short answers ("yes", "No"). While the model
+generates, :class:`StepRecorder` keeps, per step, the log-probability of the token chosen, the top alternatives and
+the probability mass of each verdict label. The verdict step is the first generated token
 in that vocabulary; P(fake) is its fake mass renormalised over the verdict vocabulary.
 """
 
@@ -21,8 +21,10 @@ from grounddefake.types import TokenLogprob
 
 VERDICT_WORDS: Mapping[str, str] = {"real": "real", "fake": "fake"}
 """The verdict words the shipped packs ask for; a pack's ``answers`` add its own."""
-PREFIXES = ("", " ", '"', ' "', "'", "**")
-"""What may be glued to a verdict word in one token: a space (``Verdict: fake``), a quote (``"verdict": "fake"``)."""
+_GLUE = " \t\n\"'*"
+"""What may be glued to a verdict word in one token: white space (``Verdict: fake``), a quote (``"fake"``), bold."""
+_SPACE_MARKS = str.maketrans({"Ġ": " ", "▁": " ", "Ċ": "\n", "ĉ": "\t"})
+"""Byte-level BPE (GPT-2, Qwen) and SentencePiece (Llama, Gemma) spellings of white space inside raw tokens."""
 
 
 @dataclass(frozen=True)
@@ -43,18 +45,21 @@ class VerdictVocabulary:
 
 
 def verdict_vocabulary(tokenizer: Any, answers: Mapping[str, str] | None = None) -> VerdictVocabulary:
-    """The single-token spellings of the verdict words and ``answers`` in ``tokenizer``'s vocabulary.
+    """Every token of ``tokenizer``'s vocabulary that spells a verdict word or one of ``answers``, in any case,
+    alone or with white space, quotes or asterisks glued to it (``fake``, ``▁Fake``, ``Ġ"real``).
 
-    A token that would stand for both labels is left out.
+    The whole vocabulary is walked, so word pieces that encoding a word never produces (SentencePiece's ``fake``
+    without its ``▁``, as after a quote) count too. A token that would stand for both labels is left out.
     """
     words = {**VERDICT_WORDS, **{k.lower(): v for k, v in (answers or {}).items()}}
     found: dict[str, set[int]] = {"real": set(), "fake": set()}
-    for word, label in words.items():
-        for spelling in {word, word.capitalize(), word.upper()}:
-            for prefix in PREFIXES:
-                ids = tokenizer.encode(prefix + spelling, add_special_tokens=False)
-                if len(ids) == 1:
-                    found[label].add(int(ids[0]))
+    tokens = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
+    for token_id, raw in enumerate(tokens):
+        if not isinstance(raw, str):
+            continue
+        label = words.get(raw.translate(_SPACE_MARKS).strip(_GLUE).lower())
+        if label is not None:
+            found[label].add(token_id)
     both = found["real"] & found["fake"]
     return VerdictVocabulary(tuple(sorted(found["real"] - both)), tuple(sorted(found["fake"] - both)))
 

@@ -164,6 +164,8 @@ class ImagePolicy:
         min_pixels: smallest pixel count (``smart-resize``).
         factor: the grid of ``smart-resize`` (28 for Qwen2-VL / Qwen2.5-VL).
         format: "png" (lossless) or "jpeg" for resized images; originals that need no change are sent as they are.
+            "raw" is for models in this process (local transformers models): resized pixels are handed over as
+            they are, with no encoding, and ``payload`` holds their RGB bytes.
         jpeg_quality: quality when ``format`` is "jpeg".
     """
 
@@ -173,7 +175,7 @@ class ImagePolicy:
     max_pixels: int | None = None
     min_pixels: int | None = None
     factor: int = 28
-    format: Literal["png", "jpeg"] = "png"
+    format: Literal["png", "jpeg", "raw"] = "png"
     jpeg_quality: int = 95
 
 
@@ -221,7 +223,11 @@ def prepare_image(image: ImageInput, policy: ImagePolicy | None = None) -> Prepa
         if target != size:
             shrink = target[0] * target[1] < size[0] * size[1]
             pixels = cv2.resize(pixels, target, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
-        payload, media_type = encode(pixels, policy.format, policy.jpeg_quality)
+        if policy.format == "raw":
+            pixels = np.ascontiguousarray(pixels)
+            payload, media_type = pixels.tobytes(), f"image/x-raw-rgb; size={pixels.shape[1]}x{pixels.shape[0]}"
+        else:
+            payload, media_type = encode(pixels, policy.format, policy.jpeg_quality)
     transform = Transform.identity(size) if target == size else Transform.resize(size, target)
     digest = hashlib.sha256(payload).hexdigest()
     return PreparedImage(payload, media_type, transform, pixels, digest, loaded.source_sha256)

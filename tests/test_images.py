@@ -158,6 +158,17 @@ def test_prepare_resizes_losslessly_and_records_transform(tmp_path: Path) -> Non
     assert load_image(prepared.payload).size == (200, 50)
 
 
+def test_raw_policy_hands_resized_pixels_over_unencoded(tmp_path: Path) -> None:
+    """In-process models skip the encoding: the payload is the resized RGB bytes, and their hash keys the cache."""
+    path = _save(Image.fromarray(_rgb(400, 100)), tmp_path / "wide.jpg", "JPEG")
+    prepared = prepare_image(path, ImagePolicy(max_side=200, format="raw"))
+    assert prepared.payload == prepared.pixels.tobytes() and prepared.pixels.shape == (50, 200, 3)
+    assert prepared.media_type == "image/x-raw-rgb; size=200x50"
+    assert prepared.sha256 != prepare_image(path, ImagePolicy(max_side=100, format="raw")).sha256
+    untouched = prepare_image(path, ImagePolicy(format="raw"))  # nothing to resize: the original bytes
+    assert untouched.payload == path.read_bytes()
+
+
 @pytest.mark.parametrize(
     ("size", "policy", "expected"),
     [

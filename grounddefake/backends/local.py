@@ -215,10 +215,11 @@ class LocalBackend(Backend):
             do_sample=sample,
             # explicit neutral values: None would be filled in from the checkpoint's generation_config
             # (Qwen2.5-VL ships top_k 1, top_p 0.001 and a repetition penalty of 1.05)
+            # (values that greedy decoding neither uses nor warns about; sampling gets no top-k / top-p / min-p cut)
             temperature=params.temperature if sample else 1.0,
             top_p=1.0,
-            top_k=0,
-            min_p=0.0,
+            top_k=0 if sample else 50,
+            min_p=0.0 if sample else None,
             repetition_penalty=1.0,
             no_repeat_ngram_size=0,
             num_beams=1,

@@ -126,6 +126,7 @@ class QwenInputs(ModelInputs):
             factor=self.patch * self.merge,
             min_pixels=self.min_pixels,
             max_pixels=self.max_pixels,
+            format="raw",
         )
         self.image_token_id = self.tokenizer.convert_tokens_to_ids("<|image_pad|>")
         pad = self.tokenizer.convert_tokens_to_ids("<|im_end|>")
@@ -184,7 +185,7 @@ class ChatProcessorInputs(ModelInputs):
         self.adds_bos = bool(probe) and probe[0] == self.tokenizer.bos_token_id
         mean = getattr(self.processor.image_processor, "image_mean", None) or (0.5, 0.5, 0.5)
         self.fill = tuple(round(float(v) * 255) for v in mean)
-        self.image_policy = ImagePolicy(max_side=LOCAL_MAX_SIDE)
+        self.image_policy = ImagePolicy(max_side=LOCAL_MAX_SIDE, format="raw")
 
     def _image(self, image: Image.Image) -> Image.Image:
         if not self.pad_square or image.width == image.height:
@@ -219,7 +220,7 @@ class PaliGemmaInputs(ModelInputs):
         self.processor = AutoProcessor.from_pretrained(folder)
         self.tokenizer = self.processor.tokenizer
         self._left_pad()
-        self.image_policy = ImagePolicy(max_side=LOCAL_MAX_SIDE)
+        self.image_policy = ImagePolicy(max_side=LOCAL_MAX_SIDE, format="raw")
 
     def encode(self, requests: Sequence[Request]) -> dict[str, Any]:
         token = getattr(self.processor, "image_token", "<image>")

@@ -281,6 +281,25 @@ def test_an_image_off_the_processors_grid_is_refused(backends: dict[str, LocalBa
         backend.encode([off_grid])
 
 
+def test_qwen_prompts_follow_the_checkpoints_chat_template(backends: dict[str, LocalBackend]) -> None:
+    backend = backends["qwen2.5-vl"]
+    req = request(backend, image(56, 56, 0), "Real or fake?")
+    with_system = Request(
+        (Message("system", (TextPart("You judge images."),)), *req.messages), req.images, req.convention
+    )
+    tokenizer = backend.inputs.tokenizer
+    for asked, system in ((req, "You are a helpful assistant."), (with_system, "You judge images.")):
+        text = tokenizer.decode(backend.encode([asked])["input_ids"][0])
+        pads = text.count("<|image_pad|>")
+        assert pads == 4 * 4 // 4  # a 56 x 56 image: a 4 x 4 grid of 14-px patches, merged 2 x 2
+        expected = (
+            f"<|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n<|vision_start|>"
+            + "<|image_pad|>" * pads
+            + "<|vision_end|>Real or fake?<|im_end|>\n<|im_start|>assistant\n"
+        )
+        assert text == expected
+
+
 def test_llava_sees_the_mean_padded_square(backends: dict[str, LocalBackend]) -> None:
     inputs = backends["llava"].inputs
     padded = inputs._image(Image.fromarray(image(60, 30, 0)))

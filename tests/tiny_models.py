@@ -19,12 +19,14 @@ QWEN_SPECIAL = [
     "<|video_pad|>",
 ]
 QWEN_TEMPLATE = (
-    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{% if message['content'] is string %}"
-    "{{ message['content'] }}{% else %}{% for part in message['content'] %}{% if part['type'] == 'image' %}"
+    "{% for message in messages %}{% if loop.first and message['role'] != 'system' %}"
+    "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n{% endif %}"
+    "<|im_start|>{{ message['role'] }}\n{% if message['content'] is string %}{{ message['content'] }}"
+    "{% else %}{% for part in message['content'] %}{% if part['type'] == 'image' %}"
     "<|vision_start|><|image_pad|><|vision_end|>{% else %}{{ part['text'] }}{% endif %}{% endfor %}{% endif %}"
     "<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
-"""The shape of Qwen2-VL's chat template (ChatML with vision markers)."""
+"""The shape of Qwen2-VL's chat template: ChatML with vision markers, a default system turn when none is given."""
 CORPUS = [
     "real fake verdict the image is AI-generated",
     '{"verdict": "fake", "regions": []}',

@@ -414,7 +414,19 @@ def test_scores_are_probabilities(backends: dict[str, LocalBackend]) -> None:
             assert all(math.isfinite(t.logprob) and t.logprob <= 0.0 for t in completion.logprobs)
 
 
-def test_an_unreachable_hub_fails_fast_naming_the_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+def go_online(monkeypatch: pytest.MonkeyPatch, endpoint: str, cache: Path) -> None:
+    """Point huggingface_hub at ``endpoint`` with an empty cache, online. Its settings were read at import time, so
+    the constants are patched, not only the environment."""
+    import huggingface_hub.constants as constants
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(constants, "ENDPOINT", endpoint)
+    monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", endpoint + "/{repo_id}/resolve/{revision}/{filename}")
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache / "hub"))
+
+
+def test_an_unreachable_hub_fails_fast_naming_the_endpoint(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import socket
 
     from grounddefake.local.loading import hub_problem, resolve
@@ -424,8 +436,7 @@ def test_an_unreachable_hub_fails_fast_naming_the_endpoint(monkeypatch: pytest.M
         port = closed.getsockname()[1]
     endpoint = f"http://127.0.0.1:{port}"
     assert hub_problem(endpoint) is not None
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.setenv("HF_ENDPOINT", endpoint)
+    go_online(monkeypatch, endpoint, tmp_path)
     with pytest.raises(LocalModelError, match=f"the hub \\({endpoint}\\) cannot be reached"):
         resolve("hf:nobody/not-cached")
 
@@ -489,3 +500,35 @@ def test_an_incomplete_hub_snapshot_is_not_trusted(
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(LocalModelError, match=f"acme/partial is {gap}"):
         create_backend("hf:acme/partial")
+
+
+def test_a_hub_model_is_downloaded_then_runs_from_the_cache(
+    checkpoints: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the hub answers, hf:ORG/NAME downloads the checkpoint (never its code) and loads it from the cache;
+    afterwards it loads offline from the same folder, so the two runs share a cache key."""
+    import shutil
+
+    import huggingface_hub.constants as constants
+
+    from tests.servers.hub_server import FakeHub
+
+    repo = tmp_path / "repo"
+    shutil.copytree(checkpoints["qwen2-vl"], repo)
+    (repo / "modeling_custom.py").write_text("raise SystemExit('remote code must never be fetched')\n")
+    (repo / "README.md").write_text("# tiny\n")
+    with FakeHub({"acme/tiny-qwen": repo}) as hub:
+        go_online(monkeypatch, hub.endpoint, tmp_path)
+        online = create_backend("hf:acme/tiny-qwen")
+        fetched = {p.name for p in Path(online.path).iterdir()}
+        assert "config.json" in fetched and "model.safetensors" in fetched
+        assert "modeling_custom.py" not in fetched and "README.md" not in fetched
+        assert any("/resolve/" in r for r in hub.requests)
+        monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+        monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+        before = len(hub.requests)
+        offline = create_backend("hf:acme/tiny-qwen")
+        assert hub.requests[before:] == []  # the cache alone
+    assert offline.path == online.path and offline.cache_identity() == online.cache_identity()
+    req = request(offline, image(64, 48, 0))
+    assert offline.generate([req])[0].text == online.generate([req])[0].text

@@ -83,18 +83,20 @@ def resolve(ref: str) -> str:
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
     try:
-        cached = snapshot_download(name, local_files_only=True)
+        cached = snapshot_download(name, local_files_only=True, allow_patterns=DOWNLOADED)
     except (LocalEntryNotFoundError, OSError, ValueError):
         cached = None
     missing = "not in the local hub cache" if cached is None else checkpoint_gap(cached)
     if missing is None:
         return cached  # type: ignore[return-value]
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE or os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
         raise LocalModelError(
             f"{ref}: HF_HUB_OFFLINE is set and {name} is {missing}; download it on a machine with network access "
             "and run it with --model local:/path/to/folder"
         )
-    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+    endpoint = constants.ENDPOINT  # HF_ENDPOINT, as huggingface_hub read it
     problem = hub_problem(endpoint)
     if problem:
         raise LocalModelError(

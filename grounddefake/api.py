@@ -104,7 +104,12 @@ class Detector:
         self.pack = _pack(prompt, self.backend.prompt_defaults.get("grounded", DEFAULT_PROMPT))
         self.params = params or GenerationParams()
         response_cache = ResponseCache(cache_dir) if cache and self.backend.cacheable else None
-        self.caller = Caller(self.backend, cache=response_cache, retry=RetryPolicy(max_retries=max_retries))
+        self.caller = Caller(
+            self.backend,
+            cache=response_cache,
+            retry=RetryPolicy(max_retries=max_retries),
+            prompt_hash=self.pack.hash,
+        )
 
     def detect(self, image: ImageInput) -> Verdict:
         """Judge one image (path, PIL image or RGB array); regions come back in its original pixels."""

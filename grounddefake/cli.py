@@ -65,18 +65,37 @@ def _dtype_option() -> Any:
 
 
 def _batch_option() -> Any:
-    return typer.Option(8, "--batch-size", min=1, help="Local models: requests generated together (left-padded).")
+    return typer.Option(
+        None, "--batch-size", min=1, help="Local models: requests generated together, left-padded (default 8)."
+    )
 
 
 def _max_tokens_option() -> Any:
     return typer.Option(1024, "--max-new-tokens", min=1, help="Tokens generated per answer, at most.")
 
 
-def _local_options(model: str | None, device: str, dtype: str, batch_size: int) -> Any:
-    """LocalOptions for a local model (``local:``/``hf:``), else None."""
-    from grounddefake.local import LocalOptions, is_local_ref
+def _local_options(model: str | None, device: str, dtype: str, batch_size: int | None = None) -> Any:
+    """LocalOptions for a local model (``local:``/``hf:``), else None.
 
-    return LocalOptions(device=device, dtype=dtype, batch_size=batch_size) if is_local_ref(model) else None
+    Raises:
+        LocalModelError: local-model options given for another model (they would be silently ignored).
+    """
+    from grounddefake.local import LocalModelError, LocalOptions, is_local_ref
+
+    if is_local_ref(model):
+        return LocalOptions(device=device, dtype=dtype, batch_size=batch_size or LocalOptions.batch_size)
+    given = [
+        f"--{name} {value}"
+        for name, value, default in (
+            ("device", device, "auto"),
+            ("dtype", dtype, "auto"),
+            ("batch-size", batch_size, None),
+        )
+        if value is not None and value != default
+    ]
+    if given:
+        raise LocalModelError(f"{', '.join(given)}: only for local models (--model local:/path or hf:ORG/NAME)")
+    return None
 
 
 def _num(value: Any) -> str:
@@ -230,7 +249,7 @@ def eval_command(
     seed: int = typer.Option(0, "--seed", help="Seed of sampled answers (and of servers that take one)."),
     device: str = _device_option(),
     dtype: str = _dtype_option(),
-    batch_size: int = _batch_option(),
+    batch_size: int | None = _batch_option(),
 ) -> None:
     """Evaluate a model on a dataset; writes predictions, metrics, report.md and overlays to a run directory."""
     from grounddefake.api import evaluate, parse_shard, read_config, resume
@@ -547,7 +566,7 @@ def detect_command(
             base_urls=base_url,
             api_key_env=api_key_env,
             convention=convention,
-            local=_local_options(chosen, device, dtype, 1),
+            local=_local_options(chosen, device, dtype),
         )
     except (*USER_ERRORS, KeyError) as exc:
         raise _fail(exc if not isinstance(exc, KeyError) else ValueError(exc.args[0])) from None

@@ -230,6 +230,8 @@ def prepare_image(image: ImageInput, policy: ImagePolicy | None = None) -> Prepa
             payload, media_type = encode(pixels, policy.format, policy.jpeg_quality)
     transform = Transform.identity(size) if target == size else Transform.resize(size, target)
     digest = hashlib.sha256(payload).hexdigest()
+    if policy.format == "raw" and media_type.startswith("image/x-raw"):  # raw bytes alone do not say the shape
+        digest = hashlib.sha256(media_type.encode() + b"\n" + payload).hexdigest()
     return PreparedImage(payload, media_type, transform, pixels, digest, loaded.source_sha256)
 
 

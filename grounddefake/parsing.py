@@ -107,7 +107,7 @@ def parse_with_transform(
     """:func:`parse` with an explicit image Transform (resize and padding).
 
     ``answers`` maps short answers to labels (a prompt pack's ``answers``, e.g. ``{"yes": "fake"}`` for "Is this
-    image made by AI?"): a reply whose first word is one of them states that verdict.
+    image made by AI?"): a reply that is just one of them states that verdict.
     """
     raw = text if len(text) <= MAX_TEXT else text[:MAX_TEXT]
     errors: list[str] = []
@@ -176,12 +176,15 @@ def parse_with_transform(
 
 
 def short_answer_label(answer: str, answers: Mapping[str, VerdictLabel]) -> VerdictLabel | None:
-    """The label of a reply whose first word is one of ``answers`` ("Yes." → fake for "Is this made by AI?")."""
-    match = _FIRST_WORD.match(answer)
+    """The label of a reply that is nothing but one of ``answers`` ("Yes." → fake for "Is this made by AI?").
+
+    A longer reply ("No doubt, this is fake.") is not a short answer: the parser reads it as any other text.
+    """
+    match = _ONE_WORD.fullmatch(answer)
     return answers.get(match.group(1).lower()) if match else None
 
 
-_FIRST_WORD = re.compile(r"\W*(\w+)")
+_ONE_WORD = re.compile(r"\W*(\w+)\W*")
 
 
 def _numbers_only(value: Any) -> bool:

@@ -16,7 +16,8 @@ Pack fields::
     system: ...                    # optional system text (template)
     image_placement: before        # where the image goes in the first turn: "before" or "after" the text
     answers: {yes: fake, no: real} # optional: short answers that state the verdict (for yes/no questions such as
-                                   # PaliGemma's "Is this image made by AI?"); local models score these words too
+                                   # PaliGemma's "Is this image made by AI?"): a reply that is just one of them;
+                                   # in a multi-turn pack only such a reply does. Local models score these words.
     turns:                         # one or more user turns (templates); turn k may use replies[0..k-1]
       - "Is this image ..."
       - {text: "...", image: none}

@@ -12,7 +12,7 @@ import asyncio
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,8 @@ from grounddefake.calls import Caller, RetryPolicy, RunStats
 from grounddefake.images import ImageError, ImageInput, prepare_image
 from grounddefake.parsing import parse_completion, short_answer_label
 from grounddefake.prompts import NATIVE, Message, PromptPack, PromptPackError, TextPart
-from grounddefake.types import Completion, PreparedImage, Sample, Usage, Verdict
+from grounddefake.types import Completion, PreparedImage, Sample, Usage, Verdict, VerdictLabel
+from grounddefake.verdicts import score_from_logprobs
 
 PREDICTIONS = "predictions.jsonl"
 MAX_ERROR = 2000
@@ -111,35 +112,26 @@ async def ask(
         replies.append(completion.text)
         messages.append(Message("assistant", (TextPart(completion.text),)))
     verdict = parse_completion(completions[-1], convention, prepared.transform, pack.answers)
-    if len(completions) > 1:
-        verdict = _verdict_of_earlier_turns(verdict, completions[:-1], prepared, pack)
+    if pack.answers is not None and len(completions) > 1:
+        verdict = _verdict_of_short_answer(verdict, completions, pack.answers)
     return Answer(verdict, prepared, tuple(completions), cached)
 
 
-def _verdict_of_earlier_turns(
-    last: Verdict, earlier: Sequence[Completion], prepared: PreparedImage, pack: PromptPack
+def _verdict_of_short_answer(
+    last: Verdict, completions: Sequence[Completion], answers: Mapping[str, VerdictLabel]
 ) -> Verdict:
-    """The verdict of a pack that asks it and the regions in separate turns (PaliGemma: "Is this image made by
-    AI?", then "detect ..."), with the regions of the last reply.
-
-    An earlier reply that is one of the pack's short answers ("yes") states the verdict; otherwise, when the last
-    reply states none, the latest earlier reply that does.
-    """
-    for completion in reversed(earlier):
-        short = pack.answers is not None and short_answer_label(completion.text, pack.answers) is not None
-        if not short and last.label != "unknown":
-            continue
-        stated = parse_completion(completion, None, prepared.transform, pack.answers)
-        if stated.label != "unknown":
-            notes = tuple(n for n in last.parse_errors if not n.startswith(("no verdict", "hedged", "contradictory")))
-            return replace(
-                last,
-                label=stated.label,
-                score=stated.score,
-                rationale=last.rationale or stated.rationale,
-                parse_errors=notes,
-            )
-    return last
+    """The verdict of a pack that asks it as a short question and the regions in another turn (PaliGemma: "Is this
+    image made by AI?", then "detect ..."): the latest reply that is one of the pack's short answers states it; the
+    regions are the last reply's. The text of the other turns never does (a detection label such as "manipulated
+    region" echoes the prompt, not a judgement)."""
+    notes = tuple(n for n in last.parse_errors if not n.startswith(("no verdict", "hedged", "contradictory")))
+    for completion in reversed(completions):
+        label = short_answer_label(completion.text, answers)
+        if label is not None:
+            score = completion.score if completion.score is not None else score_from_logprobs(completion.logprobs)
+            return replace(last, label=label, score=score, parse_errors=notes)
+    expected = " / ".join(answers)
+    return replace(last, label="unknown", score=None, parse_errors=(*notes, f"no reply is a short answer ({expected})"))
 
 
 def prediction_record(

@@ -61,3 +61,10 @@ def test_the_servers_only_model_is_used_and_several_are_refused() -> None:
         assert backend.model == "served/vlm"
     with pytest.raises(UnknownModelError, match="cannot list the models"):
         create_backend(None, base_urls=["http://127.0.0.1:9/v1"], convention="norm1000")
+
+
+@pytest.mark.parametrize("image_format", ["raw", "webp"])
+def test_a_server_gets_only_encoded_images(image_format: str) -> None:
+    """Raw pixels are for models in this process: an HTTP server would get megabytes it cannot decode."""
+    with pytest.raises(UnknownModelError, match="png or jpeg"):
+        create_backend("qwen2.5-vl-7b", base_urls=["http://127.0.0.1:9/v1"], image_format=image_format)  # type: ignore[arg-type]

@@ -169,6 +169,14 @@ def test_raw_policy_hands_resized_pixels_over_unencoded(tmp_path: Path) -> None:
     assert untouched.payload == path.read_bytes()
 
 
+def test_raw_images_of_the_same_bytes_but_another_shape_never_share_a_hash() -> None:
+    wide, tall = np.full((200, 400, 3), 90, np.uint8), np.full((400, 200, 3), 90, np.uint8)
+    policy = ImagePolicy(max_side=100, format="raw")
+    first, second = prepare_image(wide, policy), prepare_image(tall, policy)
+    assert first.payload == second.payload  # 100 x 50 and 50 x 100 pixels of one colour: the same bytes ...
+    assert first.sha256 != second.sha256  # ... but never the same cache key
+
+
 @pytest.mark.parametrize(
     ("size", "policy", "expected"),
     [

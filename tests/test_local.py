@@ -476,7 +476,8 @@ def test_detect_judges_an_image_with_a_local_model(checkpoints: dict[str, Path],
     result = CliRunner().invoke(app, [*arguments, "--max-new-tokens", "6"])
     assert result.exit_code == 0, result.output
     record = json.loads(result.output.strip().splitlines()[-1])
-    assert record["label"] in ("real", "fake", "unknown") and record["error"] is None
+    assert record["image"] == str(photo) and record["image_size"] == [80, 60] and record["error"] is None
+    assert set(record) >= {"label", "score", "rationale", "regions", "raw", "parse_errors"}
 
 
 @pytest.mark.parametrize(
@@ -532,3 +533,103 @@ def test_a_hub_model_is_downloaded_then_runs_from_the_cache(
     assert offline.path == online.path and offline.cache_identity() == online.cache_identity()
     req = request(offline, image(64, 48, 0))
     assert offline.generate([req])[0].text == online.generate([req])[0].text
+
+
+def test_the_cache_key_follows_the_weights_not_the_path_or_copy_time(
+    checkpoints: dict[str, Path], tmp_path: Path
+) -> None:
+    import os
+    import shutil
+
+    original = LocalBackend(f"local:{checkpoints['qwen2-vl']}")
+    copy = tmp_path / "elsewhere"
+    shutil.copytree(checkpoints["qwen2-vl"], copy)
+    for file in copy.iterdir():
+        os.utime(file, (1, 1))  # copied later, touched: the same checkpoint
+    assert LocalBackend(f"local:{copy}").cache_identity() == original.cache_identity()
+    weights = copy / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 0xFF  # one byte of the weights changed
+    weights.write_bytes(bytes(data))
+    assert LocalBackend(f"local:{copy}").cache_identity() != original.cache_identity()
+
+
+def test_a_large_file_is_fingerprinted_by_samples_of_its_content(tmp_path: Path, monkeypatch) -> None:
+    from grounddefake.local import loading
+
+    monkeypatch.setattr(loading, "WHOLE_FILE", 1000)
+    monkeypatch.setattr(loading, "CHUNK", 10)
+    data = bytearray(range(256)) * 40
+    (tmp_path / "w.bin").write_bytes(bytes(data))
+    before = loading.checkpoint_fingerprint(str(tmp_path))
+    data[len(data) // 2] ^= 0xFF  # the middle sample sees it
+    (tmp_path / "w.bin").write_bytes(bytes(data))
+    assert loading.checkpoint_fingerprint(str(tmp_path)) != before
+
+
+def test_resume_survives_a_touched_checkpoint(checkpoints: dict[str, Path], tmp_path: Path) -> None:
+    import os
+    import shutil
+
+    from grounddefake.api import evaluate, resume
+
+    model = tmp_path / "model"
+    shutil.copytree(checkpoints["qwen2-vl"], model)
+    out = tmp_path / "run"
+    evaluate("demo", f"local:{model}", limit=2, out=out, params=GenerationParams(max_tokens=6))
+    os.utime(model / "config.json")
+    assert resume(out).reused == 2
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA device")
+@pytest.mark.parametrize("device", ["cuda", "cuda:3"])
+def test_a_device_this_machine_lacks_is_refused_before_loading(checkpoints: dict[str, Path], device: str) -> None:
+    with pytest.raises(LocalModelError, match=f"--device {device}: no CUDA device"):
+        LocalBackend(f"local:{checkpoints['llava']}", LocalOptions(device=device))
+
+
+@pytest.mark.parametrize("flags", [["--device", "cpu"], ["--dtype", "float32"], ["--batch-size", "4"]])
+def test_local_model_flags_with_another_model_are_refused(flags: list[str]) -> None:
+    result = CliRunner().invoke(app, ["eval", "--data", "demo", "--limit", "1", *flags])
+    assert result.exit_code == 2 and "only for local models" in result.output
+
+
+def test_each_sampled_request_draws_its_own_stream(backends: dict[str, LocalBackend]) -> None:
+    from grounddefake.backends.local import request_seed
+
+    backend = backends["qwen2-vl"]
+    one, other = request(backend, image(64, 48, 0), seed=3), request(backend, image(64, 48, 1), seed=3)
+    assert request_seed(one) == request_seed(request(backend, image(64, 48, 0), seed=3))
+    assert request_seed(one) != request_seed(other)
+    assert request_seed(one) != request_seed(request(backend, image(64, 48, 0), seed=4))
+
+
+def test_a_thinking_models_reasoning_does_not_give_the_score(backends: dict[str, LocalBackend]) -> None:
+    """The verdict token counts only after </think>: a verdict word inside the reasoning is not the answer."""
+    from grounddefake.local.scoring import StepRecorder, VerdictVocabulary
+
+    real, fake, think_end, other = 1, 2, 3, 0
+    recorder = StepRecorder(VerdictVocabulary(real=(real,), fake=(fake,)), top_k=2)
+    steps = [  # logits over a 4-token vocabulary, one row; the tokens chosen: real, </think>, fake
+        torch.tensor([[0.0, 3.0, 0.0, 0.0]]),
+        torch.tensor([[0.0, 0.0, 0.0, 3.0]]),
+        torch.tensor([[0.0, 0.0, math.log(4.0), 0.0]]),  # P(fake) / (P(fake) + P(real)) = 4 / 5
+    ]
+    chosen = [real, think_end, fake]
+    for k, logits in enumerate(steps):
+        recorder(torch.tensor([[other, *chosen[:k]]]), logits)
+    recorder.finish(torch.tensor([fake]))
+    backend = backends["qwen2-vl"]
+    saved, backend._think_end = backend._think_end, think_end
+    try:
+        start = backend._after_thinking(chosen)
+    finally:
+        backend._think_end = saved
+    assert start == 2
+    assert recorder.verdict_score(0, chosen) == pytest.approx(1 / (1 + math.exp(3.0)))  # the reasoning's "real"
+    assert recorder.verdict_score(0, chosen, start) == pytest.approx(0.8)  # the answer's "fake"
+    assert [round(t.logprob, 4) for t in recorder.token_logprobs(0, chosen, str)] == [
+        round(3.0 - math.log(math.exp(3.0) + 3), 4),
+        round(3.0 - math.log(math.exp(3.0) + 3), 4),
+        round(math.log(4.0) - math.log(4.0 + 3), 4),
+    ]

@@ -386,8 +386,10 @@ def test_qwen_server_limit_in_the_convention_name() -> None:
         ("yes", "fake"),
         ("Yes.", "fake"),
         ("no", "real"),
-        ("No, it is a photograph", "real"),
         ('  "yes"', "fake"),
+        ("NO!", "real"),
+        ("No doubt, this is fake.", "fake"),  # not a short answer: read as any other text
+        ("Yes, it is an authentic photograph.", "real"),
         ("maybe", "unknown"),
         ("nothing suggests generation", "unknown"),  # "no" must be a whole word
     ],

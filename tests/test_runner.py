@@ -118,25 +118,40 @@ def test_multi_turn_conversation_is_sent_with_replies(tiny_dataset: Path, tmp_pa
 
 
 @pytest.mark.parametrize(
-    ("first", "second", "label", "boxes"),
+    ("first", "second", "label", "boxes", "note"),
     [
-        ("yes", "<loc0256><loc0256><loc0768><loc0768> manipulated region", "fake", 1),
-        ("no", "", "real", 0),
-        ("no", "<loc0256><loc0256><loc0768><loc0768> manipulated region", "real", 1),  # the answer wins
-        ("maybe", "", "unknown", 0),
+        ("yes", "<loc0256><loc0256><loc0768><loc0768> manipulated region", "fake", 1, None),
+        ("No.", "", "real", 0, None),
+        ("no", "<loc0256><loc0256><loc0768><loc0768> manipulated region", "real", 1, None),  # the answer wins
+        # the detection label echoes the prompt: it is never read as a verdict
+        ("maybe", "<loc0256><loc0256><loc0768><loc0768> manipulated region", "unknown", 1, "no reply is a short"),
+        ("No doubt it is fake", "", "unknown", 0, "no reply is a short"),
     ],
 )
 def test_verdict_and_regions_asked_in_separate_turns(
-    tiny_dataset: Path, tmp_path: Path, first: str, second: str, label: str, boxes: int
+    tiny_dataset: Path, tmp_path: Path, first: str, second: str, label: str, boxes: int, note: str | None
 ) -> None:
-    """PaliGemma's packs ask "Is this image made by AI?" and then "detect ...": the verdict comes from the first."""
+    """PaliGemma's packs ask "Is this image made by AI?" and then "detect ...": the verdict comes from the answer."""
     backend = ScriptedBackend(lambda r: first if len(r.messages) == 1 else second)
     backend.convention = "paligemma"
     dataset = load_dataset(tiny_dataset)
     outcome = asyncio.run(run_predictions(list(dataset)[:1], backend, load_pack("paligemma-detect"), tmp_path / "run"))
     record = next(iter(outcome.records.values()))
     assert record["label"] == label and len(record["regions"]) == boxes
-    assert any(e.startswith("no verdict") for e in record["parse_errors"]) == (label == "unknown")
+    assert not any(e.startswith("no verdict") for e in record["parse_errors"])
+    assert any(e.startswith(note) for e in record["parse_errors"]) if note else True
+
+
+def test_packs_without_answers_read_only_the_last_reply(tiny_dataset: Path, tmp_path: Path) -> None:
+    pack_path = tmp_path / "two.yaml"
+    pack_path.write_text(
+        "name: two\nversion: 1\ndescription: d\ntask: verdict\nturns:\n  - Describe the image.\n  - Real or fake?\n"
+    )
+    backend = ScriptedBackend(lambda r: "A cat with fake fur." if len(r.messages) == 1 else "I cannot tell.")
+    dataset = load_dataset(tiny_dataset)
+    outcome = asyncio.run(run_predictions(list(dataset)[:1], backend, load_pack(pack_path), tmp_path / "run"))
+    record = next(iter(outcome.records.values()))
+    assert record["label"] == "unknown" and any(e.startswith("hedged") for e in record["parse_errors"])
 
 
 @pytest.mark.parametrize("concurrency", [1, 3])

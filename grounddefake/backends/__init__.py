@@ -117,6 +117,8 @@ def create_backend(
         settings = {"json_schema": True, "logprobs": True, "top_logprobs": 20}  # a rejection falls back once
         native = convention
     if image_format is not None:
+        if image_format not in ("png", "jpeg"):
+            raise UnknownModelError(f"an OpenAI-compatible server takes png or jpeg images, not {image_format!r}")
         policy = replace(policy, format=image_format)
     return OpenAIBackend(
         model=preset.model if preset else model,

@@ -9,6 +9,7 @@ The verdict probability comes from the full distribution of the verdict token (:
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -28,6 +29,14 @@ BATCH_WINDOW = 0.005
 """Seconds to wait for more requests before running a batch that is not full."""
 PROMPT_DEFAULTS = {"paligemma": {"verdict": "paligemma-verdict", "grounded": "paligemma-detect"}}
 """Packs a family answers better than the generic ones: PaliGemma's own short prompts."""
+
+
+def request_seed(request: Request) -> int:
+    """The sampling seed of one request: its ``seed`` mixed with its images and text, so requests of one run draw
+    independent streams and the same request always draws the same one."""
+    text = "".join(m.text for m in request.messages)
+    key = f"{request.params.seed}|{'|'.join(i.sha256 for i in request.images)}|{text}"
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") % (2**63)
 
 
 def load_torch() -> Any:
@@ -94,6 +103,8 @@ class LocalBackend(Backend):
         self._fingerprint = checkpoint_fingerprint(self.path)
         self._vocabularies: dict[Any, Any] = {}
         self._token_texts: dict[int, str] = {}
+        think = self.inputs.tokenizer.convert_tokens_to_ids("</think>")
+        self._think_end = think if isinstance(think, int) and think != self.inputs.tokenizer.unk_token_id else None
         self._pending: list[tuple[Request, asyncio.Future[Completion]]] = []
         self._worker: asyncio.Task[None] | None = None
 
@@ -109,7 +120,9 @@ class LocalBackend(Backend):
         }
 
     def cache_identity(self) -> dict[str, Any]:
+        """The checkpoint's content (not its path or copy time), family, convention, device, dtype, image policy."""
         identity = {**self.describe(), "weights": self._fingerprint}
+        identity.pop("model")  # the same checkpoint elsewhere (another machine, a copy) answers the same
         if self.dtype == "float32":
             identity.pop("batch_size")  # float32 batches answer as single requests do (tested); half precision may not
         return identity
@@ -190,6 +203,11 @@ class LocalBackend(Backend):
             out[key] = value
         return out
 
+    def _after_thinking(self, tokens: Sequence[int]) -> int:
+        """Where the answer starts: after the last ``</think>`` token of a thinking model, else 0."""
+        end = self._think_end
+        return max((i + 1 for i, token in enumerate(tokens) if token == end), default=0) if end is not None else 0
+
     def vocabulary(self, answers: Any) -> Any:
         from grounddefake.local.scoring import verdict_vocabulary
 
@@ -229,8 +247,8 @@ class LocalBackend(Backend):
             bos_token_id=tokenizer.bos_token_id,
         )
         recorder = StepRecorder(self.vocabulary(requests[0].answers), self.options.top_logprobs)
-        if sample:
-            torch.manual_seed(params.seed or 0)
+        if sample:  # one request at a time: its own stream, from its seed and its content
+            torch.manual_seed(request_seed(requests[0]))
         with torch.inference_mode():
             sequences = self.network.generate(
                 **batch, generation_config=config, logits_processor=LogitsProcessorList([recorder])
@@ -259,7 +277,7 @@ class LocalBackend(Backend):
                     usage=Usage(int(batch["attention_mask"][row].sum()), len(tokens)),
                     latency_s=elapsed / len(requests),
                     finish_reason="length" if len(tokens) >= request.params.max_tokens else "stop",
-                    score=recorder.verdict_score(row, tokens),
+                    score=recorder.verdict_score(row, tokens, self._after_thinking(tokens)),
                 )
             )
         return completions

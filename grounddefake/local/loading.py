@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import urllib.parse
@@ -147,15 +148,29 @@ def hub_problem(endpoint: str, timeout: float = HUB_PROBE_TIMEOUT) -> str | None
 
 
 def pick_device(requested: str = "auto") -> str:
-    """``auto`` → cuda when available, else mps, else cpu; anything else as given."""
+    """``auto`` → cuda when available, else mps, else cpu; a named device only when this machine has it.
+
+    Raises:
+        LocalModelError: a CUDA or MPS device this machine does not have.
+    """
     import torch
 
-    if requested != "auto":
-        return requested
-    if torch.cuda.is_available():
-        return "cuda"
     mps = getattr(torch.backends, "mps", None)
-    return "mps" if mps is not None and mps.is_available() else "cpu"
+    has_mps = mps is not None and mps.is_available()
+    if requested == "auto":
+        return "cuda" if torch.cuda.is_available() else "mps" if has_mps else "cpu"
+    if requested.startswith("cuda"):
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        index = requested.partition(":")[2]
+        if count == 0:
+            raise LocalModelError(f"--device {requested}: no CUDA device is available here (torch {torch.__version__})")
+        if index and (not index.isdigit() or int(index) >= count):
+            raise LocalModelError(
+                f"--device {requested}: this machine has {count} CUDA device(s), cuda:0 to cuda:{count - 1}"
+            )
+    if requested == "mps" and not has_mps:
+        raise LocalModelError("--device mps: Apple's MPS is not available here")
+    return requested
 
 
 def pick_dtype(requested: str, device: str) -> str:
@@ -170,7 +185,27 @@ def pick_dtype(requested: str, device: str) -> str:
 
 
 def checkpoint_fingerprint(path: str) -> dict[str, Any]:
-    """What identifies the weights in a checkpoint folder (file names, sizes, modification times), for the cache."""
+    """What identifies a checkpoint, wherever it lives and whenever it was copied: each file's name, size and a
+    sha256 of its content. Files over ``WHOLE_FILE`` bytes are hashed through ``SAMPLES`` evenly spaced chunks of
+    ``CHUNK`` bytes: a fine-tune changes its weights everywhere, and a 15 GB checkpoint costs milliseconds."""
     folder = Path(path)
     files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
-    return {"files": [[p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in files]}
+    entries = []
+    for file in files:
+        size = file.stat().st_size
+        digest = hashlib.sha256()
+        with file.open("rb") as stream:
+            if size <= WHOLE_FILE:
+                for block in iter(lambda: stream.read(1 << 20), b""):
+                    digest.update(block)
+            else:
+                for k in range(SAMPLES):
+                    stream.seek(k * (size - CHUNK) // (SAMPLES - 1))
+                    digest.update(stream.read(CHUNK))
+        entries.append([file.name, size, digest.hexdigest()[:16]])
+    return {"files": entries}
+
+
+WHOLE_FILE = 32 << 20
+SAMPLES = 17
+CHUNK = 64 << 10

@@ -104,13 +104,14 @@ class StepRecorder(LogitsProcessor):
             )
             self._previous = None
 
-    def verdict_score(self, row: int, tokens: Sequence[int]) -> float | None:
-        """P(fake) at the first of ``tokens`` (row ``row``'s generated tokens) that is a verdict token."""
+    def verdict_score(self, row: int, tokens: Sequence[int], start: int = 0) -> float | None:
+        """P(fake) at the first of ``tokens`` (row ``row``'s generated tokens) from ``start`` on (after a thinking
+        model's reasoning) that is a verdict token."""
         if not self.verdict_mass:
             return None
         ids = self.vocabulary.ids
         for step, token in enumerate(tokens):
-            if token in ids and step < len(self.verdict_mass):
+            if step >= start and token in ids and step < len(self.verdict_mass):
                 real, fake = (float(v) for v in self.verdict_mass[step][row])
                 return 1.0 / (1.0 + math.exp(real - fake)) if math.isfinite(real - fake) else float(fake > real)
         return None

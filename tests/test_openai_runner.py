@@ -9,7 +9,6 @@ import math
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from grounddefake.api import evaluate, merge, resume
 from grounddefake.runner import PREDICTIONS, read_predictions
 
 from .conftest import write_dataset
-from .servers.openai_server import FakeOpenAIServer, Reply
+from .servers.openai_server import FakeOpenAIServer, Reply, eval_command
 
 SECRET = "sk-test-DO-NOT-LEAK-4242"
 ROOT = Path(__file__).resolve().parents[1]
@@ -340,26 +339,7 @@ def test_sigkill_then_resume_answers_every_sample_exactly_once(tmp_path) -> None
     out = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     with FakeOpenAIServer(default=Reply(delay=0.15)) as server:
-        command = [
-            sys.executable,
-            "-m",
-            "grounddefake.cli",
-            "eval",
-            "--data",
-            str(data),
-            "--model",
-            "test-model",
-            "--convention",
-            "norm1000",
-            "--with-boxes",
-            "--base-url",
-            server.base_url,
-            "--out",
-            str(out),
-            "--concurrency",
-            "3",
-            "--no-cache",
-        ]
+        command = eval_command(data, server.base_url, out, "--concurrency", "3", "--no-cache")
         process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         predictions = out / PREDICTIONS
         deadline = time.monotonic() + 60
@@ -422,26 +402,7 @@ def test_ctrl_c_stops_cleanly_with_a_summary(tmp_path) -> None:
     data = write_dataset(tmp_path / "data", 40)
     out = tmp_path / "run"
     with FakeOpenAIServer(default=Reply(delay=0.2)) as server:
-        command = [
-            sys.executable,
-            "-m",
-            "grounddefake.cli",
-            "eval",
-            "--data",
-            str(data),
-            "--model",
-            "test-model",
-            "--convention",
-            "norm1000",
-            "--with-boxes",
-            "--base-url",
-            server.base_url,
-            "--out",
-            str(out),
-            "--concurrency",
-            "2",
-            "--no-cache",
-        ]
+        command = eval_command(data, server.base_url, out, "--concurrency", "2", "--no-cache")
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         predictions = out / PREDICTIONS

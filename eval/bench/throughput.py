@@ -33,6 +33,9 @@ import numpy as np
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.servers.openai_server import eval_command  # noqa: E402
 
 
 def write_dataset(folder: Path, n: int) -> Path:
@@ -180,24 +183,7 @@ def ratio(latency: float, concurrency: int, data: Path, n: int, rounds: int) -> 
 
 def peak_rss_mb(base_url: str, data: Path, out: Path) -> float:
     """Peak resident memory of one ``grounddefake eval`` process."""
-    command = [
-        sys.executable,
-        "-m",
-        "grounddefake.cli",
-        "eval",
-        "--data",
-        str(data),
-        "--model",
-        "test-model",
-        "--convention",
-        "norm1000",
-        "--with-boxes",
-        "--base-url",
-        base_url,
-        "--out",
-        str(out),
-        "--no-cache",
-    ]
+    command = eval_command(data, base_url, out, "--no-cache")
     process = subprocess.Popen(
         command,
         cwd=ROOT,

@@ -20,20 +20,22 @@ In a test: ``with FakeHub({"acme/tiny": folder}) as hub: ...`` with ``HF_ENDPOIN
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
+from tests.servers.background import BackgroundServer
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-class FakeHub:
+class FakeHub(BackgroundServer):
     """The server, run on its own thread and event loop."""
+
+    what = "the fake Hub"
 
     def __init__(self, repos: dict[str, Path]) -> None:
         self.repos = {repo_id: Path(folder) for repo_id, folder in repos.items()}
@@ -139,34 +141,6 @@ class FakeHub:
         app.router.add_get(f"/{repo}/resolve/{{revision}}/{{path:.+}}", self._resolve)  # and HEAD
         app.router.add_route("*", "/{tail:.*}", self._unknown)
         return app
-
-    def __enter__(self) -> FakeHub:
-        ready = threading.Event()
-        self._loop = asyncio.new_event_loop()
-
-        async def start() -> None:
-            self._runner = web.AppRunner(self._app(), access_log=None)
-            await self._runner.setup()
-            site = web.TCPSite(self._runner, "127.0.0.1", self.port)
-            await site.start()
-            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-            ready.set()
-
-        def run() -> None:
-            asyncio.set_event_loop(self._loop)
-            self._loop.run_until_complete(start())
-            self._loop.run_forever()
-
-        self._thread = threading.Thread(target=run, daemon=True)
-        self._thread.start()
-        if not ready.wait(10):
-            raise RuntimeError("the fake Hub did not start")
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
 
 
 def _sha1(data: bytes) -> str:

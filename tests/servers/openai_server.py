@@ -15,14 +15,18 @@ import argparse
 import asyncio
 import contextlib
 import json
+import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+
+from tests.servers.background import BackgroundServer
 
 DEFAULT_ANSWER = json.dumps(
     {
@@ -65,8 +69,10 @@ class Reply:
 
 
 @dataclass
-class FakeOpenAIServer:
+class FakeOpenAIServer(BackgroundServer):
     """The server, run on its own thread and event loop."""
+
+    what = "the fake OpenAI server"
 
     model: str = "test-model"
     default: Reply = field(default_factory=Reply)
@@ -122,34 +128,6 @@ class FakeOpenAIServer:
         app.router.add_post("/v1/chat/completions", self._chat)
         return app
 
-    def __enter__(self) -> FakeOpenAIServer:
-        ready = threading.Event()
-        self._loop = asyncio.new_event_loop()
-
-        async def start() -> None:
-            self._runner = web.AppRunner(self._app(), access_log=None)
-            await self._runner.setup()
-            site = web.TCPSite(self._runner, "127.0.0.1", self.port)
-            await site.start()
-            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-            ready.set()
-
-        def run() -> None:
-            asyncio.set_event_loop(self._loop)
-            self._loop.run_until_complete(start())
-            self._loop.run_forever()
-
-        self._thread = threading.Thread(target=run, daemon=True)
-        self._thread.start()
-        if not ready.wait(10):
-            raise RuntimeError("the fake OpenAI server did not start")
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
     body = {"error": {"message": message, "type": "invalid_request_error", "code": status}}
@@ -188,6 +166,29 @@ def _completion(model: str, reply: Reply, request: dict[str, Any]) -> dict[str, 
             "total_tokens": prompt_tokens + len(reply.text) // 4,
         },
     }
+
+
+def eval_command(data: Path, base_url: str, out: Path, *extra: str) -> list[str]:
+    """The ``grounddefake eval`` command line, for a process of its own, that asks this server's model for boxes
+    (``test-model`` with the ``norm1000`` convention) on ``data`` and writes ``out``."""
+    return [
+        sys.executable,
+        "-m",
+        "grounddefake.cli",
+        "eval",
+        "--data",
+        str(data),
+        "--model",
+        "test-model",
+        "--convention",
+        "norm1000",
+        "--with-boxes",
+        "--base-url",
+        base_url,
+        "--out",
+        str(out),
+        *extra,
+    ]
 
 
 def main() -> None:

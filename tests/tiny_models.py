@@ -9,6 +9,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
+TEXT_MODEL = {
+    "hidden_size": 64,
+    "intermediate_size": 128,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+}
+"""The recipe's text model: 2 layers, hidden 64, 4 heads, 2 KV heads."""
+VISION_TOWER = {
+    "hidden_size": 32,
+    "intermediate_size": 64,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "image_size": 56,
+    "patch_size": 14,
+}
+"""The recipe's CLIP / SigLIP vision tower: 2 layers, hidden 32, 56-px images in 14-px patches."""
 QWEN_SPECIAL = [
     "<|endoftext|>",
     "<|im_start|>",
@@ -62,6 +79,16 @@ def tokenizer(special: list[str], sentencepiece: bool = False, bos: str | None =
     return PreTrainedTokenizerFast(tokenizer_object=tok)
 
 
+def token_ids(tok) -> dict[str, int]:
+    """The vocabulary size and special-token ids a text-model config takes from its tokenizer."""
+    return {
+        "vocab_size": len(tok),
+        "bos_token_id": tok.bos_token_id,
+        "eos_token_id": tok.eos_token_id,
+        "pad_token_id": tok.pad_token_id,
+    }
+
+
 def build_qwen(folder: Path, version: str = "2.5", seed: int = 0) -> Path:
     """A tiny Qwen2-VL (``version="2"``), Qwen2.5-VL (``"2.5"``) or Qwen3-VL (``"3"``) checkpoint in ``folder``."""
     import torch
@@ -72,12 +99,8 @@ def build_qwen(folder: Path, version: str = "2.5", seed: int = 0) -> Path:
     tok.chat_template = QWEN_TEMPLATE
     ids = {s: tok.convert_tokens_to_ids(s) for s in QWEN_SPECIAL}
     text = {
+        **TEXT_MODEL,
         "vocab_size": len(tok),
-        "hidden_size": 64,
-        "intermediate_size": 128,
-        "num_hidden_layers": 2,
-        "num_attention_heads": 4,
-        "num_key_value_heads": 2,
         "max_position_embeddings": 4096,
         "rope_parameters": {"rope_type": "default", "mrope_section": [2, 3, 3], "rope_theta": 10000.0},
         "bos_token_id": ids["<|endoftext|>"],
@@ -156,27 +179,8 @@ def build_llava(folder: Path, seed: int = 0) -> Path:
     tok = tokenizer(["<unk>", "<s>", "</s>", "<image>"], sentencepiece=True, bos="<s>")
     tok.unk_token, tok.bos_token, tok.eos_token, tok.pad_token = "<unk>", "<s>", "</s>", "<unk>"
     image_id = tok.convert_tokens_to_ids("<image>")
-    text = LlamaConfig(
-        vocab_size=len(tok),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=1024,
-        bos_token_id=tok.bos_token_id,
-        eos_token_id=tok.eos_token_id,
-        pad_token_id=tok.pad_token_id,
-    )
-    vision = CLIPVisionConfig(
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        image_size=56,
-        patch_size=14,
-        projection_dim=32,
-    )
+    text = LlamaConfig(**TEXT_MODEL, max_position_embeddings=1024, **token_ids(tok))
+    vision = CLIPVisionConfig(**VISION_TOWER, projection_dim=32)
     config = LlavaConfig(
         vision_config=vision,
         text_config=text,
@@ -213,28 +217,8 @@ def build_paligemma(folder: Path, seed: int = 0) -> Path:
     images.image_seq_length = 16
     processor = PaliGemmaProcessor(image_processor=images, tokenizer=tok)
     tok = processor.tokenizer
-    text = GemmaConfig(
-        vocab_size=len(tok),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        head_dim=16,
-        max_position_embeddings=1024,
-        bos_token_id=tok.bos_token_id,
-        eos_token_id=tok.eos_token_id,
-        pad_token_id=tok.pad_token_id,
-    )
-    vision = {
-        "hidden_size": 32,
-        "intermediate_size": 64,
-        "num_hidden_layers": 2,
-        "num_attention_heads": 2,
-        "image_size": 56,
-        "patch_size": 14,
-        "projection_dim": 64,
-    }
+    text = GemmaConfig(**TEXT_MODEL, head_dim=16, max_position_embeddings=1024, **token_ids(tok))
+    vision = {**VISION_TOWER, "projection_dim": 64}
     config = PaliGemmaConfig(
         vision_config=vision,
         text_config=text,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from grounddefake.backends.base import Backend, BackendError, Request
@@ -29,6 +29,11 @@ BATCH_WINDOW = 0.005
 """Seconds to wait for more requests before running a batch that is not full."""
 PROMPT_DEFAULTS = {"paligemma": {"verdict": "paligemma-verdict", "grounded": "paligemma-detect"}}
 """Packs a family answers better than the generic ones: PaliGemma's own short prompts."""
+
+
+def answers_key(answers: Mapping[str, str] | None) -> tuple[tuple[str, str], ...]:
+    """A pack's short answers as a hashable key: requests with the same ones share a verdict vocabulary."""
+    return tuple(sorted((answers or {}).items()))
 
 
 def request_seed(request: Request) -> int:
@@ -82,9 +87,9 @@ class LocalBackend(Backend):
         self.dtype = pick_dtype(self.options.dtype, self.device)
         try:
             self.inputs = self.family.inputs(self.path, self.family)
+        except LocalModelError:
+            raise
         except (OSError, ValueError, KeyError) as exc:
-            if isinstance(exc, LocalModelError):
-                raise
             raise LocalModelError(f"{ref}: cannot load its tokenizer or processor ({exc})") from None
         self.image_policy = self.inputs.image_policy
         native = self.family.convention
@@ -183,7 +188,7 @@ class LocalBackend(Backend):
         groups: dict[Any, list[int]] = {}
         for i, request in enumerate(requests):
             alone = request.params.temperature > 0
-            key = (i,) if alone else (tuple(sorted((request.answers or {}).items())), request.params.max_tokens)
+            key = (i,) if alone else (answers_key(request.answers), request.params.max_tokens)
             groups.setdefault(key, []).append(i)
         results: list[Completion | None] = [None] * len(requests)
         for members in groups.values():
@@ -211,7 +216,7 @@ class LocalBackend(Backend):
     def vocabulary(self, answers: Any) -> Any:
         from grounddefake.local.scoring import verdict_vocabulary
 
-        key = tuple(sorted((answers or {}).items()))
+        key = answers_key(answers)
         if key not in self._vocabularies:
             self._vocabularies[key] = verdict_vocabulary(self.inputs.tokenizer, answers)
         return self._vocabularies[key]
@@ -231,9 +236,9 @@ class LocalBackend(Backend):
         config = GenerationConfig(
             max_new_tokens=params.max_tokens,
             do_sample=sample,
-            # explicit neutral values: None would be filled in from the checkpoint's generation_config
-            # (Qwen2.5-VL ships top_k 1, top_p 0.001 and a repetition penalty of 1.05)
-            # (values that greedy decoding neither uses nor warns about; sampling gets no top-k / top-p / min-p cut)
+            # Explicit neutral values: a None would be filled in from the checkpoint's generation_config (Qwen2.5-VL
+            # ships top_k 1, top_p 0.001, repetition penalty 1.05). Greedy decoding neither uses nor warns about
+            # these top-k / top-p values; sampling gets no top-k, top-p or min-p cut.
             temperature=params.temperature if sample else 1.0,
             top_p=1.0,
             top_k=0 if sample else 50,

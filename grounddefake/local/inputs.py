@@ -67,7 +67,8 @@ class ModelInputs(ABC):
     def encode(self, requests: Sequence[Request]) -> dict[str, Any]:
         """A left-padded batch (``input_ids``, ``attention_mask``, pixel tensors) for ``requests``."""
 
-    def _left_pad(self) -> None:
+    def _prepare_tokenizer(self) -> None:
+        """Pad on the left (a batch generates from aligned ends) and know the tokens that end an answer."""
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
@@ -113,7 +114,7 @@ class QwenInputs(ModelInputs):
         from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
         self.tokenizer = AutoTokenizer.from_pretrained(folder)
-        self._left_pad()
+        self._prepare_tokenizer()
         self.processor = Qwen2VLImageProcessorPil.from_pretrained(folder)
         self.template = _chat_template(folder, self.tokenizer) or CHATML
         self.merge = int(getattr(self.processor, "merge_size", 2))
@@ -176,7 +177,7 @@ class ChatProcessorInputs(ModelInputs):
         if not hasattr(self.processor, "image_processor"):
             raise LocalModelError(f"{folder}: AutoProcessor found no image processor for this {family.name} model")
         self.tokenizer = self.processor.tokenizer
-        self._left_pad()
+        self._prepare_tokenizer()
         self.template = getattr(self.processor, "chat_template", None) or getattr(self.tokenizer, "chat_template", None)
         if not self.template:
             raise LocalModelError(f"{folder}: the {family.name} checkpoint has no chat template")
@@ -219,7 +220,7 @@ class PaliGemmaInputs(ModelInputs):
 
         self.processor = AutoProcessor.from_pretrained(folder)
         self.tokenizer = self.processor.tokenizer
-        self._left_pad()
+        self._prepare_tokenizer()
         self.image_policy = ImagePolicy(max_side=LOCAL_MAX_SIDE, format="raw")
 
     def encode(self, requests: Sequence[Request]) -> dict[str, Any]:

@@ -25,10 +25,13 @@ from typing import Any
 from PIL import Image
 
 from grounddefake.backends.base import BackendError, Request
+from grounddefake.conventions import QWEN_MIN_PIXELS
 from grounddefake.images import ImagePolicy
 from grounddefake.local.loading import LocalModelError
 from grounddefake.prompts import ImagePart, Message, TextPart
 
+PROCESSOR_MAX_PIXELS = 1280 * 28 * 28
+"""The Qwen2-VL image processor's own pixel limit, for a checkpoint whose processor config names none."""
 LOCAL_MAX_SIDE = 2048
 """Longest side sent to families whose processor resizes to a fixed size anyway."""
 CHATML = (
@@ -120,8 +123,12 @@ class QwenInputs(ModelInputs):
         self.merge = int(getattr(self.processor, "merge_size", 2))
         self.patch = int(getattr(self.processor, "patch_size", 14))
         size = getattr(self.processor, "size", None) or {}
-        self.min_pixels = int(size.get("shortest_edge") or getattr(self.processor, "min_pixels", None) or 56 * 56)
-        self.max_pixels = int(size.get("longest_edge") or getattr(self.processor, "max_pixels", None) or 28 * 28 * 1280)
+        self.min_pixels = int(
+            size.get("shortest_edge") or getattr(self.processor, "min_pixels", None) or QWEN_MIN_PIXELS
+        )
+        self.max_pixels = int(
+            size.get("longest_edge") or getattr(self.processor, "max_pixels", None) or PROCESSOR_MAX_PIXELS
+        )
         self.image_policy = ImagePolicy(
             resize="smart-resize",
             factor=self.patch * self.merge,
@@ -206,9 +213,8 @@ class ChatProcessorInputs(ModelInputs):
         bos = self.tokenizer.bos_token
         if bos and self.adds_bos:  # the tokenizer adds it again: never two
             texts = [t[len(bos) :] if t.startswith(bos) else t for t in texts]
-        images = [[self._image(i) for i in request_images(r)] for r in requests]
-        flat = [i for group in images for i in group]
-        batch = self.processor(images=flat or None, text=texts, return_tensors="pt", padding=True)
+        images = [self._image(image) for r in requests for image in request_images(r)]
+        batch = self.processor(images=images or None, text=texts, return_tensors="pt", padding=True)
         return {k: v for k, v in batch.items() if k != "labels"}
 
 

@@ -11,7 +11,8 @@ from grounddefake.images import ImageError, load_image, prepare_image
 from grounddefake.local import LocalOptions
 from grounddefake.parsing import parse
 from grounddefake.prompts import load_pack
-from grounddefake.types import Completion, Region, Sample, Transform, Verdict
+from grounddefake.types import Completion, Region, Sample, Transform
+from grounddefake.verdict import Verdict
 
 __all__ = [
     "Completion",

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from grounddefake.rundir import RunDir
 
 ROWS = (
     ("classification", "accuracy"),
@@ -41,15 +42,11 @@ def compare_runs(run_dirs: Sequence[str | Path]) -> Comparison:
     Raises:
         FileNotFoundError: a run without metrics.json.
     """
-    from grounddefake.api import read_config
-
     configs, metrics = [], []
     for d in run_dirs:
-        configs.append(read_config(Path(d)))
-        try:
-            metrics.append(json.loads((Path(d) / "metrics.json").read_text(encoding="utf-8")))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise FileNotFoundError(f"{d}/metrics.json: missing or unreadable ({exc})") from None
+        run = RunDir.at(d)
+        configs.append(run.read_config())
+        metrics.append(run.read_metrics())
     warnings = []
     if len({c.get("dataset_sha256") for c in configs}) > 1:
         warnings.append("the runs were made on different data: their numbers are not comparable")

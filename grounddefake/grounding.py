@@ -150,3 +150,43 @@ def truth_mask(sample: Sample, size: Size) -> np.ndarray | None:
     if sample.regions:
         return regions_to_mask(sample.regions, size)
     return None
+
+
+def scale_regions(regions: Sequence[Region], source: Size, target: Size) -> tuple[Region, ...]:
+    """Regions given in pixels of a ``source``-sized image, in pixels of the same image at ``target`` size.
+
+    >>> scale_regions([Region((10, 20, 30, 40))], (100, 100), (50, 200))[0].box
+    (5.0, 40.0, 15.0, 80.0)
+    """
+    if tuple(source) == tuple(target):
+        return tuple(regions)
+    sx, sy = target[0] / source[0], target[1] / source[1]
+    scaled = []
+    for r in regions:
+        box = (r.box[0] * sx, r.box[1] * sy, r.box[2] * sx, r.box[3] * sy)
+        polygon = None if r.polygon is None else tuple((x * sx, y * sy) for x, y in r.polygon)
+        point = None if r.point is None else (r.point[0] * sx, r.point[1] * sy)
+        scaled.append(Region(box, polygon, r.label, r.score, point))
+    return tuple(scaled)
+
+
+def load_heatmap(path: str | Path, size: Size | None = None) -> np.ndarray:
+    """A ground-truth heatmap as (H, W) float in [0, 1] (8-bit /255, 16-bit /65535), resized to ``size`` if given.
+
+    Raises:
+        ImageError: unreadable.
+    """
+    try:
+        with Image.open(path) as img:
+            img.load()
+            if img.mode.startswith("I"):
+                values = np.asarray(img, np.float64) / 65535.0
+            else:
+                values = np.asarray(img.convert("L"), np.float64) / 255.0
+    except (OSError, ValueError) as exc:
+        raise ImageError(f"{path}: unreadable heatmap ({exc})") from None
+    if size is not None and (values.shape[1], values.shape[0]) != tuple(size):
+        import cv2
+
+        values = cv2.resize(values, tuple(size), interpolation=cv2.INTER_LINEAR)
+    return np.clip(values, 0.0, 1.0)

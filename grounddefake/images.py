@@ -256,3 +256,47 @@ def encode(pixels: np.ndarray, fmt: str = "png", jpeg_quality: int = 95) -> tupl
 def decode_payload(payload: bytes) -> np.ndarray:
     """Decode encoded image bytes to (H, W, 3) uint8 RGB (no EXIF handling: payloads carry none that matters)."""
     return load_image(payload).pixels
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Header reads and reduced decoding (TEMPORARY: replaced by the images branch)
+
+
+def image_size_of(path: str | Path) -> Size | None:
+    """(W, H) of an image as displayed (EXIF rotation applied), from its header; None when unreadable."""
+    try:
+        with Image.open(path) as img:
+            width, height = img.size
+            if img.getexif().get(0x0112, 1) in (5, 6, 7, 8):
+                width, height = height, width
+    except (OSError, ValueError):
+        return None
+    return (width, height)
+
+
+@dataclass(frozen=True)
+class ReducedImage:
+    pixels: np.ndarray = field(repr=False)
+    original_size: Size
+
+
+def load_reduced(image: ImageInput, max_side: int) -> ReducedImage:
+    """Displayed RGB pixels with the long side at most ``max_side`` (JPEG draft decoding), and the original size."""
+    path = Path(image)
+    try:
+        with Image.open(path) as img:
+            orientation = img.getexif().get(0x0112, 1)
+            full = img.size
+            scale = max_side / max(full)
+            if scale < 1 and img.format == "JPEG":
+                img.draft("RGB", (max(1, int(full[0] * scale)), max(1, int(full[1] * scale))))
+            img.load()
+            if max(img.size) > max_side:
+                img.thumbnail((max_side, max_side), Image.Resampling.BILINEAR)
+            pixels = _pil_to_rgb(img, str(path))
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"{path}: refused, too many pixels (decompression-bomb guard): {exc}") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageError(f"{path}: unreadable image ({exc})") from None
+    original = (full[1], full[0]) if orientation in (5, 6, 7, 8) else full
+    return ReducedImage(pixels, original)

@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from grounddefake.grounding import regions_to_heatmap, regions_to_mask
-from grounddefake.types import Region, Verdict
+from grounddefake.types import Region
+
+if TYPE_CHECKING:
+    from grounddefake.verdict import Verdict
 
 PREDICTION = (255, 64, 32)  # RGB
 TRUTH = (32, 220, 64)
@@ -114,7 +119,7 @@ def side_by_side(
     pixels: np.ndarray, verdict: Verdict, truth: Sequence[Region] = (), truth_mask: np.ndarray | None = None
 ) -> np.ndarray:
     """Ground truth (left) and prediction (right) next to each other, with a white gap: (H, W·2 + gap, 3)."""
-    empty = Verdict("unknown", regions=(), image_size=verdict.image_size)
+    empty = replace(verdict, label="unknown", score=None, regions=(), error=None)
     left = draw_overlay(pixels, empty, truth, truth_mask, heatmap=False)
     _label(left, "GROUND TRUTH", (0, 0), TRUTH, max(0.35, 0.45 * max(pixels.shape[:2]) / 640.0) * 1.2)
     right = draw_overlay(pixels, verdict, heatmap=True)

@@ -15,8 +15,9 @@ from typing import Any
 
 from grounddefake.box_syntax import MAX_ITEMS, Markup, first_key, is_region, iter_json, json_region, region_items
 from grounddefake.conventions import Convention, get_convention
-from grounddefake.types import Completion, Region, Size, TokenLogprob, Transform, Verdict, VerdictLabel
-from grounddefake.verdicts import (
+from grounddefake.types import Completion, Region, Size, TokenLogprob, Transform, VerdictLabel
+from grounddefake.verdict import Verdict
+from grounddefake.verdict_words import (
     VERDICT_KEYS,
     VERDICT_TAG,
     free_text_label,

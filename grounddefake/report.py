@@ -1,17 +1,17 @@
-"""Write a run's ``report.md`` from its config, metrics and per-sample scores (template in ``visualize/``)."""
+"""Render a run's ``report.md`` from its config, metrics and per-sample scores (template in ``visualize/``)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Mapping, Sequence, Set
 from typing import Any
 
 from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from grounddefake.evaluation import SampleScore
+from grounddefake.records import SampleScore
 from grounddefake.resources import asset_dir
+from grounddefake.rundir import overlay_name
 
 
 def md_escape(value: Any, limit: int = 200) -> str:
@@ -40,13 +40,16 @@ def _environment() -> ImmutableSandboxedEnvironment:
     return env
 
 
-def render_markdown(config: Mapping[str, Any], metrics: Mapping[str, Any], samples: Sequence[SampleScore]) -> str:
-    return _environment().get_template("report.md.j2").render(config=config, metrics=metrics, samples=samples)
-
-
-def write_markdown(
-    run_dir: Path, config: Mapping[str, Any], metrics: Mapping[str, Any], samples: Sequence[SampleScore]
-) -> Path:
-    path = run_dir / "report.md"
-    path.write_text(render_markdown(config, metrics, samples), encoding="utf-8")
-    return path
+def render_markdown(
+    config: Mapping[str, Any],
+    metrics: Mapping[str, Any],
+    samples: Sequence[SampleScore],
+    overlays: Set[str] = frozenset(),
+) -> str:
+    """The Markdown report; ``overlays`` holds the file names of the overlays drawn (linked from the sample table)."""
+    drawn = {s.id: overlay_name(s.id) for s in samples if overlay_name(s.id) in overlays}
+    return (
+        _environment()
+        .get_template("report.md.j2")
+        .render(config=config, metrics=metrics, samples=samples, overlays=drawn)
+    )

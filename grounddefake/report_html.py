@@ -9,45 +9,18 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Mapping, Sequence, Set
 from typing import Any
 
 from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from grounddefake.evaluation import SampleScore
+from grounddefake.records import SampleScore
 from grounddefake.resources import asset_dir
+from grounddefake.rundir import OVERLAYS, overlay_name
 
-SAMPLES = "samples.jsonl"
 MAX_TEXT = 4000
 """Rationale and raw output are cut to this many characters in the page."""
-
-
-def write_samples(run_dir: Path, samples: Sequence[SampleScore]) -> Path:
-    """The per-sample scores of a run (``samples.jsonl``): what the report's gallery and histograms are built from."""
-    path = run_dir / SAMPLES
-    with open(path, "w", encoding="utf-8") as f:
-        for s in samples:
-            f.write(json.dumps(s.__dict__, ensure_ascii=False) + "\n")
-    return path
-
-
-def read_samples(run_dir: Path) -> list[SampleScore]:
-    path = run_dir / SAMPLES
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: missing; rebuild it with `grounddefake score` or re-run eval")
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            data = json.loads(line)
-            values = {k: data.get(k) for k in SampleScore.__dataclass_fields__}
-            for key in ("score", "iou"):  # an edited or foreign file: a non-number is no number
-                value = values[key]
-                if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
-                    values[key] = None
-            out.append(SampleScore(**values))
-    return out
 
 
 def reliability(samples: Sequence[SampleScore], bins: int = 10) -> list[dict[str, float]]:
@@ -84,8 +57,11 @@ def histogram(values: Sequence[float], bins: int = 10) -> list[int]:
     return counts
 
 
-def gallery(samples: Sequence[SampleScore], records: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """One small dict per sample for the page's gallery (text bounded; regions as box, label, score)."""
+def gallery(
+    samples: Sequence[SampleScore], records: Mapping[str, Mapping[str, Any]], overlays: Set[str] = frozenset()
+) -> list[dict[str, Any]]:
+    """One small dict per sample for the page's gallery (text bounded; regions as box, label, score); ``overlays``
+    holds the file names of the overlays drawn."""
     items = []
     for s in samples:
         record = records.get(s.id, {})
@@ -93,15 +69,7 @@ def gallery(samples: Sequence[SampleScore], records: Mapping[str, Mapping[str, A
         for r in (record.get("regions") or [])[:50]:
             if isinstance(r, Mapping):
                 regions.append({"box": r.get("box"), "label": str(r.get("label") or "")[:200], "score": r.get("score")})
-        kind = "ok"
-        if s.error:
-            kind = "error"
-        elif s.predicted == "unknown":
-            kind = "unknown"
-        elif s.truth == "real" and s.predicted == "fake":
-            kind = "fp"
-        elif s.truth == "fake" and s.predicted == "real":
-            kind = "fn"
+        name = overlay_name(s.id)
         items.append(
             {
                 "id": s.id,
@@ -109,9 +77,9 @@ def gallery(samples: Sequence[SampleScore], records: Mapping[str, Mapping[str, A
                 "predicted": s.predicted,
                 "score": s.score,
                 "iou": s.iou,
-                "kind": kind,
+                "kind": s.kind,
                 "error": (s.error or "")[:MAX_TEXT],
-                "overlay": s.overlay and f"overlays/{s.overlay}",
+                "overlay": f"{OVERLAYS}/{name}" if name in overlays else None,
                 "rationale": str(record.get("rationale") or "")[:MAX_TEXT],
                 "raw": str(record.get("raw") or "")[:MAX_TEXT],
                 "regions": regions,
@@ -159,7 +127,9 @@ def render_html(
     metrics: Mapping[str, Any],
     samples: Sequence[SampleScore],
     records: Mapping[str, Mapping[str, Any]],
+    overlays: Set[str] = frozenset(),
 ) -> str:
+    """The page of a run; ``overlays`` holds the file names of the overlays drawn (the others show no picture)."""
     ious = [s.iou for s in samples if s.iou is not None]
     return (
         _environment()
@@ -169,18 +139,6 @@ def render_html(
             metrics=metrics,
             reliability=reliability(samples),
             iou_histogram=histogram(ious),
-            gallery=gallery(samples, records),
+            gallery=gallery(samples, records, overlays),
         )
     )
-
-
-def write_html(
-    run_dir: Path,
-    config: Mapping[str, Any],
-    metrics: Mapping[str, Any],
-    samples: Sequence[SampleScore],
-    records: Mapping[str, Mapping[str, Any]],
-) -> Path:
-    path = run_dir / "report.html"
-    path.write_text(render_html(config, metrics, samples, records), encoding="utf-8")
-    return path

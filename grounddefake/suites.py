@@ -1,6 +1,6 @@
 """Evaluation suites: one YAML per public benchmark (``eval/suites/``) with its adapter, prompt, metric options and the
-published numbers it can be compared with. ``grounddefake eval --suite NAME --data PATH`` runs one; flags given on
-the command line win."""
+published numbers it can be compared with. ``grounddefake eval --suite NAME --data PATH`` (or
+``grounddefake.evaluate(data, suite=NAME)``) runs one; options the run gives itself win."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from grounddefake.resources import asset_dir
+from grounddefake.run_config import RunConfig
 
 _FIELDS = {
     "name",
@@ -88,4 +89,32 @@ def load_suite(source: str | Path) -> Suite:
         iou_threshold=data.get("iou_threshold"),
         bootstrap=data.get("bootstrap"),
         published=tuple(data.get("published") or ()),
+    )
+
+
+def apply_suite(config: RunConfig) -> RunConfig:
+    """``config`` with its suite's options filled in where the run did not give its own (given options win).
+
+    A run that names a non-grounding prompt pack under a suite that asks for boxes keeps the pack and answers
+    without boxes; one that names a grounding pack keeps the boxes.
+
+    Raises:
+        SuiteError: unknown or malformed suite.
+        PromptPackError: the run's own pack cannot be read.
+    """
+    if config.suite is None:
+        return config
+    from grounddefake.prompts import load_pack
+
+    suite = load_suite(config.suite)
+    with_boxes = config.with_boxes or suite.with_boxes
+    if config.prompt is not None and suite.with_boxes and not config.with_boxes:
+        with_boxes = load_pack(config.prompt).task == "grounded"
+    return config.replace(
+        prompt=config.prompt or suite.prompt,
+        with_boxes=with_boxes,
+        data_format=config.data_format or suite.format,
+        group_by=config.group_by or suite.group_by,
+        iou_threshold=config.iou_threshold if config.iou_threshold is not None else suite.iou_threshold,
+        bootstrap=config.bootstrap if config.bootstrap is not None else suite.bootstrap,
     )

@@ -57,8 +57,8 @@ def to_coco(dataset: Dataset, out: Path) -> int:
     import numpy as np
     from pycocotools import mask as mask_utils
 
-    from grounddefake.evaluation import image_size_of
     from grounddefake.grounding import load_mask
+    from grounddefake.images import image_size_of
 
     folder = out.parent
     images, annotations = [], []

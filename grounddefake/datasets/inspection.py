@@ -31,7 +31,7 @@ class Inspection:
 
 
 def _size(path: Path) -> tuple[int, int] | None:
-    from grounddefake.evaluation import image_size_of
+    from grounddefake.images import image_size_of
 
     return image_size_of(path)
 

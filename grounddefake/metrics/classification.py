@@ -146,7 +146,6 @@ def classification_metrics(rows: Sequence[ClassificationRow]) -> dict[str, Any]:
     }
 
 
-@dataclass
 class ClassificationScorer:
     """Streaming: one small row per sample; ``compute`` aggregates them."""
 

@@ -138,7 +138,6 @@ def heatmap_metrics(rows: Sequence[HeatmapRow]) -> dict[str, Any]:
     }
 
 
-@dataclass
 class HeatmapScorer:
     rows: list[HeatmapRow] = field(default_factory=list)
 

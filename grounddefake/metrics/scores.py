@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 import numpy as np
@@ -30,7 +30,6 @@ def srcc(pred: Sequence[float], truth: Sequence[float]) -> float | None:
     return plcc(rankdata(pred), rankdata(truth))
 
 
-@dataclass
 class ScoreScorer:
     pairs: list[tuple[float, float]] = field(default_factory=list)
 

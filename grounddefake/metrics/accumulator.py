@@ -42,7 +42,7 @@ class SampleRows:
 
 
 @dataclass
-class RunMetrics:
+class MetricsAccumulator:
     """Collects SampleRows, then computes every group, per group of samples, with optional bootstrap intervals."""
 
     localization: bool = True

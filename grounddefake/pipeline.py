@@ -1,6 +1,6 @@
 """Move values along the pipeline: image → prepared image → prompt → backend → parser → prediction record.
 
-The runner holds no model-, prompt- or metric-specific logic. Results are appended to ``predictions.jsonl`` and
+The pipeline holds no model-, prompt- or metric-specific logic. Results are appended to ``predictions.jsonl`` and
 flushed as they arrive; a re-run in the same directory skips samples that already have an answer from the same model
 and prompt pack (failed requests are asked again). An unreadable image is a data problem: its line is marked
 ``"skipped": true``, it is left out of the metrics and counted, never a crash.
@@ -11,27 +11,25 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from grounddefake.backends.base import Backend, BackendError, GenerationParams, Request
-from grounddefake.calls import Caller, RetryPolicy, RunStats
+from grounddefake.caller import Caller, RequestStats, RetryPolicy
 from grounddefake.images import ImageError, ImageInput, prepare_image
 from grounddefake.parsing import parse_completion, short_answer_label
 from grounddefake.prompts import NATIVE, Message, PromptPack, PromptPackError, TextPart
-from grounddefake.types import Completion, PreparedImage, Sample, Usage, Verdict, VerdictLabel
-from grounddefake.verdicts import score_from_logprobs
+from grounddefake.records import MAX_ERROR, prediction_record, skipped_record
+from grounddefake.rundir import RunDir
+from grounddefake.types import Completion, PreparedImage, Sample, Usage, VerdictLabel
+from grounddefake.verdict import Verdict
+from grounddefake.verdict_words import score_from_logprobs
 
-PREDICTIONS = "predictions.jsonl"
-MAX_ERROR = 2000
-"""Error messages are bounded: they can carry a server's whole response body."""
-
-
-class RunDirectoryError(ValueError):
-    """A run directory cannot be used for this run (it holds another configuration's answers)."""
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -54,6 +52,43 @@ class Answer:
     @property
     def latency_s(self) -> float:
         return sum(c.latency_s for c in self.completions)
+
+    def record(self, sample_id: str, *, model: str, prompt: str, run_key: str = "") -> dict[str, Any]:
+        """This answer as a ``predictions.jsonl`` line."""
+        return prediction_record(
+            sample_id,
+            self.verdict,
+            model=model,
+            prompt=prompt,
+            run_key=run_key,
+            usage=self.usage,
+            latency_s=self.latency_s,
+            cached=self.cached,
+            image_sha256=self.prepared.source_sha256,
+            transform=self.prepared.transform,
+        )
+
+
+def run_blocking(coro_factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a coroutine to completion, also from code that already runs an event loop (notebooks)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro_factory())
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = asyncio.run(coro_factory())
+        except BaseException as exc:  # re-raised in the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
 
 
 def resolve_convention(pack: PromptPack, backend: Backend) -> str | None:
@@ -134,91 +169,6 @@ def _verdict_of_short_answer(
     return replace(last, label="unknown", score=None, parse_errors=(*notes, f"no reply is a short answer ({expected})"))
 
 
-def prediction_record(
-    sample_id: str, answer: Answer, model: str, pack: PromptPack, run_key: str = ""
-) -> dict[str, Any]:
-    """One ``predictions.jsonl`` line (DESIGN.md → Formats)."""
-    line = _record(sample_id, answer.verdict, model, pack, answer.usage, answer.latency_s, run_key)
-    return {
-        **line,
-        "cached": answer.cached,
-        "image_sha256": answer.prepared.source_sha256,
-        "transform": answer.prepared.transform.to_json(),
-    }
-
-
-def skipped_record(sample_id: str, reason: str, model: str, pack: PromptPack, run_key: str = "") -> dict[str, Any]:
-    """The line of a sample whose image could not be read: a data problem, excluded from the metrics."""
-    verdict = Verdict("unknown", error=f"unreadable image: {reason}"[:MAX_ERROR])
-    return {**_record(sample_id, verdict, model, pack, run_key=run_key), "skipped": True}
-
-
-def _record(
-    sample_id: str,
-    verdict: Verdict,
-    model: str,
-    pack: PromptPack,
-    usage: Usage = Usage(),
-    latency_s: float = 0.0,
-    run_key: str = "",
-) -> dict[str, Any]:
-    """The fields every line has, in the documented order."""
-    return {
-        "id": sample_id,
-        "label": verdict.label,
-        "score": None if verdict.score is None else round(verdict.score, 6),
-        "rationale": verdict.rationale,
-        "regions": [r.to_json() for r in verdict.regions],
-        "image_size": None if verdict.image_size is None else list(verdict.image_size),
-        "model": model,
-        "prompt": pack.id,
-        "run_key": run_key,
-        "raw": verdict.raw,
-        "error": verdict.error,
-        "parse_errors": list(verdict.parse_errors),
-        "usage": usage.to_json(),
-        "latency_s": round(latency_s, 4),
-    }
-
-
-def repair_torn_tail(path: Path) -> None:
-    """Cut a last line that a killed run left without its newline, so appending starts on a fresh line."""
-    if not path.exists() or path.stat().st_size == 0:
-        return
-    with open(path, "rb+") as f:
-        end = f.seek(0, 2)
-        f.seek(end - 1)
-        if f.read(1) == b"\n":
-            return
-        # Walk back from the end in blocks: the file can hold a whole benchmark's answers.
-        position = end
-        while position > 0:
-            start = max(0, position - 65536)
-            f.seek(start)
-            newline = f.read(position - start).rfind(b"\n")
-            if newline >= 0:
-                f.truncate(start + newline + 1)
-                return
-            position = start
-        f.truncate(0)
-
-
-def read_predictions(path: Path) -> dict[str, dict[str, Any]]:
-    """Records by id; a later line for the same id wins; a torn last line (killed run) is ignored."""
-    records: dict[str, dict[str, Any]] = {}
-    if not path.exists():
-        return records
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(record, dict) and "id" in record:
-                records[str(record["id"])] = record
-    return records
-
-
 def _file_hashes(samples: Iterable[Sample]) -> dict[str, str | None]:
     """sha256 of each sample's image file (None when it cannot be read)."""
     hashes: dict[str, str | None] = {}
@@ -239,25 +189,25 @@ class Problem:
 
 
 @dataclass(frozen=True)
-class RunOutcome:
+class PredictionOutcome:
     records: dict[str, dict[str, Any]]
     problems: tuple[Problem, ...]
     reused: int
     seconds: float
-    stats: RunStats
+    stats: RequestStats
 
 
-async def run_predictions(
+async def predict_samples(
     samples: Iterable[Sample],
     backend: Backend | Caller,
     pack: PromptPack,
-    out_dir: Path,
+    run_dir: RunDir,
     concurrency: int = 4,
     params: GenerationParams | None = None,
     on_result: Callable[[Sample, dict[str, Any]], None] | None = None,
     run_key: str = "",
-) -> RunOutcome:
-    """Answer every sample, appending each record to ``out_dir/predictions.jsonl`` and flushing it as it arrives.
+) -> PredictionOutcome:
+    """Answer every sample, appending each record to the run's ``predictions.jsonl`` and flushing it as it arrives.
 
     Samples already answered without error in this configuration (same ``run_key``; lines without one: same model
     and prompt pack) are reused, not asked again; failed ones are asked again. A SIGKILL loses only the requests in
@@ -266,16 +216,14 @@ async def run_predictions(
     start = time.perf_counter()
     caller = backend if isinstance(backend, Caller) else Caller(backend)
     model = caller.backend.model
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / PREDICTIONS
-    repair_torn_tail(path)
+    run_dir.create()
 
     def same_run(record: dict[str, Any]) -> bool:
         if record.get("run_key"):
             return record["run_key"] == run_key
         return record.get("model") == model and record.get("prompt") == pack.id
 
-    done = {k: r for k, r in read_predictions(path).items() if not r.get("error") and same_run(r)}
+    done = {k: r for k, r in run_dir.read_predictions().items() if not r.get("error") and same_run(r)}
     samples = list(samples)
     # An answer is reused only for the very image it was given: a file replaced under the same id is asked again.
     current = await asyncio.to_thread(_file_hashes, [s for s in samples if done.get(s.id, {}).get("image_sha256")])
@@ -285,7 +233,7 @@ async def run_predictions(
     problems: list[Problem] = []
     semaphore = asyncio.Semaphore(max(1, concurrency))
 
-    with open(path, "a", encoding="utf-8") as sink:
+    with run_dir.appending_predictions() as sink:
 
         async def one(sample: Sample) -> None:
             async with semaphore:
@@ -293,9 +241,9 @@ async def run_predictions(
                     answer = await ask(caller, pack, sample.image, params)
                 except ImageError as exc:
                     problems.append(Problem(sample.id, str(exc)))
-                    record = skipped_record(sample.id, str(exc), model, pack, run_key)
+                    record = skipped_record(sample.id, str(exc), model=model, prompt=pack.id, run_key=run_key)
                 else:
-                    record = prediction_record(sample.id, answer, model, pack, run_key)
+                    record = answer.record(sample.id, model=model, prompt=pack.id, run_key=run_key)
             sink.write(json.dumps(record, ensure_ascii=False) + "\n")
             sink.flush()
             records[sample.id] = record
@@ -314,4 +262,4 @@ async def run_predictions(
 
         await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
     ordered = {s.id: records[s.id] for s in samples if s.id in records}
-    return RunOutcome(ordered, tuple(problems), reused, time.perf_counter() - start, caller.stats)
+    return PredictionOutcome(ordered, tuple(problems), reused, time.perf_counter() - start, caller.stats)

@@ -85,7 +85,7 @@ class TokenBucket:
 
 
 @dataclass
-class RunStats:
+class RequestStats:
     """Counts for the progress bar and the run summary (updated as requests complete)."""
 
     requests: int = 0
@@ -100,6 +100,30 @@ class RunStats:
     @property
     def tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``requests`` block of ``metrics.json``."""
+        return {
+            "sent": self.requests,
+            "cached": self.cached,
+            "retries": self.retries,
+            "failed": self.errors,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "cost_usd": round(self.cost, 6),
+            "fallbacks": list(self.fallbacks),
+        }
+
+    def add_json(self, counts: dict[str, Any]) -> None:
+        """Add the counts of another run's ``requests`` block (shards being merged)."""
+        self.requests += int(counts.get("sent", 0))
+        self.cached += int(counts.get("cached", 0))
+        self.retries += int(counts.get("retries", 0))
+        self.errors += int(counts.get("failed", 0))
+        self.prompt_tokens += int(counts.get("prompt_tokens", 0))
+        self.completion_tokens += int(counts.get("completion_tokens", 0))
+        self.cost += float(counts.get("cost_usd", 0.0))
+        self.fallbacks += [f for f in counts.get("fallbacks", []) if f not in self.fallbacks]
 
 
 def estimate_tokens(request: Request) -> int:
@@ -129,7 +153,7 @@ class Caller:
         self.requests_bucket = TokenBucket(rpm) if rpm else None
         self.tokens_bucket = TokenBucket(tpm) if tpm else None
         self.prompt_hash = prompt_hash
-        self.stats = RunStats()
+        self.stats = RequestStats()
         self._rng = random.Random(seed)
         self._facts_key = request_key({"facts": backend.cache_identity()})
         self._disabled: list[str] = []

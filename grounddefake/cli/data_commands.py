@@ -1,0 +1,91 @@
+"""``grounddefake data``: list the dataset formats, inspect a dataset, convert it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from grounddefake.cli.app import USER_ERRORS, app, fail, out
+
+data_app = typer.Typer(help="Inspect and convert datasets.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+
+@data_app.command("formats")
+def data_formats_command() -> None:
+    """List the dataset formats grounddefake reads (detected, or named with --format)."""
+    from grounddefake.datasets import FORMATS
+
+    table = Table(show_header=True, header_style="bold")
+    table.add_column("format", no_wrap=True)
+    table.add_column("what")
+    for name, (what, _) in FORMATS.items():
+        table.add_row(name, what)
+    out.print(table, markup=False, highlight=False)
+
+
+@data_app.command("inspect")
+def data_inspect_command(
+    data: str = typer.Argument(..., help="A dataset folder or annotation file."),
+    data_format: str | None = typer.Option(None, "--format", help="Dataset format (default: detected)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the inspection as JSON."),
+    no_hash: bool = typer.Option(False, "--no-hash", help="Skip hashing images (no duplicate-bytes check)."),
+) -> None:
+    """Counts by label, subtype and generator; ground-truth coverage; image sizes; problems."""
+    from grounddefake.datasets import load_dataset
+    from grounddefake.datasets.inspection import inspect_dataset
+
+    try:
+        report = inspect_dataset(load_dataset(data, data_format), hash_images=not no_hash)
+    except USER_ERRORS as exc:
+        raise fail(exc) from None
+    if as_json:
+        sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")
+        return
+    table = Table(title=f"{data} ({report.format})", show_header=False)
+    table.add_column("what")
+    table.add_column("value")
+    table.add_row("samples", str(report.n))
+    table.add_row("labels", ", ".join(f"{k} {v}" for k, v in sorted(report.labels.items())))
+    if report.subtypes:
+        table.add_row("subtypes", ", ".join(f"{k} {v}" for k, v in sorted(report.subtypes.items())))
+    if report.generators:
+        table.add_row("generators", ", ".join(f"{k} {v}" for k, v in sorted(report.generators.items())))
+    table.add_row("ground truth", ", ".join(f"{k} {v}" for k, v in report.coverage.items()))
+    w, h = report.sizes["width"], report.sizes["height"]
+    sizes = (
+        f"width {w['min']}–{w['max']} (median {w['median']:g}), height {h['min']}–{h['max']} (median {h['median']:g})"
+    )
+    table.add_row("image sizes", f"{sizes}; {report.sizes['readable']} readable")
+    table.add_row("problems", str(len(report.problems)))
+    out.print(table, markup=False, highlight=False)
+    for problem in report.problems[:200]:
+        out.print(f"  {problem}", markup=False, highlight=False)
+    if len(report.problems) > 200:
+        out.print(f"  … and {len(report.problems) - 200} more (--json lists them all)", highlight=False)
+
+
+@data_app.command("convert")
+def data_convert_command(
+    data: str = typer.Argument(..., help="A dataset folder or annotation file."),
+    target: Path = typer.Argument(..., help="The file to write (inside the dataset folder: paths stay relative)."),
+    to: str = typer.Option(..., "--to", help="manifest or coco."),
+    data_format: str | None = typer.Option(None, "--format", help="Dataset format (default: detected)."),
+) -> None:
+    """Write a dataset as a grounddefake manifest (JSONL) or a COCO JSON file."""
+    from grounddefake.datasets import load_dataset
+    from grounddefake.datasets.convert import to_coco, to_manifest
+
+    if to not in ("manifest", "coco"):
+        raise fail(ValueError(f"--to is manifest or coco, got {to!r}"))
+    try:
+        dataset = load_dataset(data, data_format)
+        count = (to_manifest if to == "manifest" else to_coco)(dataset, target)
+    except USER_ERRORS as exc:
+        raise fail(exc) from None
+    out.print(f"{count} samples ({dataset.format}) → {escape(str(target))}", highlight=False)

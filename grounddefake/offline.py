@@ -1,0 +1,164 @@
+"""Runs without a model: ``score`` predictions made elsewhere into a run directory, and rebuild a run's ``report``.
+
+Both go through the same steps as ``eval`` after its answers (:func:`grounddefake.runs.finish_run`), so ``report``
+and ``compare`` read their directories like any other run's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from grounddefake.caller import RequestStats
+from grounddefake.datasets import fingerprint, load_dataset
+from grounddefake.images import image_size_of
+from grounddefake.overlay_pass import draw_overlays
+from grounddefake.pipeline import PredictionOutcome, Problem
+from grounddefake.records import record_size, skip_reason
+from grounddefake.report import render_markdown
+from grounddefake.report_html import render_html
+from grounddefake.run_config import DEFAULT_OVERLAY_SIZE, OverlayMode, RunConfig
+from grounddefake.rundir import RunDir, RunDirectoryError, read_predictions
+from grounddefake.runs import data_name, finish_run, provenance
+from grounddefake.scoring import score_records
+
+
+def score(
+    predictions: str | Path,
+    data: str | Path,
+    out: str | Path | None = None,
+    *,
+    group_by: str | None = None,
+    bootstrap: int = 0,
+    iou_threshold: float = 0.5,
+    localization: bool | None = None,
+    overlays: OverlayMode = "mistakes",
+    overlay_size: int | None = None,
+    data_format: str | None = None,
+) -> dict[str, Any]:
+    """Score a predictions file made anywhere against a dataset; with ``out``, write a full run directory there
+    (config, predictions, samples, metrics, overlays, report.md, report.html), which ``report`` and ``compare`` read.
+
+    A predictions line needs only ``id`` and ``label``; ``score``, ``regions``, ``image_size`` and the rest are
+    optional (a missing ``image_size`` is read from the image's header). An mllm-defake result CSV is read too.
+    ``eval`` uses the same scoring code.
+
+    Args:
+        localization: score localization (default: when any line has regions).
+        overlays: which overlays to draw into ``out`` (``none``, ``mistakes``, ``all``).
+
+    Raises:
+        FileNotFoundError: no such predictions file.
+        RunDirectoryError: ``out`` is an eval run directory (its config would be replaced), or is being written.
+    """
+    source = Path(predictions)
+    if not source.is_file():
+        raise FileNotFoundError(f"{predictions}: no such predictions file")
+    dataset = load_dataset(data, data_format)
+    samples = list(dataset.samples)
+    unmatched_rows = 0
+    if source.suffix.lower() == ".csv":  # an mllm-defake result CSV (1 real, 0 fake, -1 unknown)
+        from grounddefake.interop import read_mllm_defake_csv
+
+        records, unmatched_rows = read_mllm_defake_csv(source, samples)
+    else:
+        records = read_predictions(source)
+    for sample in samples:
+        record = records.get(sample.id)
+        if record is not None and record_size(record.get("image_size")) is None and not record.get("skipped"):
+            size = image_size_of(sample.image)
+            records[sample.id] = {**record, "image_size": None if size is None else list(size)}
+    if localization is None:
+        localization = any(r.get("regions") for r in records.values())
+    n_unmatched = len(set(records) - {s.id for s in samples}) + unmatched_rows
+    options = RunConfig(
+        data=data_name(data),
+        data_format=dataset.format,
+        out=None if out is None else str(out),
+        group_by=group_by,
+        bootstrap=bootstrap,
+        iou_threshold=iou_threshold,
+        overlays=overlays,
+        overlay_size=overlay_size or DEFAULT_OVERLAY_SIZE,
+        model=None,
+    )
+    ordered = {s.id: records[s.id] for s in samples if s.id in records}
+    if out is None:
+        scores = score_records(
+            samples,
+            ordered,
+            localization=localization,
+            thresholds=options.iou_thresholds,
+            group_by=group_by,
+            bootstrap=bootstrap,
+        )
+        return {**scores.metrics, "n_unmatched_predictions": n_unmatched}
+    target = RunDir.at(out)
+    if target.has_config() and target.read_config().get("kind", "eval") != "score":
+        raise RunDirectoryError(f"{out} is the run directory of an eval: score into another --out")
+    with target.locked():
+        target.write_predictions(ordered.values())
+        config = {
+            **provenance(),
+            "kind": "score",
+            "run_key": hashlib.sha256(source.read_bytes()).hexdigest()[:16],
+            "options": options.to_json(),
+            "predictions_source": str(source.resolve()),
+            "data": options.data,
+            "data_format": dataset.format,
+            "dataset_source": str(dataset.source),
+            "dataset_sha256": fingerprint(dataset),
+            "n_samples": len(samples),
+            "model": _most_common(ordered, "model") or source.stem,
+            "prompt": _most_common(ordered, "prompt") or "—",
+            "localization": localization,
+        }
+        target.write_config(config)
+        problems = tuple(Problem(i, skip_reason(r)) for i, r in ordered.items() if r.get("skipped"))
+        outcome = PredictionOutcome(ordered, problems, 0, 0.0, RequestStats())
+        result = finish_run(target, options, config, samples, outcome)
+    metrics = {**result.metrics, "n_unmatched_predictions": n_unmatched}
+    target.write_metrics(metrics)
+    return metrics
+
+
+def _most_common(records: Mapping[str, Mapping[str, Any]], field: str) -> str | None:
+    values = Counter(str(r[field]) for r in records.values() if r.get(field))
+    return values.most_common(1)[0][0] if values else None
+
+
+def build_report(
+    run_dir: str | Path, overlays: OverlayMode = "mistakes", overlay_size: int | None = None
+) -> tuple[Path, Path]:
+    """Rebuild ``report.md`` and ``report.html`` of a run from its files, first drawing any overlay ``overlays``
+    selects that is missing (``all`` draws the rest of a run made with the default).
+
+    Raises:
+        RunDirectoryError: not a run directory, or another process writes it.
+        FileNotFoundError: a file of the run is missing.
+    """
+    target = RunDir.at(run_dir)
+    config = target.read_config()
+    metrics = target.read_metrics()
+    rows = target.read_samples()
+    records = target.read_predictions()
+    with target.locked():
+        if overlays != "none":
+            options = RunConfig.from_config(config) if config.get("options") else RunConfig()
+            dataset = load_dataset(config["data"], config.get("data_format"))
+            draw_overlays(
+                target,
+                list(dataset.samples),
+                records,
+                rows,
+                mode=overlays,
+                size=overlay_size or options.overlay_size,
+                paired=options.side_by_side,
+            )
+        drawn = target.drawn_overlays()
+        return target.write_report(
+            render_markdown(config, metrics, rows, drawn), render_html(config, metrics, rows, records, drawn)
+        )

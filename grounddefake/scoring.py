@@ -1,0 +1,150 @@
+"""Score prediction records against ground truth: one pure function per sample, then the aggregate.
+
+Scoring reads records and ground truth (masks and heatmaps as before) and never decodes a sample's photo: the size
+the regions refer to comes from the record (``image_size``) or, when it lacks one, from the image's header.
+Streaming: each sample's ground truth is loaded, scored and dropped; only per-sample scalars are kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from grounddefake.grounding import load_heatmap, load_mask, regions_to_heatmap, regions_to_mask, scale_regions
+from grounddefake.images import ImageError, image_size_of
+from grounddefake.metrics.accumulator import MetricsAccumulator, SampleRows
+from grounddefake.metrics.classification import ClassificationRow
+from grounddefake.metrics.heatmap import heatmap_row
+from grounddefake.metrics.localization import LocalizationScorer
+from grounddefake.records import SampleScore, verdict_from_record
+from grounddefake.types import Sample, Size
+from grounddefake.verdict import Verdict
+
+
+@dataclass(frozen=True)
+class ScoredSample:
+    """What one sample contributed: the metric rows, the report's row, and what could not be scored."""
+
+    rows: SampleRows
+    score: SampleScore
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Scores:
+    """The metrics of a set of records and each sample's row."""
+
+    metrics: dict[str, Any]
+    samples: tuple[SampleScore, ...]
+
+
+def group_value(sample: Sample, field: str | None) -> str | None:
+    """The value of ``meta.FIELD`` (or a top-level ``label``) for ``--group-by``; None when the sample lacks it."""
+    if field is None:
+        return None
+    if field == "label":
+        return sample.label
+    value: Any = sample.meta
+    for part in field.removeprefix("meta.").split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return None
+        value = value[part]
+    return None if value is None else str(value)
+
+
+def score_sample(
+    sample: Sample,
+    verdict: Verdict,
+    *,
+    localization: bool,
+    thresholds: tuple[float, ...] = (0.5,),
+    group_by: str | None = None,
+) -> ScoredSample:
+    """Score one verdict against one sample's ground truth.
+
+    Only a "fake" answer's regions count as its localization: a "real" answer claims none. Ground-truth masks are
+    compared at their own resolution (the predicted regions are scaled to it).
+    """
+    problems: list[str] = []
+    size = verdict.image_size
+    claimed = verdict.regions if verdict.label == "fake" else ()
+    fake = real = heat = pair = None
+    iou, empty = None, False
+    if localization:
+        gt, gt_size = None, None
+        try:
+            if sample.mask is not None:
+                gt = load_mask(sample.mask)
+                gt_size = (gt.shape[1], gt.shape[0])
+            elif sample.regions:
+                gt_size = image_size_of(sample.image) or size  # GT regions are in the image's own pixels
+                gt = None if gt_size is None else regions_to_mask(sample.regions, gt_size)
+        except ImageError as exc:
+            problems.append(str(exc))
+        if size is None and (sample.label == "real" or gt is not None):
+            problems.append("no image_size and the image is unreadable: not localized")
+        elif size is not None and sample.label == "fake" and gt is not None and gt_size is not None:
+            truth_boxes = tuple(r.box for r in sample.regions)
+            predicted = scale_regions(claimed, size, gt_size)  # rasterised at ground-truth resolution
+            fake = LocalizationScorer(thresholds).update_fake(predicted, gt, truth_boxes)
+            empty = fake is None
+            iou = None if fake is None else fake.pixels.iou
+        elif size is not None and sample.label == "real":
+            real = LocalizationScorer().update_real(claimed, size)
+    if sample.heatmap is not None and size is not None:
+        try:
+            truth_heat = load_heatmap(sample.heatmap)
+            heat_size: Size = (truth_heat.shape[1], truth_heat.shape[0])
+            heat = heatmap_row(regions_to_heatmap(scale_regions(claimed, size, heat_size), heat_size), truth_heat)
+        except ImageError as exc:
+            problems.append(str(exc))
+    truth_score = sample.meta.get("score") if isinstance(sample.meta, Mapping) else None
+    if isinstance(truth_score, (int, float)) and verdict.score is not None:
+        pair = (float(verdict.score), float(truth_score))
+    classification = None
+    if sample.label in ("real", "fake"):
+        classification = ClassificationRow(sample.label, verdict.label, verdict.score)
+    rows = SampleRows(group_value(sample, group_by), classification, fake, real, empty, heat, pair)
+    row = SampleScore(sample.id, sample.label, verdict.label, verdict.score, iou, verdict.error)
+    return ScoredSample(rows, row, tuple(problems))
+
+
+def score_records(
+    samples: Sequence[Sample],
+    records: Mapping[str, Mapping[str, Any]],
+    *,
+    localization: bool,
+    thresholds: tuple[float, ...] = (0.5,),
+    group_by: str | None = None,
+    bootstrap: int = 0,
+) -> Scores:
+    """Every metric over the samples that have a record (classification; localization when asked; heatmap and
+    score groups when the ground truth has them).
+
+    Samples without a record are counted in ``n_missing``, unreadable ones (``"skipped": true``) in ``n_skipped``;
+    neither is scored.
+    """
+    accumulator = MetricsAccumulator(localization=localization, thresholds=thresholds)
+    rows: list[SampleScore] = []
+    problems: list[dict[str, str]] = []
+    for sample in samples:
+        record = records.get(sample.id)
+        if record is None or record.get("skipped"):
+            continue
+        scored = score_sample(
+            sample, verdict_from_record(record), localization=localization, thresholds=thresholds, group_by=group_by
+        )
+        accumulator.add(scored.rows)
+        rows.append(scored.score)
+        problems += [{"id": sample.id, "reason": reason} for reason in scored.problems]
+    metrics: dict[str, Any] = {
+        "n_samples": len(samples),
+        "n_missing": sum(1 for s in samples if s.id not in records),
+        "n_skipped": sum(1 for s in samples if (records.get(s.id) or {}).get("skipped")),
+        "n_errors": sum(1 for s in rows if s.error),
+        **accumulator.compute(group_by, bootstrap),
+    }
+    if problems:
+        metrics["problems"] = problems
+    return Scores(metrics, tuple(rows))

@@ -1,8 +1,8 @@
 """Draw a run's overlays in a pass of their own, off the critical path of scoring.
 
 Which samples get one is one choice with one meaning on ``eval``, ``score`` and ``report`` (``--overlays``):
-``none``, ``mistakes`` (failed requests, unknowns, false positives, false negatives, then the lowest-IoU fakes; at
-most :data:`MISTAKES_LIMIT`) or ``all``. Each image is decoded once at reduced size (JPEG draft mode) and drawn with
+``none``, ``mistakes`` (failed requests, unknowns, false positives, false negatives, then the fakes located with an
+IoU below :data:`POOR_IOU`, lowest first; at most :data:`MISTAKES_LIMIT`) or ``all``. Each image is decoded once at reduced size (JPEG draft mode) and drawn with
 its long side at most ``size`` pixels; the work is spread over every core (decoding, resizing and PNG encoding
 release the GIL). A failure costs only its own overlay: it is reported, never raised.
 """
@@ -27,6 +27,8 @@ from grounddefake.rundir import RunDir
 from grounddefake.types import Sample
 
 MISTAKES_LIMIT = 200
+POOR_IOU = 0.5
+"""A fake located with a mask IoU below this is a localization mistake."""
 _PRIORITY = {"error": 0, "unknown": 1, "fp": 2, "fn": 3}
 
 
@@ -44,14 +46,15 @@ def select_overlays(rows: Sequence[SampleScore], mode: OverlayMode, limit: int =
     >>> rows = [SampleScore("a", "fake", "fake", None, 0.9, None), SampleScore("b", "real", "fake", None, None, None),
     ...         SampleScore("c", "fake", "fake", None, 0.1, None), SampleScore("d", "real", "real", None, None, None)]
     >>> select_overlays(rows, "mistakes"), select_overlays(rows, "none"), len(select_overlays(rows, "all"))
-    (['b', 'c', 'a'], [], 4)
+    (['b', 'c'], [], 4)
     """
     if mode == "none":
         return []
     if mode == "all":
         return [r.id for r in rows]
     wrong = sorted((r for r in rows if r.kind in _PRIORITY), key=lambda r: _PRIORITY[r.kind])
-    lowest_iou = sorted((r for r in rows if r.kind == "ok" and r.iou is not None), key=lambda r: r.iou or 0.0)
+    poor = (r for r in rows if r.kind == "ok" and r.iou is not None and r.iou < POOR_IOU)
+    lowest_iou = sorted(poor, key=lambda r: r.iou or 0.0)
     return [r.id for r in (*wrong, *lowest_iou)][:limit]
 
 

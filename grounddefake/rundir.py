@@ -112,7 +112,7 @@ def overlay_name(sample_id: str) -> str:
     hash, so ``a/b`` and ``a:b`` never share a file.
 
     >>> overlay_name("0001"), overlay_name("a/b")
-    ('0001.png', 'a_b-c2b40c4a5d.png')
+    ('0001.png', 'a_b-c14cddc033.png')
     """
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", sample_id)
     if safe != sample_id or len(safe) > 120:

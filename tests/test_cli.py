@@ -21,10 +21,10 @@ def _cli(*args: str):
 
 def test_eval_on_a_small_dataset_writes_the_run_directory(tiny_dataset: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
-    result = _cli("eval", "--data", str(tiny_dataset), "--with-boxes", "--out", str(out))
+    result = _cli("eval", "--data", str(tiny_dataset), "--with-boxes", "--out", str(out), "--overlays", "all")
     assert result.exit_code == 0, result.output
     assert "accuracy" in result.output and "mask IoU" in result.output
-    for name in ("config.json", "predictions.jsonl", "metrics.json", "report.md"):
+    for name in ("config.json", "predictions.jsonl", "samples.jsonl", "metrics.json", "report.md", "report.html"):
         assert (out / name).is_file(), name
     assert sorted(p.name for p in (out / "overlays").iterdir()) == [f"s{i}.png" for i in range(4)]
     metrics = json.loads((out / "metrics.json").read_text())
@@ -224,4 +224,4 @@ def test_eval_groups_by_a_metadata_field(tiny_dataset: Path, tmp_path: Path) -> 
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics["groups"]["values"]) == {"sdxl", "flux"}
     assert metrics["localization"]["n_box"] == 2 and "box_f1@0.3" in metrics["localization"]
-    assert json.loads((out / "config.json").read_text())["scoring"]["group_by"] == "meta.generator"
+    assert json.loads((out / "config.json").read_text())["options"]["group_by"] == "meta.generator"

@@ -335,7 +335,7 @@ def test_eval_runs_a_local_model_end_to_end(
     assert len(lines) == 5 and all(line["error"] is None for line in lines)
     assert all(line["usage"]["completion_tokens"] > 0 for line in lines)
     config = json.loads((out / "config.json").read_text())
-    assert config["backend"]["backend"] == "local" and config["local"]["batch_size"] == 4
+    assert config["backend"]["backend"] == "local" and config["options"]["local"]["batch_size"] == 4
     assert config["prompt"].startswith("paligemma-detect@" if family == "paligemma" else "grounded@")
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["classification"]["n"] == 5
@@ -354,8 +354,8 @@ def test_resume_keeps_the_local_options(checkpoints: dict[str, Path], tmp_path: 
     )
     (out / "predictions.jsonl").write_text((out / "predictions.jsonl").read_text().splitlines()[0] + "\n")
     result = resume(out)
-    assert result.reused == 1 and len(result.evaluation.samples) == 2
-    assert json.loads((out / "config.json").read_text())["local"]["batch_size"] == 2
+    assert result.reused == 1 and len(result.scores.samples) == 2
+    assert json.loads((out / "config.json").read_text())["options"]["local"]["batch_size"] == 2
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from sklearn.metrics import (
 )
 
 from grounddefake.grounding import polygon_mask, regions_to_heatmap, regions_to_mask
+from grounddefake.metrics.accumulator import MetricsAccumulator, SampleRows
 from grounddefake.metrics.classification import (
     ClassificationRow,
     average_precision,
@@ -33,7 +34,6 @@ from grounddefake.metrics.localization import (
     pixel_scores,
     pointing_hit,
 )
-from grounddefake.metrics.run import RunMetrics, SampleRows
 from grounddefake.metrics.scores import plcc, srcc
 from grounddefake.types import Region
 
@@ -331,7 +331,7 @@ def test_score_correlations_match_scipy() -> None:
 
 def test_groups_equal_the_metrics_of_their_subsets_and_intervals_hold_the_estimate() -> None:
     rows = _random_rows(1, n=120)
-    run = RunMetrics(localization=False)
+    run = MetricsAccumulator(localization=False)
     for i, row in enumerate(rows):
         run.add(SampleRows(group="sdxl" if i % 3 else "midjourney", classification=row))
     out = run.compute(group_by="meta.generator", bootstrap=200, seed=7)

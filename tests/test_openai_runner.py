@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from grounddefake.api import evaluate, merge, resume
-from grounddefake.runner import PREDICTIONS, read_predictions
+from grounddefake.rundir import PREDICTIONS, read_predictions
 
 from .conftest import write_dataset
 from .servers.openai_server import FakeOpenAIServer, Reply, eval_command
@@ -47,7 +47,7 @@ def no_waiting(monkeypatch: pytest.MonkeyPatch) -> list[float]:
         waits.append(seconds)
         await real_sleep(0)
 
-    monkeypatch.setattr("grounddefake.calls._sleep", record)  # the runner's waits only, not the server's
+    monkeypatch.setattr("grounddefake.caller._sleep", record)  # the runner's waits only, not the server's
     return waits
 
 
@@ -236,8 +236,8 @@ def test_shards_merge_into_the_unsharded_run(tmp_path) -> None:
         parts = [_eval(server, data, tmp_path / f"shard{k}", shard=(k, 3), cache=False) for k in (1, 2, 3)]
     assert full.metrics["classification"]["n_unknown"] > 0 and full.metrics["skipped"]
     assert 0 < full.metrics["localization"]["iou_mean"] < 1
-    assert sum(len(p.evaluation.samples) for p in parts) == len(full.evaluation.samples)
-    assert all(len(p.evaluation.samples) < 29 for p in parts)
+    assert sum(len(p.scores.samples) for p in parts) == len(full.scores.samples)
+    assert all(len(p.scores.samples) < 29 for p in parts)
     merged = merge([tmp_path / f"shard{k}" for k in (1, 2, 3)], tmp_path / "merged")
     for group in ("classification", "localization", "skipped"):
         assert merged.metrics[group] == full.metrics[group], group
@@ -258,7 +258,7 @@ def test_shards_run_against_different_replicas_merge(tmp_path) -> None:
 
 
 def test_a_run_directory_never_reuses_answers_for_other_images(server, tmp_path) -> None:
-    from grounddefake.runner import RunDirectoryError
+    from grounddefake.rundir import RunDirectoryError
 
     first = write_dataset(tmp_path / "a", 4, seed=2)
     other = write_dataset(tmp_path / "b", 4, seed=99)  # the same ids, other images

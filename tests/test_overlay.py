@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from grounddefake.overlay import PREDICTION, TRUTH, draw_overlay
-from grounddefake.types import Region, Verdict
+from grounddefake.types import Region
+from grounddefake.verdict import Verdict
 
 
 @pytest.mark.parametrize("size", [(40, 30), (640, 480), (3000, 2000)])

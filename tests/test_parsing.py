@@ -6,7 +6,7 @@ import pytest
 
 from grounddefake.parsing import parse, parse_with_transform
 from grounddefake.types import TokenLogprob, Transform
-from grounddefake.verdicts import normalize_label, score_from_logprobs
+from grounddefake.verdict_words import normalize_label, score_from_logprobs
 
 SIZE = (200, 100)
 

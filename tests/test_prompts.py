@@ -146,7 +146,7 @@ def test_native_pack_renders_the_model_convention_and_its_example() -> None:
 
 
 def test_native_pack_needs_a_model_with_a_convention() -> None:
-    from grounddefake.runner import resolve_convention
+    from grounddefake.pipeline import resolve_convention
 
     from .conftest import ScriptedBackend
 

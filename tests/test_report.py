@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from grounddefake.evaluation import SampleScore
 from grounddefake.metrics.classification import ClassificationRow, classification_metrics
+from grounddefake.records import SampleScore
 from grounddefake.report import md_escape, render_markdown
 
 CONFIG = {"model": "m", "data": "d", "prompt": "p@1", "date": "today"}
@@ -15,7 +15,7 @@ METRICS = {
 
 def test_untrusted_text_is_escaped_in_markdown() -> None:
     evil = "<script>alert(1)</script> | [x](javascript:alert(1))"
-    sample = SampleScore("a|b<img src=x onerror=alert(1)>", "fake", "unknown", None, None, evil, None)
+    sample = SampleScore("a|b<img src=x onerror=alert(1)>", "fake", "unknown", None, None, evil)
     text = render_markdown(CONFIG, METRICS, [sample])
     assert "<script>" not in text and "<img" not in text
     assert "&lt;script&gt;" in text

@@ -34,8 +34,8 @@ def test_eval_with_a_suite_uses_its_options_and_flags_win(tmp_path: Path) -> Non
     result = runner.invoke(app, ["eval", "--suite", "sid-set", "--data", str(root), "--out", str(tmp_path / "a")])
     assert result.exit_code == 0, result.output
     config = json.loads((tmp_path / "a" / "config.json").read_text())
-    assert config["data_format"] == "sid-set" and config["with_boxes"] is True
-    assert config["scoring"]["group_by"] == "meta.subtype"
+    assert config["data_format"] == "sid-set" and config["options"]["with_boxes"] is True
+    assert config["options"]["group_by"] == "meta.subtype"
     metrics = json.loads((tmp_path / "a" / "metrics.json").read_text())
     assert set(metrics["groups"]["values"]) == {"real", "full_synthetic", "tampered"}
     result = runner.invoke(
@@ -56,7 +56,7 @@ def test_eval_with_a_suite_uses_its_options_and_flags_win(tmp_path: Path) -> Non
     )
     assert result.exit_code == 0, result.output
     config = json.loads((tmp_path / "b" / "config.json").read_text())
-    assert config["with_boxes"] is False and config["scoring"]["group_by"] == "label"
+    assert config["options"]["with_boxes"] is False and config["options"]["group_by"] == "label"
 
 
 def test_a_grounding_prompt_given_with_a_suite_keeps_the_boxes(tmp_path: Path) -> None:
@@ -79,4 +79,4 @@ def test_a_grounding_prompt_given_with_a_suite_keeps_the_boxes(tmp_path: Path) -
     )
     assert result.exit_code == 0, result.output
     config = json.loads((tmp_path / "c" / "config.json").read_text())
-    assert config["with_boxes"] is True and config["scoring"]["bootstrap"] == 0
+    assert config["options"]["with_boxes"] is True and config["options"]["bootstrap"] == 0

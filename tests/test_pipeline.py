@@ -7,14 +7,15 @@ from pathlib import Path
 import pytest
 
 from grounddefake.datasets import load_dataset
+from grounddefake.pipeline import predict_samples
 from grounddefake.prompts import load_pack
-from grounddefake.runner import read_predictions, run_predictions
+from grounddefake.rundir import RunDir, read_predictions
 
 from .conftest import ScriptedBackend, point_at_marker
 
 
 def _run(dataset, backend, out: Path):
-    return asyncio.run(run_predictions(list(dataset), backend, load_pack("grounded"), out, concurrency=2))
+    return asyncio.run(predict_samples(list(dataset), backend, load_pack("grounded"), RunDir(out), concurrency=2))
 
 
 def test_records_follow_the_design_format(tiny_dataset: Path, tmp_path: Path) -> None:
@@ -111,7 +112,7 @@ def test_multi_turn_conversation_is_sent_with_replies(tiny_dataset: Path, tmp_pa
     )
     backend = ScriptedBackend(lambda r: "a cat" if len(r.messages) == 1 else '{"verdict": "fake"}')
     dataset = load_dataset(tiny_dataset)
-    asyncio.run(run_predictions(list(dataset)[:1], backend, load_pack(pack_path), tmp_path / "run"))
+    asyncio.run(predict_samples(list(dataset)[:1], backend, load_pack(pack_path), RunDir(tmp_path / "run")))
     last = backend.requests[-1].messages
     assert [m.role for m in last] == ["user", "assistant", "user"]
     assert last[2].text == "Given a cat, is it fake?"
@@ -135,7 +136,9 @@ def test_verdict_and_regions_asked_in_separate_turns(
     backend = ScriptedBackend(lambda r: first if len(r.messages) == 1 else second)
     backend.convention = "paligemma"
     dataset = load_dataset(tiny_dataset)
-    outcome = asyncio.run(run_predictions(list(dataset)[:1], backend, load_pack("paligemma-detect"), tmp_path / "run"))
+    outcome = asyncio.run(
+        predict_samples(list(dataset)[:1], backend, load_pack("paligemma-detect"), RunDir(tmp_path / "run"))
+    )
     record = next(iter(outcome.records.values()))
     assert record["label"] == label and len(record["regions"]) == boxes
     assert not any(e.startswith("no verdict") for e in record["parse_errors"])
@@ -149,7 +152,7 @@ def test_packs_without_answers_read_only_the_last_reply(tiny_dataset: Path, tmp_
     )
     backend = ScriptedBackend(lambda r: "A cat with fake fur." if len(r.messages) == 1 else "I cannot tell.")
     dataset = load_dataset(tiny_dataset)
-    outcome = asyncio.run(run_predictions(list(dataset)[:1], backend, load_pack(pack_path), tmp_path / "run"))
+    outcome = asyncio.run(predict_samples(list(dataset)[:1], backend, load_pack(pack_path), RunDir(tmp_path / "run")))
     record = next(iter(outcome.records.values()))
     assert record["label"] == "unknown" and any(e.startswith("hedged") for e in record["parse_errors"])
 
@@ -158,7 +161,9 @@ def test_packs_without_answers_read_only_the_last_reply(tiny_dataset: Path, tmp_
 def test_concurrency_bounds(tiny_dataset: Path, tmp_path: Path, concurrency: int) -> None:
     backend = ScriptedBackend(lambda r: '{"verdict":"real"}')
     outcome = asyncio.run(
-        run_predictions(list(load_dataset(tiny_dataset)), backend, load_pack("verdict"), tmp_path / "r", concurrency)
+        predict_samples(
+            list(load_dataset(tiny_dataset)), backend, load_pack("verdict"), RunDir(tmp_path / "r"), concurrency
+        )
     )
     assert len(outcome.records) == 4
 
@@ -173,7 +178,7 @@ def test_concurrency_bounds(tiny_dataset: Path, tmp_path: Path, concurrency: int
     ],
 )
 def test_repair_torn_tail(tmp_path: Path, content: bytes, kept: bytes) -> None:
-    from grounddefake.runner import repair_torn_tail
+    from grounddefake.rundir import repair_torn_tail
 
     path = tmp_path / "predictions.jsonl"
     path.write_bytes(content)

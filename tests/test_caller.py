@@ -9,7 +9,7 @@ import random
 import pytest
 
 from grounddefake.backends.base import BackendError, GenerationParams, Request
-from grounddefake.calls import MAX_RETRY_AFTER, Caller, RetryPolicy, TokenBucket, estimate_tokens
+from grounddefake.caller import MAX_RETRY_AFTER, Caller, RetryPolicy, TokenBucket, estimate_tokens
 from grounddefake.prompts import Message, TextPart
 from grounddefake.types import Completion, Usage
 
@@ -70,8 +70,8 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     fake = Clock()
-    monkeypatch.setattr("grounddefake.calls._monotonic", fake.monotonic)
-    monkeypatch.setattr("grounddefake.calls._sleep", fake.sleep)
+    monkeypatch.setattr("grounddefake.caller._monotonic", fake.monotonic)
+    monkeypatch.setattr("grounddefake.caller._sleep", fake.sleep)
     return fake
 
 

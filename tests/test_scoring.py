@@ -11,7 +11,7 @@ from PIL import Image
 
 from grounddefake.api import score
 from grounddefake.datasets import load_dataset
-from grounddefake.evaluation import group_value, score_run
+from grounddefake.scoring import group_value, score_records
 
 from .conftest import write_dataset
 
@@ -100,7 +100,7 @@ def test_unusable_regions_in_a_record_are_reported_not_fatal(tmp_path: Path) -> 
             "regions": [{"box": [5, 5, 5, 5]}, {"box": [16, 8, 40, 24]}],
         },
     }
-    evaluation = score_run(samples, records, True)
+    evaluation = score_records(samples, records, localization=True)
     assert evaluation.metrics["localization"]["iou_mean"] == pytest.approx(1.0)
     assert evaluation.metrics["n_missing"] == 1
 

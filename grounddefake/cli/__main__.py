@@ -1,0 +1,5 @@
+"""``python -m grounddefake.cli``."""
+
+from grounddefake.cli import main
+
+main()

@@ -267,11 +267,13 @@ def image_size_of(path: str | Path) -> Size | None:
     try:
         with Image.open(path) as img:
             width, height = img.size
-            if img.getexif().get(0x0112, 1) in (5, 6, 7, 8):
-                width, height = height, width
+            try:
+                orientation = img.getexif().get(0x0112, 1)
+            except (OSError, ValueError, SyntaxError):  # EXIF past the end of a damaged file: the header still holds
+                orientation = 1
     except (OSError, ValueError):
         return None
-    return (width, height)
+    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
 @dataclass(frozen=True)

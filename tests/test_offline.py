@@ -46,9 +46,9 @@ def test_score_writes_a_run_that_report_and_compare_read(tiny_dataset: Path, tmp
     assert config["predictions_source"] == str(predictions.resolve())
     for name in ("predictions.jsonl", "samples.jsonl", "metrics.json", "report.md", "report.html"):
         assert (scored / name).is_file(), name
-    assert sorted(p.name for p in (scored / "overlays").iterdir()) == ["s0.png", "s1.png", "s2.png", "s3.png"]
+    assert sorted(p.name for p in (scored / "overlays").iterdir()) == ["s2.png", "s3.png"]  # fp and fn
     metrics = json.loads((scored / "metrics.json").read_text())
-    assert metrics["classification"]["accuracy"] == pytest.approx(0.75)
+    assert metrics["classification"]["accuracy"] == pytest.approx(0.5)
     assert metrics["localization"]["iou_mean"] == pytest.approx(0.5)
     assert runner.invoke(app, ["report", str(scored)]).exit_code == 0
     evaluate(tiny_dataset, ScriptedBackend(_boxes), "grounded", True, tmp_path / "eval")

@@ -13,8 +13,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from grounddefake.box_syntax import MAX_ITEMS, Markup, first_key, is_region, iter_json, json_region, region_items
 from grounddefake.conventions import Convention, get_convention
+from grounddefake.json_recovery import iter_json
+from grounddefake.json_regions import first_key, is_region, json_region, region_items
+from grounddefake.model_regions import MAX_ITEMS, Markup
 from grounddefake.types import Completion, Region, Size, TokenLogprob, Transform, Verdict, VerdictLabel
 from grounddefake.verdicts import (
     VERDICT_KEYS,

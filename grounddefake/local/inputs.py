@@ -25,8 +25,7 @@ from typing import Any
 from PIL import Image
 
 from grounddefake.backends.base import BackendError, Request
-from grounddefake.conventions import QWEN_MIN_PIXELS
-from grounddefake.images import ImagePolicy
+from grounddefake.images import QWEN_MIN_PIXELS, ImagePolicy
 from grounddefake.local.loading import LocalModelError
 from grounddefake.prompts import ImagePart, Message, TextPart
 

@@ -39,6 +39,7 @@ from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from grounddefake.interop import MllmDefakeError, pack_data_from_mllm_defake
 from grounddefake.resources import asset_dir
 from grounddefake.types import Size, VerdictLabel
 
@@ -252,9 +253,7 @@ def load_pack(source: str | Path) -> PromptPack:
     mllm-defake v3 prompt JSON (converted; see :mod:`grounddefake.interop`)."""
     path = Path(source)
     if path.suffix.lower() == ".json":
-        from grounddefake.interop import load_mllm_defake_prompt
-
-        return load_mllm_defake_prompt(path)
+        return _load_mllm_defake(path)
     if not path.suffix and not path.exists():
         path = asset_dir("prompts") / f"{source}.yaml"
         if not path.exists():
@@ -269,6 +268,17 @@ def load_pack(source: str | Path) -> PromptPack:
     except yaml.YAMLError as exc:
         raise PromptPackError(f"{path}: not valid YAML: {exc}") from None
     return pack_from_mapping(data, str(path))
+
+
+def _load_mllm_defake(path: Path) -> PromptPack:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise PromptPackError(f"{path}: not a readable JSON prompt ({exc})") from None
+    try:
+        return pack_from_mapping(pack_data_from_mllm_defake(data, str(path)), str(path))
+    except MllmDefakeError as exc:
+        raise PromptPackError(str(exc)) from None
 
 
 def list_packs() -> list[Path]:

@@ -24,7 +24,7 @@ from typing import Any
 
 from PIL import Image
 
-from grounddefake.backends.base import BackendError, Request
+from grounddefake.backend_interface import BackendError, Request
 from grounddefake.images import QWEN_MIN_PIXELS, ImagePolicy
 from grounddefake.local.loading import LocalModelError
 from grounddefake.prompts import ImagePart, Message, TextPart

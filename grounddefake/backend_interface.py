@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from grounddefake.images import ImagePolicy
-from grounddefake.prompts import Message
+from grounddefake.prompt_pack import Message
 from grounddefake.types import Completion, PreparedImage
 
 

@@ -27,7 +27,7 @@ from PIL import Image
 from grounddefake.backend_interface import BackendError, Request
 from grounddefake.images import QWEN_MIN_PIXELS, ImagePolicy
 from grounddefake.local.loading import LocalModelError
-from grounddefake.prompts import ImagePart, Message, TextPart
+from grounddefake.prompt_pack import ImagePart, Message, TextPart
 
 PROCESSOR_MAX_PIXELS = 1280 * 28 * 28
 """The Qwen2-VL image processor's own pixel limit, for a checkpoint whose processor config names none."""

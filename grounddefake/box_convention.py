@@ -171,7 +171,12 @@ class Convention:
         return Found()
 
     def parse(self, text: str) -> list[ModelRegion]:
-        """Text → regions in model space: the first JSON value holding regions, else the native markup."""
+        """Text → regions in model space: the first JSON value holding regions, else the native markup.
+
+        >>> from grounddefake.conventions import get_convention
+        >>> get_convention("paligemma").parse("<loc0256><loc0102><loc0768><loc0512> hand")
+        [ModelRegion(values=(256.0, 102.0, 768.0, 512.0), kind='box', label='hand', score=None, problem=None)]
+        """
         for found in iter_json(text):
             items = region_items(found.value)
             if items is not None:
@@ -182,6 +187,13 @@ class Convention:
         """Regions in original pixels → the text a model of this family writes (few-shot examples, training data).
 
         ``input_size`` is the (w, h) of the image the model sees (default: the original).
+
+        >>> from grounddefake.conventions import get_convention
+        >>> hand = Region((64, 120, 320, 360), label="hand")
+        >>> get_convention("paligemma").format([hand], (640, 480))
+        '<loc0256><loc0102><loc0768><loc0512> hand'
+        >>> get_convention("qwen2-vl").format([hand], (640, 480))
+        '<|object_ref_start|>hand<|object_ref_end|><|box_start|>(100,250),(500,750)<|box_end|>'
         """
         transform = Transform.identity(image_size) if input_size is None else Transform.resize(image_size, input_size)
         return self.format_input([_region_to_input(r, transform) for r in regions], transform.input_size)
@@ -232,7 +244,19 @@ class Convention:
         return []
 
     def ground(self, regions: Sequence[ModelRegion], transform: Transform) -> tuple[list[Region], list[str]]:
-        """Model-space regions → Regions in original pixels, with one note per fix or dropped item."""
+        """Model-space regions → Regions in original pixels, with one note per fix or dropped item.
+
+        >>> from grounddefake.conventions import get_convention
+        >>> norm1000 = get_convention("norm1000")
+        >>> regions, notes = norm1000.ground(norm1000.parse('[{"box": [100, 250, 500, 750]}]'),
+        ...                                  Transform.identity((640, 480)))
+        >>> regions[0].box, notes
+        ((64.0, 120.0, 320.0, 360.0), [])
+        >>> regions, notes = norm1000.ground(norm1000.parse('[{"box": [100, 250, 1200, 750]}]'),
+        ...                                  Transform.identity((640, 480)))
+        >>> regions[0].box, notes
+        ((64.0, 120.0, 640, 360.0), ['region 0: box (64, 120, 768, 360): clipped to the image 640x480'])
+        """
         grounded: list[Region] = []
         notes: list[str] = self._reference_notes(transform.input_size) if regions else []
         width, height = transform.original_size

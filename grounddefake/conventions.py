@@ -60,6 +60,14 @@ def get_convention(name: str | Convention) -> Convention:
 
     ``qwen2.5-vl@1003520`` is Qwen2.5-VL served with a 1,003,520-pixel smart-resize limit.
 
+    >>> get_convention("paligemma").axis_order, get_convention("paligemma").scale
+    ('yx', 1024.0)
+    >>> get_convention("qwen2.5-vl@1003520").max_pixels
+    1003520
+    >>> get_convention("qwen9")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    KeyError: "unknown box convention 'qwen9' (known: cogvlm, deepseek-vl2, ..., qwen2.5-vl, qwen3-vl)"
+
     Raises:
         KeyError: unknown name; the message lists the known ones.
     """

@@ -162,6 +162,7 @@ class PromptPack:
         ``meta`` may be the whole of ``Sample.meta`` (undeclared fields are left out) or an earlier result of this
         method. Values are text, finite numbers, booleans or lists of them, at most MAX_INPUT_CHARS as JSON.
 
+        >>> from grounddefake.prompts import pack_from_mapping
         >>> pack = pack_from_mapping(
         ...     {"name": "vqa", "version": 1, "description": "d", "task": "verdict", "inputs": ["question"],
         ...      "turns": ["{{ inputs.question }}"]}, "mem")

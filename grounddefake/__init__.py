@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
-from grounddefake.api import Detector, RunResult, detect, evaluate
+from grounddefake.api import Detector, RunConfig, RunResult, build_report, detect, evaluate, merge, resume, score
 from grounddefake.datasets import load_dataset
 from grounddefake.grounding import regions_to_heatmap, regions_to_mask
 from grounddefake.images import ImageError, load_image, prepare_image
@@ -13,6 +11,7 @@ from grounddefake.parsing import parse
 from grounddefake.prompts import load_pack
 from grounddefake.types import Completion, Region, Sample, Transform
 from grounddefake.verdict import Verdict
+from grounddefake.version import __version__
 
 __all__ = [
     "Completion",
@@ -20,18 +19,23 @@ __all__ = [
     "ImageError",
     "LocalOptions",
     "Region",
+    "RunConfig",
     "RunResult",
     "Sample",
     "Transform",
     "Verdict",
     "__version__",
+    "build_report",
     "detect",
     "evaluate",
     "load_dataset",
     "load_image",
     "load_pack",
+    "merge",
     "parse",
     "prepare_image",
     "regions_to_heatmap",
     "regions_to_mask",
+    "resume",
+    "score",
 ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -182,8 +183,6 @@ class ImagePolicy:
 def fit_size(size: Size, policy: ImagePolicy) -> Size:
     """The (w, h) an image of ``size`` is resized to under ``policy`` (itself when it fits)."""
     if policy.resize == "smart-resize":
-        from grounddefake.conventions import QWEN_MAX_PIXELS, QWEN_MIN_PIXELS, smart_resize
-
         try:
             return smart_resize(
                 size, policy.factor, policy.min_pixels or QWEN_MIN_PIXELS, policy.max_pixels or QWEN_MAX_PIXELS
@@ -302,3 +301,52 @@ def load_reduced(image: ImageInput, max_side: int) -> ReducedImage:
         raise ImageError(f"{path}: unreadable image ({exc})") from None
     original = (full[1], full[0]) if orientation in (5, 6, 7, 8) else full
     return ReducedImage(pixels, original)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Qwen2-VL / Qwen2.5-VL's smart resize: the image size their processor feeds the model
+
+QWEN_PATCH_FACTOR = 28
+"""Qwen2-VL / Qwen2.5-VL: ViT patch 14 × spatial merge 2; the smart-resized sides are multiples of it."""
+QWEN_MIN_PIXELS = 4 * 28 * 28
+"""Qwen2.5-VL's ``preprocessor_config.json`` lower area limit (3,136 pixels)."""
+QWEN_MAX_PIXELS = 16384 * 28 * 28
+"""Qwen2.5-VL's ``preprocessor_config.json`` upper area limit (12,845,056 pixels)."""
+QWEN_MAX_RATIO = 200
+"""The largest aspect ratio Qwen's processor accepts."""
+
+
+def smart_resize(
+    size: Size,
+    factor: int = QWEN_PATCH_FACTOR,
+    min_pixels: int = QWEN_MIN_PIXELS,
+    max_pixels: int = QWEN_MAX_PIXELS,
+) -> Size:
+    """The (w̄, h̄) Qwen2-VL / Qwen2.5-VL's processor resizes a (W, H) image to (``qwen_vl_utils.smart_resize``).
+
+    Each side is rounded to a multiple of ``factor``; then the area is scaled into [min_pixels, max_pixels].
+
+    >>> smart_resize((1920, 1080))
+    (1932, 1092)
+    >>> smart_resize((1920, 1080), max_pixels=1003520)  # a server limited to about 1 MP
+    (1316, 728)
+    >>> smart_resize((10, 10))  # scaled up to at least QWEN_MIN_PIXELS
+    (56, 56)
+
+    Raises:
+        ValueError: an aspect ratio above 200, which the processor refuses.
+    """
+    width, height = size
+    if width < 1 or height < 1 or max(width, height) / min(width, height) > QWEN_MAX_RATIO:
+        raise ValueError(f"Qwen's processor refuses a {width}x{height} image (aspect ratio above {QWEN_MAX_RATIO})")
+    h_bar = max(factor, round(height / factor) * factor)
+    w_bar = max(factor, round(width / factor) * factor)
+    if h_bar * w_bar > max_pixels:
+        beta = math.sqrt(height * width / max_pixels)
+        h_bar = max(factor, math.floor(height / beta / factor) * factor)
+        w_bar = max(factor, math.floor(width / beta / factor) * factor)
+    elif h_bar * w_bar < min_pixels:
+        beta = math.sqrt(min_pixels / (height * width))
+        h_bar = math.ceil(height * beta / factor) * factor
+        w_bar = math.ceil(width * beta / factor) * factor
+    return (w_bar, h_bar)

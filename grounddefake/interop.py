@@ -1,4 +1,4 @@
-"""mllm-defake interop: its v3 prompt JSON as a prompt pack, and its result CSVs as predictions.
+"""mllm-defake interop: its v3 prompt JSON as prompt-pack data, and its result CSVs as predictions.
 
 A v3 prompt is ``{"format_version": "3", "name", "conversations": [{"id", "payload": [[role, text(, "{image_url}")]],
 "response_var_name", "decorators"?}]}``, filled with ``str.format``. Conversions:
@@ -10,52 +10,61 @@ A v3 prompt is ``{"format_version": "3", "name", "conversations": [{"id", "paylo
 - mllm-defake's conversations are separate requests; here they are turns of one conversation.
 
 A result CSV has ``path,label,pred,response`` with 1 = real, 0 = fake, −1 = unknown.
+
+This module converts data and knows nothing of prompt packs: :func:`grounddefake.prompts.load_pack` reads a
+``.json`` prompt through :func:`pack_data_from_mllm_defake` and validates the result like any YAML pack.
 """
 
 from __future__ import annotations
 
 import csv
-import json
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from grounddefake.prompts import PromptPack, PromptPackError, pack_from_mapping
 from grounddefake.types import Sample
 
 _FIELD = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 _PRED = {"1": "real", "0": "fake", "-1": "unknown"}
 
 
+class MllmDefakeError(ValueError):
+    """An mllm-defake prompt cannot be converted; the message names the file and the item."""
+
+
 def is_mllm_defake_prompt(data: Any) -> bool:
+    """Whether parsed JSON is an mllm-defake v3 prompt (``format_version`` 3 with ``conversations``)."""
     return isinstance(data, Mapping) and "conversations" in data and str(data.get("format_version")) == "3"
 
 
-def pack_from_mllm_defake(data: Mapping[str, Any], source: str) -> PromptPack:
-    """A verdict-only prompt pack from an mllm-defake v3 prompt.
+def pack_data_from_mllm_defake(data: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """The fields of a verdict-only prompt pack (as a pack's YAML would hold them) from an mllm-defake v3 prompt.
 
     Raises:
-        PromptPackError: decorators, the ground-truth ``{label}``, an unknown field, or an assistant item.
+        MllmDefakeError: not a v3 prompt, decorators, the ground-truth ``{label}``, an unknown field, or an assistant
+            item.
     """
+    if not is_mllm_defake_prompt(data):
+        raise MllmDefakeError(f"{source}: not an mllm-defake v3 prompt (format_version 3 with conversations)")
     conversations = data.get("conversations")
     if not isinstance(conversations, list) or not conversations:
-        raise PromptPackError(f"{source}: an mllm-defake prompt needs a non-empty 'conversations' list")
+        raise MllmDefakeError(f"{source}: an mllm-defake prompt needs a non-empty 'conversations' list")
     system: list[str] = []
     turns: list[dict[str, Any]] = []
     replies: dict[str, int] = {}
     for c, conversation in enumerate(conversations):
         where = f"{source}: conversations[{c}]"
         if not isinstance(conversation, Mapping):
-            raise PromptPackError(f"{where}: not an object")
+            raise MllmDefakeError(f"{where}: not an object")
         if conversation.get("decorators"):
-            raise PromptPackError(
+            raise MllmDefakeError(
                 f"{where}: decorators {conversation['decorators']!r} are refused: they import and run Python code"
             )
         texts, image_at = [], None
         for i, item in enumerate(conversation.get("payload") or []):
             if not isinstance(item, list) or len(item) not in (2, 3) or not all(isinstance(v, str) for v in item):
-                raise PromptPackError(f"{where}: payload[{i}] is not [role, text(, image)]")
+                raise MllmDefakeError(f"{where}: payload[{i}] is not [role, text(, image)]")
             role, text = item[0], _jinja(item[1], replies, f"{where}: payload[{i}]")
             if role == "system":
                 system.append(text)
@@ -66,7 +75,7 @@ def pack_from_mllm_defake(data: Mapping[str, Any], source: str) -> PromptPack:
                     image_at = "before" if not texts and not text else "after"
                 texts.append(text)
             else:
-                raise PromptPackError(f"{where}: payload[{i}]: role {role!r} is not supported (system, user)")
+                raise MllmDefakeError(f"{where}: payload[{i}]: role {role!r} is not supported (system, user)")
         turns.append({"text": "\n\n".join(t for t in texts if t), "image": image_at or "none"})
         name = conversation.get("response_var_name")
         if isinstance(name, str) and name:
@@ -81,7 +90,7 @@ def pack_from_mllm_defake(data: Mapping[str, Any], source: str) -> PromptPack:
         "system": "\n\n".join(system) or None,
         "turns": turns,
     }
-    return pack_from_mapping({k: v for k, v in mapping.items() if v is not None}, source)
+    return {k: v for k, v in mapping.items() if v is not None}
 
 
 def _jinja(text: str, replies: Mapping[str, int], where: str) -> str:
@@ -95,13 +104,13 @@ def _jinja(text: str, replies: Mapping[str, int], where: str) -> str:
         if name == "image_url":
             return "{{ __image__ }}"
         if name in ("label", "_image_path"):
-            raise PromptPackError(
+            raise MllmDefakeError(
                 f"{where}: {{{name}}} is refused: mllm-defake fills it with the ground truth "
                 "or the file path, which a prompt must never see"
             )
         if name in replies:
             return "{{ replies[" + str(replies[name]) + "] }}"
-        raise PromptPackError(f"{where}: unknown field {{{name}}} (known: image_url, earlier response_var_name)")
+        raise MllmDefakeError(f"{where}: unknown field {{{name}}} (known: image_url, earlier response_var_name)")
 
     return _FIELD.sub(field, text)
 
@@ -138,13 +147,3 @@ def read_mllm_defake_csv(path: Path, samples: Sequence[Sample]) -> tuple[dict[st
             label = _PRED.get(str(row.get("pred", "")).strip(), "unknown")
             records[sample.id] = {"id": sample.id, "label": label, "raw": row.get("response") or ""}
     return records, unused
-
-
-def load_mllm_defake_prompt(path: Path) -> PromptPack:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise PromptPackError(f"{path}: not a readable JSON prompt ({exc})") from None
-    if not is_mllm_defake_prompt(data):
-        raise PromptPackError(f"{path}: not an mllm-defake v3 prompt (format_version 3 with conversations)")
-    return pack_from_mllm_defake(data, str(path))

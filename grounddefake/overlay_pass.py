@@ -2,9 +2,10 @@
 
 Which samples get one is one choice with one meaning on ``eval``, ``score`` and ``report`` (``--overlays``):
 ``none``, ``mistakes`` (failed requests, unknowns, false positives, false negatives, then the fakes located with an
-IoU below :data:`POOR_IOU`, lowest first; at most :data:`MISTAKES_LIMIT`) or ``all``. Each image is decoded once at reduced size (JPEG draft mode) and drawn with
-its long side at most ``size`` pixels; the work is spread over every core (decoding, resizing and PNG encoding
-release the GIL). A failure costs only its own overlay: it is reported, never raised.
+IoU below :data:`POOR_IOU`, lowest first; at most :data:`MISTAKES_LIMIT`) or ``all``. Each image is decoded once at
+reduced size (JPEG draft mode) and drawn with its long side at most ``size`` pixels; the work is spread over every
+core (decoding, resizing and PNG encoding release the GIL). A failure costs only its own overlay: it is reported,
+never raised.
 """
 
 from __future__ import annotations

@@ -13,8 +13,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from grounddefake.box_syntax import MAX_ITEMS, Markup, first_key, is_region, iter_json, json_region, region_items
 from grounddefake.conventions import Convention, get_convention
+from grounddefake.json_recovery import iter_json
+from grounddefake.json_regions import first_key, is_region, json_region, region_items
+from grounddefake.model_regions import MAX_ITEMS, Markup
 from grounddefake.types import Completion, Region, Size, TokenLogprob, Transform, VerdictLabel
 from grounddefake.verdict import Verdict
 from grounddefake.verdict_words import (
@@ -59,6 +61,31 @@ def parse(
         image_size: (W, H) of the original image.
         input_size: (w, h) of the image the model saw, when it was resized (default: the original).
         logprobs: verdict-token log-probabilities, when the backend returned them.
+
+    JSON anywhere in the answer, boxes in the ``norm1000`` convention the prompt asked for:
+
+    >>> answer = (
+    ...     'Sure. {"verdict": "fake", "rationale": "The fingers are fused.", '
+    ...     '"regions": [{"box": [100, 250, 500, 750], "label": "fused fingers"}]}'
+    ... )
+    >>> verdict = parse(answer, "norm1000", image_size=(640, 480))
+    >>> verdict.label, verdict.rationale
+    ('fake', 'The fingers are fused.')
+    >>> verdict.regions[0].box, verdict.regions[0].label
+    ((64.0, 120.0, 320.0, 360.0), 'fused fingers')
+
+    Qwen2.5-VL answers in pixels of its smart-resized input (644×476 for a 640×480 image); the box comes back in
+    pixels of the original:
+
+    >>> verdict = parse('[{"bbox_2d": [64, 119, 322, 357], "label": "hand"}] The image is fake.', "qwen2.5-vl",
+    ...                 image_size=(640, 480))
+    >>> verdict.label, [round(v, 1) for v in verdict.regions[0].box]
+    ('fake', [63.6, 120.0, 320.0, 360.0])
+
+    Tags and free text, without boxes:
+
+    >>> parse("<answer>real</answer> Nothing looks off.", None, image_size=(640, 480)).label
+    'real'
 
     Raises:
         ValueError: a size that is not two positive integers.

@@ -1,8 +1,7 @@
-"""Prompt packs: YAML data rendered by a sandboxed Jinja2 environment into chat messages.
+"""Prompt packs: YAML files (or mllm-defake JSON prompts) read and validated into :class:`PromptPack` values.
 
-A pack cannot run code: templates are rendered by :class:`jinja2.sandbox.ImmutableSandboxedEnvironment` with
-``StrictUndefined``, and their context is built from an explicit allow-list (the image size the model sees, the
-box convention, the answer schema and earlier replies). The sample's ground truth is never part of it.
+A pack cannot run code: its templates are rendered in a sandbox from an allow-listed context that never holds the
+sample's ground truth (:mod:`grounddefake.prompt_pack`, where the :class:`PromptPack` value and its rendering live).
 
 Pack fields::
 
@@ -18,6 +17,8 @@ Pack fields::
     answers: {yes: fake, no: real} # optional: short answers that state the verdict (for yes/no questions such as
                                    # PaliGemma's "Is this image made by AI?"): a reply that is just one of them;
                                    # in a multi-turn pack only such a reply does. Local models score these words.
+    inputs: [question, choices]    # optional: fields of the sample's meta the templates may use, as
+                                   # {{ inputs.question }}; never ground truth (label, regions, mask, ... are refused)
     turns:                         # one or more user turns (templates); turn k may use replies[0..k-1]
       - "Is this image ..."
       - {text: "...", image: none}
@@ -28,24 +29,52 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
-from jinja2 import StrictUndefined, Template, TemplateError
-from jinja2.exceptions import SecurityError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2 import TemplateError, nodes
 
+from grounddefake.interop import MllmDefakeError, pack_data_from_mllm_defake
+from grounddefake.prompt_pack import (
+    MAX_INPUT_CHARS,
+    MAX_RANGE,
+    MAX_RENDERED,
+    NATIVE,
+    RESERVED_INPUTS,
+    ImagePart,
+    Message,
+    Placement,
+    PromptPack,
+    PromptPackError,
+    SampleInputError,
+    TextPart,
+    Turn,
+    parse_template,
+)
 from grounddefake.resources import asset_dir
-from grounddefake.types import Size, VerdictLabel
 
-Placement = Literal["before", "after", "none"]
+__all__ = [
+    "MAX_INPUT_CHARS",
+    "MAX_RANGE",
+    "MAX_RENDERED",
+    "NATIVE",
+    "RESERVED_INPUTS",
+    "TASKS",
+    "ImagePart",
+    "Message",
+    "PromptPack",
+    "PromptPackError",
+    "SampleInputError",
+    "TextPart",
+    "Turn",
+    "list_packs",
+    "load_pack",
+    "pack_from_mapping",
+]
+
 TASKS = ("verdict", "grounded")
-NATIVE = "native"
-"""A pack convention meaning: the model family's own box format."""
 _FIELDS = {
     "name",
     "version",
@@ -57,194 +86,39 @@ _FIELDS = {
     "image_placement",
     "turns",
     "answers",
+    "inputs",
 }
-MAX_RENDERED = 100_000
-"""Longest rendered text, and longest string one template operation may build."""
-MAX_RANGE = 1_000
-"""Longest ``range`` a template may iterate (a prompt has no use for more)."""
 
 
-def _bounded_range(*args: int) -> range:
-    values = range(*args)
-    if len(values) > MAX_RANGE:
-        raise SecurityError(f"range longer than {MAX_RANGE} in a prompt template")
-    return values
+def _declared_inputs(raw: Any, fail: Any) -> tuple[str, ...]:
+    """The ``inputs`` field: distinct field names, none of them reserved for ground truth or the image."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(n, str) for n in raw):
+        raise fail("inputs", "must be a list of sample meta field names, e.g. [question, choices]")
+    for name in raw:
+        if name.lower() in RESERVED_INPUTS:
+            raise fail("inputs", f"'{name}' is reserved: a prompt never sees the sample's ground truth or identity")
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise fail("inputs", f"'{name}' is not a name a template can use (letters, digits, _)")
+    if len(set(raw)) != len(raw):
+        raise fail("inputs", "lists a field twice")
+    return tuple(raw)
 
 
-def _width_guard(name: str, filter_function: Any) -> Any:
-    """Wrap a filter whose width argument decides how much text it builds."""
-
-    def bounded(value: Any, width: Any = 80, *args: Any, **kwargs: Any) -> Any:
-        if isinstance(width, int) and width > MAX_RENDERED:
-            raise SecurityError(f"{name} width larger than {MAX_RENDERED} in a prompt template")
-        return filter_function(value, width, *args, **kwargs)
-
-    return bounded
-
-
-class _BoundedSandbox(ImmutableSandboxedEnvironment):
-    """The immutable sandbox (no code, no attribute escapes, no mutation), plus resource bounds.
-
-    ``*`` and ``**``, ``range`` and the width-taking filters are bounded, and rendering stops once the text passes
-    MAX_RENDERED; so a pack cannot make a run exhaust memory. (Deeply nested loops can still spend CPU time: packs
-    are the user's own files, the bounds are against mistakes, not an attacker with unlimited nesting.)
-    """
-
-    intercepted_binops = frozenset(["*", "**"])
-
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if operator == "**" and isinstance(right, (int, float)) and abs(right) > 64:
-            raise SecurityError("exponent too large in a prompt template")
-        if operator == "*":
-            for seq, times in ((left, right), (right, left)):
-                if isinstance(seq, (str, list, tuple)) and isinstance(times, int) and len(seq) * times > MAX_RENDERED:
-                    raise SecurityError("repetition too large in a prompt template")
-        return super().call_binop(context, operator, left, right)
-
-
-_ENV = _BoundedSandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
-_ENV.globals["range"] = _bounded_range
-for _name in ("center", "indent", "wordwrap", "truncate"):
-    _ENV.filters[_name] = _width_guard(_name, _ENV.filters[_name])
-
-
-class PromptPackError(ValueError):
-    """A pack is invalid; the message names the file and the field."""
-
-
-@dataclass(frozen=True)
-class Turn:
-    """One user turn: a template and where the image goes (``none`` for text-only turns)."""
-
-    text: str
-    image: Placement
-
-
-@dataclass(frozen=True)
-class TextPart:
-    text: str
-
-
-@dataclass(frozen=True)
-class ImagePart:
-    """Placeholder for the prepared image; a backend turns it into its own image payload."""
-
-    index: int = 0
-
-
-@dataclass(frozen=True)
-class Message:
-    role: Literal["system", "user", "assistant"]
-    parts: tuple[TextPart | ImagePart, ...]
-
-    @property
-    def text(self) -> str:
-        return "".join(p.text for p in self.parts if isinstance(p, TextPart))
-
-
-@dataclass(frozen=True)
-class PromptPack:
-    """A validated prompt pack. ``hash`` is the content hash recorded in every prediction."""
-
-    name: str
-    version: str
-    description: str
-    task: Literal["verdict", "grounded"]
-    convention: str | None
-    schema: Mapping[str, Any] | None
-    system: str | None
-    turns: tuple[Turn, ...]
-    source: str
-    hash: str
-    answers: Mapping[str, VerdictLabel] | None = None
-    """Short answers that state the verdict (``{"yes": "fake", "no": "real"}``), lower case."""
-
-    @property
-    def id(self) -> str:
-        """``name@hash``, as written in predictions (``"prompt": "grounded@1a2b3c4d5e6f"``)."""
-        return f"{self.name}@{self.hash}"
-
-    @cached_property
-    def schema_text(self) -> str:
-        """The answer schema as indented JSON, for templates."""
-        return json.dumps(self.schema, indent=2) if self.schema is not None else ""
-
-    def context(self, image_size: Size, replies: Sequence[str] = (), convention: str | None = None) -> dict[str, Any]:
-        """The whole rendering context. Built from an allow-list: no sample, label, mask or metadata.
-
-        ``convention`` is the convention in force (a ``native`` pack's model convention); ``box_example`` is one
-        answer written in it.
-        """
-        convention = convention or (None if self.convention == NATIVE else self.convention)
-        example = ""
-        if convention is not None:
-            example = _example(convention, (int(image_size[0]), int(image_size[1])))
-        return {
-            "image": {"width": int(image_size[0]), "height": int(image_size[1])},
-            "convention": convention,
-            "box_example": example,
-            "schema": self.schema_text,
-            "replies": list(replies),
-        }
-
-    def render_system(self, image_size: Size, convention: str | None = None) -> str | None:
-        if self.system is None:
-            return None
-        return _render(self.system, self.context(image_size, (), convention), f"{self.source}: system")
-
-    def render_turn(
-        self, index: int, image_size: Size, replies: Sequence[str] = (), convention: str | None = None
-    ) -> Message:
-        """The user message of turn ``index``, given the assistant ``replies`` to the earlier turns."""
-        turn = self.turns[index]
-        context = self.context(image_size, replies, convention)
-        text = _render(turn.text, context, f"{self.source}: turns[{index}]")
-        parts: tuple[TextPart | ImagePart, ...]
-        if turn.image == "before":
-            parts = (ImagePart(), TextPart(text))
-        elif turn.image == "after":
-            parts = (TextPart(text), ImagePart())
-        else:
-            parts = (TextPart(text),)
-        return Message("user", parts)
-
-
-@lru_cache(maxsize=1024)
-def _example(convention: str, size: Size) -> str:
-    from grounddefake.conventions import get_convention
-
-    return get_convention(convention).example(size)
-
-
-def _render(template: str, context: Mapping[str, Any], where: str) -> str:
-    """Render ``template`` in the sandbox; the same template and context give the same text, so it is cached."""
-    return _render_cached(template, json.dumps(context, ensure_ascii=False), where)
-
-
-@lru_cache(maxsize=4096)
-def _render_cached(template: str, context_json: str, where: str) -> str:
-    return _render_streaming(_compiled(template), json.loads(context_json), where)
-
-
-@lru_cache(maxsize=256)
-def _compiled(template: str) -> Template:
-    return _ENV.from_string(template)
-
-
-def _render_streaming(template: Template, context: Mapping[str, Any], where: str) -> str:
-    """Render streaming, and stop as soon as the text passes MAX_RENDERED."""
-    try:
-        chunks, length = [], 0
-        for chunk in template.generate(**context):
-            length += len(chunk)
-            if length > MAX_RENDERED:
-                raise PromptPackError(f"{where}: rendered text longer than {MAX_RENDERED} characters")
-            chunks.append(chunk)
-    except PromptPackError:
-        raise
-    except (TemplateError, ArithmeticError, TypeError, ValueError, LookupError, AttributeError) as exc:
-        raise PromptPackError(f"{where}: {type(exc).__name__}: {exc}") from None
-    return "".join(chunks).strip()
+def _undeclared_inputs(template: nodes.Template, declared: tuple[str, ...]) -> list[str]:
+    """The ``inputs.NAME`` / ``inputs["NAME"]`` a template reads that the pack does not declare (``inputs`` itself
+    when it declares none)."""
+    used = []
+    for node in template.find_all((nodes.Getattr, nodes.Getitem, nodes.Name)):
+        if isinstance(node, nodes.Name):
+            if node.name == "inputs" and not declared:
+                used.append("inputs")
+        elif isinstance(node.node, nodes.Name) and node.node.name == "inputs":
+            name = node.attr if isinstance(node, nodes.Getattr) else getattr(node.arg, "value", None)
+            if isinstance(name, str) and name not in declared:
+                used.append(f"inputs.{name}")
+    return used
 
 
 def load_pack(source: str | Path) -> PromptPack:
@@ -252,9 +126,7 @@ def load_pack(source: str | Path) -> PromptPack:
     mllm-defake v3 prompt JSON (converted; see :mod:`grounddefake.interop`)."""
     path = Path(source)
     if path.suffix.lower() == ".json":
-        from grounddefake.interop import load_mllm_defake_prompt
-
-        return load_mllm_defake_prompt(path)
+        return _load_mllm_defake(path)
     if not path.suffix and not path.exists():
         path = asset_dir("prompts") / f"{source}.yaml"
         if not path.exists():
@@ -269,6 +141,17 @@ def load_pack(source: str | Path) -> PromptPack:
     except yaml.YAMLError as exc:
         raise PromptPackError(f"{path}: not valid YAML: {exc}") from None
     return pack_from_mapping(data, str(path))
+
+
+def _load_mllm_defake(path: Path) -> PromptPack:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise PromptPackError(f"{path}: not a readable JSON prompt ({exc})") from None
+    try:
+        return pack_from_mapping(pack_data_from_mllm_defake(data, str(path)), str(path))
+    except MllmDefakeError as exc:
+        raise PromptPackError(str(exc)) from None
 
 
 def list_packs() -> list[Path]:
@@ -336,13 +219,17 @@ def pack_from_mapping(data: Any, source: str) -> PromptPack:
             raise fail(f"turns[{i}]", "must be text or a mapping with 'text'")
     if not any(t.image != "none" for t in turns):
         raise fail("turns", "no turn shows the image")
+    inputs = _declared_inputs(data.get("inputs"), fail)
     templates = {"system": system} if system else {}
     templates.update({f"turns[{i}]": t.text for i, t in enumerate(turns)})
     for field, template in templates.items():
         try:
-            _ENV.parse(template)
+            parsed = parse_template(template)
         except TemplateError as exc:
             raise fail(field, f"template syntax error: {exc}") from None
+        undeclared = _undeclared_inputs(parsed, inputs)
+        if undeclared:
+            raise fail(field, f"uses {undeclared[0]}, which 'inputs' does not declare")
     answers = data.get("answers")
     if isinstance(answers, Mapping):  # YAML 1.1 reads the keys yes / no as booleans
         answers = {({True: "yes", False: "no"}[k] if isinstance(k, bool) else k): v for k, v in answers.items()}
@@ -367,4 +254,5 @@ def pack_from_mapping(data: Any, source: str) -> PromptPack:
         source=source,
         hash=hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:12],
         answers=answers,
+        inputs=inputs,
     )

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grounddefake import __version__
 from grounddefake.backends import Backend, create_backend
 from grounddefake.cache import ResponseCache
 from grounddefake.caller import Caller, RequestStats, RetryPolicy
@@ -32,6 +31,7 @@ from grounddefake.rundir import RunDir, RunDirectoryError, default_run_dir
 from grounddefake.scoring import Scores, score_records
 from grounddefake.suites import apply_suite
 from grounddefake.types import Sample
+from grounddefake.version import __version__
 
 OnResult = Callable[[Sample, dict[str, Any]], None]
 OnStats = Callable[[RequestStats], None]

@@ -1,4 +1,5 @@
-"""The values that flow through one pass of grounddefake (``docs/ARCHITECTURE.md`` draws the pass).
+"""The values that flow through one pass of grounddefake: dataset sample, prepared image, completion (``Verdict``
+has a module of its own; ``docs/ARCHITECTURE.md`` draws the pass).
 
 Every stage takes and returns these frozen dataclasses, so each stage can be tested and swapped alone.
 Coordinates are floats in pixels; ``size`` tuples are always ``(width, height)``.
@@ -33,6 +34,12 @@ class Region:
         score: confidence in [0, 1] when known.
         point: (x, y) when the model pointed rather than drew a box; the box is then a small square around it
             (``conventions.POINT_BOX_FRACTION``).
+
+    >>> hand = Region((10, 20, 110, 70), label="hand", score=0.9)
+    >>> hand.box, hand.label
+    ((10, 20, 110, 70), 'hand')
+    >>> Region.from_json(hand.to_json()) == Region((10.0, 20.0, 110.0, 70.0), label="hand", score=0.9)
+    True
     """
 
     box: Box
@@ -42,6 +49,11 @@ class Region:
     point: tuple[float, float] | None = None
 
     def to_json(self) -> dict[str, Any]:
+        """The region as JSON data: coordinates to 3 decimals, the score to 4; absent fields left out.
+
+        >>> Region((10, 20.12345, 110, 70), label="hand", score=0.9).to_json()
+        {'box': [10.0, 20.123, 110.0, 70.0], 'label': 'hand', 'score': 0.9}
+        """
         out: dict[str, Any] = {"box": [round(float(v), 3) for v in self.box]}
         if self.polygon is not None:
             out["polygon"] = [[round(float(x), 3), round(float(y), 3)] for x, y in self.polygon]
@@ -57,6 +69,16 @@ class Region:
     def from_json(cls, data: Mapping[str, Any], point_extent: float | None = None) -> Region:
         """Read ``{"box": [...]}``, ``{"polygon": [[x, y], ...]}`` (the box is derived from it) or, with
         ``point_extent``, ``{"point": [x, y]}`` alone (the box is a square of that side around it).
+
+        >>> Region.from_json({"box": [10, 20, 110, 70], "label": "hand"}).box
+        (10.0, 20.0, 110.0, 70.0)
+        >>> Region.from_json({"polygon": [[0, 0], [40, 0], [20, 30]]}).box
+        (0.0, 0.0, 40.0, 30.0)
+        >>> Region.from_json({"point": [50, 50]}, point_extent=10).box
+        (45.0, 45.0, 55.0, 55.0)
+        >>> Region.from_json({"box": [5, 5, 5, 9]})
+        Traceback (most recent call last):
+        ValueError: box [5.0, 5.0, 5.0, 9.0] has no area (need x2 > x1 and y2 > y1)
 
         Raises:
             ValueError: a malformed or non-finite coordinate, a box without area, a score that is not a number in
@@ -145,6 +167,12 @@ class Transform:
         input_size: (w, h) of the image the model saw.
         scale: (sx, sy) resize factors, input pixels per original pixel.
         offset: (ox, oy) padding in input pixels.
+
+    >>> half = Transform.resize((1920, 1080), (960, 540))
+    >>> half.scale
+    (0.5, 0.5)
+    >>> half.box_to_original((100, 50, 200, 150))  # a box the model drew on the half-size image
+    (200.0, 100.0, 400.0, 300.0)
     """
 
     original_size: Size
@@ -154,17 +182,33 @@ class Transform:
 
     @classmethod
     def identity(cls, size: Size) -> Transform:
+        """The image was sent as it is.
+
+        >>> Transform.identity((64, 48)).box_to_original((1, 2, 3, 4))
+        (1.0, 2.0, 3.0, 4.0)
+        """
         return cls(original_size=size, input_size=size)
 
     @classmethod
     def resize(cls, original_size: Size, input_size: Size) -> Transform:
-        """A plain resize of ``original_size`` to ``input_size`` (each axis scaled separately)."""
+        """A plain resize of ``original_size`` to ``input_size`` (each axis scaled separately).
+
+        >>> Transform.resize((640, 480), (644, 476)).input_size
+        (644, 476)
+        """
         (w0, h0), (w1, h1) = original_size, input_size
         return cls(original_size, input_size, (w1 / w0, h1 / h0))
 
     @classmethod
     def pad_to_square(cls, original_size: Size) -> Transform:
-        """Centre the image on a square canvas of side max(W, H) (LLaVA-1.5 ``expand2square``)."""
+        """Centre the image on a square canvas of side max(W, H) (LLaVA-1.5 ``expand2square``).
+
+        >>> square = Transform.pad_to_square((640, 480))
+        >>> square.input_size, square.offset
+        ((640, 640), (0.0, 80.0))
+        >>> square.box_to_original((0, 80, 640, 560))  # the whole canvas minus the padding
+        (0.0, 0.0, 640.0, 480.0)
+        """
         w, h = original_size
         side = max(w, h)
         return cls(original_size, (side, side), (1.0, 1.0), ((side - w) / 2, (side - h) / 2))
@@ -176,16 +220,30 @@ class Transform:
         return ((x1 - ox) / sx, (y1 - oy) / sy, (x2 - ox) / sx, (y2 - oy) / sy)
 
     def box_to_input(self, box: Box) -> Box:
-        """Map an (x1, y1, x2, y2) box from original pixels to input pixels."""
+        """Map an (x1, y1, x2, y2) box from original pixels to input pixels.
+
+        >>> Transform.resize((1920, 1080), (960, 540)).box_to_input((200, 100, 400, 300))
+        (100.0, 50.0, 200.0, 150.0)
+        """
         (sx, sy), (ox, oy) = self.scale, self.offset
         x1, y1, x2, y2 = box
         return (x1 * sx + ox, y1 * sy + oy, x2 * sx + ox, y2 * sy + oy)
 
     def point_to_original(self, point: tuple[float, float]) -> tuple[float, float]:
+        """Map an (x, y) point from input pixels to original pixels.
+
+        >>> Transform.pad_to_square((640, 480)).point_to_original((320, 320))
+        (320.0, 240.0)
+        """
         (sx, sy), (ox, oy) = self.scale, self.offset
         return ((point[0] - ox) / sx, (point[1] - oy) / sy)
 
     def to_json(self) -> dict[str, Any]:
+        """The transform as JSON data (recorded with every prediction).
+
+        >>> Transform.pad_to_square((640, 480)).to_json()
+        {'original_size': [640, 480], 'input_size': [640, 640], 'scale': [1.0, 1.0], 'offset': [0.0, 80.0]}
+        """
         return {
             "original_size": list(self.original_size),
             "input_size": list(self.input_size),

@@ -1,6 +1,6 @@
 """Each model family's answers land on the right pixels.
 
-Expected boxes are written from the published formulas (``reference/box-conventions.md``), not from the code.
+Expected boxes are written from each family's published formulas (model cards, processor source), not from this code.
 """
 
 from __future__ import annotations

@@ -5,7 +5,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from grounddefake.prompts import ImagePart, PromptPackError, TextPart, list_packs, load_pack, pack_from_mapping
+from grounddefake.prompts import (
+    ImagePart,
+    PromptPackError,
+    SampleInputError,
+    TextPart,
+    list_packs,
+    load_pack,
+    pack_from_mapping,
+)
 
 BASE = {
     "name": "t",
@@ -162,3 +170,98 @@ def test_answers_map_short_replies_and_survive_yaml_booleans() -> None:
     pack = load_pack("paligemma-verdict")
     assert pack.answers == {"yes": "fake", "no": "real"}  # YAML 1.1 reads yes / no as booleans
     assert load_pack("verdict").answers is None
+
+
+# Declared sample inputs: only the fields a pack names in `inputs` reach its templates, never ground truth.
+VQA = {
+    **BASE,
+    "task": "verdict",
+    "inputs": ["question", "choices"],
+    "turns": ["{{ inputs.question }} {{ inputs.choices }}"],
+}
+VQA.pop("convention")
+
+
+def test_declared_inputs_reach_the_template_and_nothing_else() -> None:
+    pack = pack_from_mapping(VQA, "mem")
+    meta = {"question": "Is the sky real?", "choices": ["real", "fake"], "generator": "sdxl", "label": "fake"}
+    assert pack.inputs == ("question", "choices")
+    assert pack.inputs_of(meta) == {"question": "Is the sky real?", "choices": ["real", "fake"]}
+    assert pack.render_turn(0, (8, 8), inputs=meta).text == "Is the sky real? ['real', 'fake']"
+    assert set(pack.context((8, 8), inputs=meta)["inputs"]) == {"question", "choices"}
+
+
+def test_system_text_reads_inputs_too() -> None:
+    pack = pack_from_mapping({**VQA, "system": "Answer: {{ inputs.question }}"}, "mem")
+    assert pack.render_system((8, 8), inputs={"question": "Real?", "choices": []}) == "Answer: Real?"
+
+
+def test_declared_inputs_are_part_of_the_pack_identity() -> None:
+    assert pack_from_mapping(VQA, "a").id != pack_from_mapping({**VQA, "inputs": ["question", "choices", "x"]}, "a").id
+
+
+@pytest.mark.parametrize("name", ["label", "rules", "regions", "mask", "heatmap", "image", "id", "score", "truth"])
+def test_reserved_names_cannot_be_declared(name: str) -> None:
+    with pytest.raises(PromptPackError, match=rf"field 'inputs': '{name}' is reserved") as info:
+        pack_from_mapping({**VQA, "inputs": [name]}, "mem")
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("inputs", "problem"),
+    [
+        ("question", "must be a list"),
+        ([1], "must be a list"),
+        (["Label"], "reserved"),
+        (["a-b"], "not a name"),
+        (["question", "question"], "twice"),
+    ],
+)
+def test_malformed_inputs_are_refused(inputs: object, problem: str) -> None:
+    with pytest.raises(PromptPackError, match=f"field 'inputs': .*{problem}"):
+        pack_from_mapping({**VQA, "turns": ["Real?"], "inputs": inputs}, "mem")
+
+
+@pytest.mark.parametrize(
+    ("turns", "field"),
+    [
+        (["{{ inputs.answer }}"], "uses inputs.answer"),
+        (["{{ inputs['answer'] }}"], "uses inputs.answer"),
+    ],
+)
+def test_a_template_reading_an_undeclared_input_is_refused_when_loaded(turns: list[str], field: str) -> None:
+    with pytest.raises(PromptPackError, match=rf"turns\[0\]': {field}, which 'inputs' does not declare"):
+        pack_from_mapping({**VQA, "turns": turns}, "mem")
+
+
+def test_a_pack_without_inputs_cannot_read_any() -> None:
+    with pytest.raises(PromptPackError, match="uses inputs"):
+        pack_from_mapping({**BASE, "turns": ["{{ inputs }}"]}, "mem")
+    pack = pack_from_mapping(BASE, "mem")
+    assert "inputs" not in pack.context((8, 8), inputs={"question": "q"})
+
+
+def test_an_undeclared_input_reached_indirectly_fails_when_rendered() -> None:
+    pack = pack_from_mapping({**VQA, "turns": ["{% set k = 'answer' %}{{ inputs[k] }}"]}, "mem")
+    with pytest.raises(PromptPackError, match="UndefinedError"):
+        pack.render_turn(0, (8, 8), inputs={"question": "q", "choices": [], "answer": "fake"})
+
+
+@pytest.mark.parametrize(
+    ("meta", "problem"),
+    [
+        ({"choices": []}, "sample 's1' has no meta.question, which the prompt pack 't' declares"),
+        ({"question": None, "choices": []}, "has no meta.question"),
+        ({"question": "  ", "choices": []}, "has no meta.question"),
+        ({"question": {"label": "fake"}, "choices": []}, r"meta.question is a dict: an input must be text"),
+        ({"question": "q", "choices": [["a"]]}, r"meta.choices is a list"),
+        ({"question": float("nan"), "choices": []}, r"meta.question is a float"),
+        ({"question": "x" * 20_000, "choices": []}, "longer than 10000 characters"),
+    ],
+)
+def test_a_sample_without_usable_declared_inputs_is_an_error(meta: dict, problem: str) -> None:
+    pack = pack_from_mapping(VQA, "mem")
+    with pytest.raises(SampleInputError, match=problem):
+        pack.inputs_of(meta, sample_id="s1")
+    with pytest.raises(PromptPackError):
+        pack.render_turn(0, (8, 8), inputs=meta)

@@ -24,11 +24,10 @@ from typing import Any
 
 from PIL import Image
 
-from grounddefake.backends.base import BackendError, Request
-from grounddefake.conventions import QWEN_MIN_PIXELS
-from grounddefake.images import ImagePolicy
+from grounddefake.backend_interface import BackendError, Request
+from grounddefake.images import QWEN_MIN_PIXELS, ImagePolicy
 from grounddefake.local.loading import LocalModelError
-from grounddefake.prompts import ImagePart, Message, TextPart
+from grounddefake.prompt_pack import ImagePart, Message, TextPart
 
 PROCESSOR_MAX_PIXELS = 1280 * 28 * 28
 """The Qwen2-VL image processor's own pixel limit, for a checkpoint whose processor config names none."""

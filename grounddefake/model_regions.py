@@ -1,0 +1,91 @@
+"""Regions as a model wrote them, and the interface every box syntax implements.
+
+A syntax (:mod:`grounddefake.json_regions`, :mod:`grounddefake.native_syntaxes`) reads text into
+:class:`ModelRegion` values — numbers exactly as the model wrote them, in its own order and scale — and writes such
+values back as text. It knows nothing about pixels: the convention (:mod:`grounddefake.conventions`) says what the
+numbers mean. Readers never raise; an item that cannot be read becomes a ModelRegion with a ``problem``, so one bad
+box never costs the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
+"""A decimal number as models write it (sign, fraction and exponent optional)."""
+MAX_ITEMS = 1000
+"""At most this many regions are read from one answer."""
+MAX_LABEL = 200
+"""Region labels are cut to this many characters."""
+
+
+@dataclass(frozen=True)
+class ModelRegion:
+    """One region as the model wrote it.
+
+    Attributes:
+        values: the numbers in the model's order and scale: 4 for a box, 2 for a point.
+        kind: ``box`` or ``point``.
+        label: the model's label for the region, when it gave one.
+        score: the model's confidence, when it gave one.
+        problem: why this item cannot be used (then ``values`` may be empty).
+    """
+
+    values: tuple[float, ...]
+    kind: Literal["box", "point"] = "box"
+    label: str | None = None
+    score: float | None = None
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class Markup:
+    """A stretch of text that held box markup, and what the prose keeps in its place (the region's label)."""
+
+    start: int
+    end: int
+    keep: str = ""
+
+
+@dataclass(frozen=True)
+class Found:
+    """What a native syntax read: the regions and the markup to drop from the rationale."""
+
+    regions: tuple[ModelRegion, ...] = ()
+    markup: tuple[Markup, ...] = ()
+
+
+def clean_label(value: Any) -> str | None:
+    """A region label as plain text of bounded length, or None."""
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    text = " ".join(str(value).split())
+    return text[:MAX_LABEL] or None
+
+
+def format_number(value: float) -> str:
+    """Integers without a decimal point, other values with up to 4 significant decimals.
+
+    >>> format_number(12.0), format_number(0.123456), format_number(2.5)
+    ('12', '0.1235', '2.5')
+    """
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{value:.4f}".rstrip("0").rstrip(".")
+
+
+class Syntax:
+    """Base of the text syntaxes. ``json`` syntaxes are read by the JSON-anywhere reader."""
+
+    name = ""
+    json = False
+
+    def read(self, text: str) -> Found:
+        """The regions written in ``text`` in this syntax, and the stretches of markup that held them."""
+        raise NotImplementedError
+
+    def write(self, regions: Sequence[ModelRegion]) -> str:
+        """``regions`` as a model of this family writes them."""
+        raise NotImplementedError

@@ -6,8 +6,9 @@ This module is the face of the package: :class:`Detector` and :func:`detect` liv
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from grounddefake.backends import FORENSIC, Backend, GenerationParams, create_backend
 from grounddefake.cache import ResponseCache
@@ -47,10 +48,13 @@ def _pack(prompt: str | Path | PromptPack | None, default: str = DEFAULT_PROMPT)
 class Detector:
     """A model and a prompt pack, ready to judge images.
 
-    Example:
-        >>> detector = Detector(model="forensic")
-        >>> verdict = detector.detect("photo.jpg")
-        >>> verdict.label, verdict.score, verdict.regions
+    Example (a path, a PIL image or an RGB array; regions come back in its pixels):
+        >>> import numpy as np
+        >>> detector = Detector(model="forensic", cache=False)
+        >>> flat = np.full((96, 128, 3), 120, np.uint8)
+        >>> verdict = detector.detect(flat)
+        >>> verdict.label, verdict.regions, verdict.image_size
+        ('real', (), (128, 96))
     """
 
     def __init__(
@@ -83,16 +87,24 @@ class Detector:
             prompt_hash=self.pack.hash,
         )
 
-    def detect(self, image: ImageInput) -> Verdict:
+    def detect(self, image: ImageInput, inputs: Mapping[str, Any] | None = None) -> Verdict:
         """Judge one image (path, PIL image or RGB array); regions come back in its original pixels."""
-        return self.ask(image).verdict
+        return self.ask(image, inputs).verdict
 
-    def ask(self, image: ImageInput) -> Answer:
+    def ask(self, image: ImageInput, inputs: Mapping[str, Any] | None = None) -> Answer:
         """Like :meth:`detect`, with the prepared image and raw completions."""
-        return run_blocking(lambda: ask(self.caller, self.pack, image, self.params))
+        return run_blocking(lambda: ask(self.caller, self.pack, image, self.params, self._inputs(inputs)))
 
-    async def adetect(self, image: ImageInput) -> Verdict:
-        return (await ask(self.caller, self.pack, image, self.params)).verdict
+    async def adetect(self, image: ImageInput, inputs: Mapping[str, Any] | None = None) -> Verdict:
+        return (await ask(self.caller, self.pack, image, self.params, self._inputs(inputs))).verdict
+
+    def _inputs(self, inputs: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        """The fields the pack declares (``question`` …), checked; None for a pack that declares none.
+
+        Raises:
+            SampleInputError: a declared field is missing or not text, a number or a list of them.
+        """
+        return self.pack.inputs_of(inputs) if self.pack.inputs else None
 
 
 def detect(image: ImageInput, model: str = FORENSIC, prompt: str | Path | PromptPack | None = None) -> Verdict:

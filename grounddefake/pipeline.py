@@ -22,8 +22,8 @@ from grounddefake.backends.base import Backend, BackendError, GenerationParams, 
 from grounddefake.caller import Caller, RequestStats, RetryPolicy
 from grounddefake.images import ImageError, ImageInput, prepare_image
 from grounddefake.parsing import parse_completion, short_answer_label
-from grounddefake.prompts import NATIVE, Message, PromptPack, PromptPackError, TextPart
-from grounddefake.records import MAX_ERROR, prediction_record, skipped_record
+from grounddefake.prompts import NATIVE, Message, PromptPack, PromptPackError, SampleInputError, TextPart
+from grounddefake.records import MAX_ERROR, MISSING_INPUT, prediction_record, skipped_record
 from grounddefake.rundir import RunDir
 from grounddefake.types import Completion, PreparedImage, Sample, Usage, VerdictLabel
 from grounddefake.verdict import Verdict
@@ -112,10 +112,13 @@ async def ask(
     pack: PromptPack,
     image: ImageInput,
     params: GenerationParams | None = None,
+    inputs: Mapping[str, Any] | None = None,
 ) -> Answer:
     """Ask the model about one image with every turn of ``pack``; parse the last reply.
 
     ``backend`` may be a :class:`Caller` (cache, rate limits, retries) or a bare Backend (one attempt, no cache).
+    ``inputs`` holds the sample fields the pack declares (:meth:`PromptPack.inputs_of`); nothing else of the sample
+    reaches the prompt.
 
     Raises:
         ImageError: the image cannot be read (a data problem, not a model answer).
@@ -126,14 +129,14 @@ async def ask(
     params = params or GenerationParams()
     size = prepared.transform.input_size
     messages: list[Message] = []
-    system = pack.render_system(size, convention)
+    system = pack.render_system(size, convention, inputs)
     if system:
         messages.append(Message("system", (TextPart(system),)))
     replies: list[str] = []
     completions: list[Completion] = []
     cached = True
     for turn in range(len(pack.turns)):
-        messages.append(pack.render_turn(turn, size, replies, convention))
+        messages.append(pack.render_turn(turn, size, replies, convention, inputs))
         request = Request(tuple(messages), (prepared,), convention, pack.schema, params, pack.answers)
         try:
             completion, hit = await caller.complete(request)
@@ -235,15 +238,25 @@ async def predict_samples(
 
     with run_dir.appending_predictions() as sink:
 
+        async def answer_record(sample: Sample, inputs: Mapping[str, Any] | None) -> dict[str, Any]:
+            try:
+                answer = await ask(caller, pack, sample.image, params, inputs)
+            except ImageError as exc:
+                problems.append(Problem(sample.id, str(exc)))
+                return skipped_record(sample.id, str(exc), model=model, prompt=pack.id, run_key=run_key)
+            return answer.record(sample.id, model=model, prompt=pack.id, run_key=run_key)
+
         async def one(sample: Sample) -> None:
             async with semaphore:
                 try:
-                    answer = await ask(caller, pack, sample.image, params)
-                except ImageError as exc:
+                    inputs = pack.inputs_of(sample.meta, sample.id) if pack.inputs else None
+                except SampleInputError as exc:
                     problems.append(Problem(sample.id, str(exc)))
-                    record = skipped_record(sample.id, str(exc), model=model, prompt=pack.id, run_key=run_key)
+                    record = skipped_record(
+                        sample.id, str(exc), model=model, prompt=pack.id, run_key=run_key, problem=MISSING_INPUT
+                    )
                 else:
-                    record = answer.record(sample.id, model=model, prompt=pack.id, run_key=run_key)
+                    record = await answer_record(sample, inputs)
             sink.write(json.dumps(record, ensure_ascii=False) + "\n")
             sink.flush()
             records[sample.id] = record

@@ -25,6 +25,7 @@ SCHEMA = 2
 MAX_ERROR = 2000
 """Error messages are bounded: they can carry a server's whole response body."""
 UNREADABLE = "unreadable image: "
+MISSING_INPUT = "missing input: "
 
 
 def prediction_record(
@@ -62,14 +63,17 @@ def prediction_record(
     return line
 
 
-def skipped_record(sample_id: str, reason: str, *, model: str, prompt: str, run_key: str = "") -> dict[str, Any]:
-    """The line of a sample whose image could not be read: a data problem, excluded from the metrics."""
-    verdict = Verdict("unknown", error=f"{UNREADABLE}{reason}"[:MAX_ERROR])
+def skipped_record(
+    sample_id: str, reason: str, *, model: str, prompt: str, run_key: str = "", problem: str = UNREADABLE
+) -> dict[str, Any]:
+    """The line of a sample that could not be asked (its image is unreadable, or it lacks an input the pack
+    declares): a data problem, excluded from the metrics and counted."""
+    verdict = Verdict("unknown", error=f"{problem}{reason}"[:MAX_ERROR])
     return {**prediction_record(sample_id, verdict, model=model, prompt=prompt, run_key=run_key), "skipped": True}
 
 
 def skip_reason(record: Mapping[str, Any]) -> str:
-    """Why a skipped line's image was unreadable."""
+    """Why a skipped line could not be asked (the unreadable-image prefix left out)."""
     return str(record.get("error") or "").removeprefix(UNREADABLE)
 
 

@@ -22,7 +22,7 @@ from grounddefake.caller import Caller, RequestStats, RetryPolicy
 from grounddefake.datasets import Dataset, fingerprint, load_dataset
 from grounddefake.overlay_pass import draw_overlays
 from grounddefake.pipeline import PredictionOutcome, Problem, predict_samples, resolve_convention, run_blocking
-from grounddefake.prompts import PromptPack, PromptPackError, load_pack
+from grounddefake.prompts import PromptPack, PromptPackError, SampleInputError, load_pack
 from grounddefake.records import SCHEMA, skip_reason
 from grounddefake.report import render_markdown
 from grounddefake.report_html import render_html
@@ -130,13 +130,33 @@ def resume(run_dir: str | Path, on_result: OnResult | None = None, on_stats: OnS
     return evaluate(options, on_result=on_result, on_stats=on_stats)
 
 
+def inputs_digest(pack: PromptPack, samples: Sequence[Sample]) -> str | None:
+    """A sha256 of every sample's declared inputs (None when the pack declares none): a folder dataset's
+    fingerprint does not cover ``meta``, and a changed question must not reuse an answer to the old one."""
+    if not pack.inputs:
+        return None
+    digest = hashlib.sha256()
+    for sample in samples:
+        try:
+            values: Any = pack.inputs_of(sample.meta, sample.id)
+        except SampleInputError as exc:
+            values = str(exc)
+        digest.update(json.dumps([sample.id, values], sort_keys=True, default=str).encode() + b"\n")
+    return digest.hexdigest()
+
+
 def _run_key(
-    backend: Backend, pack: PromptPack, options: RunConfig, convention: str | None, dataset_sha256: str
+    backend: Backend,
+    pack: PromptPack,
+    options: RunConfig,
+    convention: str | None,
+    dataset_sha256: str,
+    inputs: str | None = None,
 ) -> str:
-    """What makes two runs' answers interchangeable: the data, the model (and its code), image policy, prompt,
-    parameters."""
+    """What makes two runs' answers interchangeable: the data (and the declared inputs of its samples), the model
+    (and its code), image policy, prompt, parameters."""
     key = {
-        "data": dataset_sha256,
+        "data": dataset_sha256 if inputs is None else [dataset_sha256, inputs],
         "backend": backend.run_identity(),
         "image_policy": backend.describe().get("image_policy"),
         "convention": convention,
@@ -203,7 +223,7 @@ def _evaluate_locked(
     dataset = dataset or load_dataset(options.data, options.data_format)
     samples = [s for s in list(dataset.samples)[: options.limit] if in_shard(s.id, options.shard)]
     dataset_sha256 = fingerprint(dataset)
-    run_key = _run_key(backend, pack, options, convention, dataset_sha256)
+    run_key = _run_key(backend, pack, options, convention, dataset_sha256, inputs_digest(pack, samples))
     run_dir.check_answers_belong(run_key)
     concurrency = options.concurrency or getattr(backend, "default_concurrency", 4)
     config = {

@@ -184,3 +184,44 @@ def test_repair_torn_tail(tmp_path: Path, content: bytes, kept: bytes) -> None:
     path.write_bytes(content)
     repair_torn_tail(path)
     assert path.read_bytes() == kept
+
+
+QUESTION_PACK = """
+name: vqa
+version: 1
+description: asks each sample its own question
+task: verdict
+inputs: [question]
+turns:
+  - "{{ inputs.question }} Answer real or fake."
+"""
+
+
+def test_declared_inputs_reach_the_prompt_and_nothing_else(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from grounddefake.runs import inputs_digest
+
+    (tmp_path / "images").mkdir()
+    lines = []
+    for i, question in enumerate(["Is the hand real?", None, "Is the sky real?"]):
+        Image.new("RGB", (32, 24), (i * 40, 90, 90)).save(tmp_path / "images" / f"{i}.png")
+        meta = {"generator": "secret-generator"} | ({"question": question} if question else {})
+        lines.append({"id": f"q{i}", "image": f"images/{i}.png", "label": "fake", "meta": meta})
+    manifest = tmp_path / "manifest.jsonl"
+    manifest.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    pack_path = tmp_path / "vqa.yaml"
+    pack_path.write_text(QUESTION_PACK)
+    backend = ScriptedBackend(lambda r: '{"verdict": "fake"}')
+    pack = load_pack(pack_path)
+    samples = list(load_dataset(manifest))
+    outcome = asyncio.run(predict_samples(samples, backend, pack, RunDir(tmp_path / "run")))
+    prompts = sorted(r.messages[-1].text for r in backend.requests)
+    assert prompts == ["Is the hand real? Answer real or fake.", "Is the sky real? Answer real or fake."]
+    assert not any("secret-generator" in p or 'fake"' in p for p in prompts)
+    skipped = outcome.records["q1"]
+    assert skipped["skipped"] and skipped["error"].startswith("missing input: sample 'q1' has no meta.question")
+    assert [p.id for p in outcome.problems] == ["q1"]
+    changed = [s if s.id != "q0" else type(s)(**{**s.__dict__, "meta": {"question": "Other?"}}) for s in samples]
+    assert inputs_digest(pack, samples) != inputs_digest(pack, changed)
+    assert inputs_digest(load_pack("verdict"), samples) is None

@@ -202,7 +202,8 @@ class PreparedImage:
         payload: encoded bytes, exactly what is sent.
         media_type: MIME type of ``payload`` ("image/png", "image/jpeg", ...).
         transform: maps model-space pixels back to the original image.
-        pixels: (h, w, 3) uint8 RGB array of the image the model sees (decoded ``payload``).
+        decoded: (h, w, 3) uint8 RGB array of the image the model sees, or None when ``payload`` is the original
+            file sent untouched and was never decoded; read :attr:`pixels`, which decodes it on demand.
         sha256: hex digest of ``payload``.
         source_sha256: hex digest of the original file, when the image came from one.
     """
@@ -210,9 +211,17 @@ class PreparedImage:
     payload: bytes
     media_type: str
     transform: Transform
-    pixels: np.ndarray = field(repr=False, compare=False)
+    decoded: np.ndarray | None = field(default=None, repr=False, compare=False)
     sha256: str = ""
     source_sha256: str | None = None
+
+    @property
+    def pixels(self) -> np.ndarray:
+        """(h, w, 3) uint8 RGB of the image the model sees; an untouched payload is decoded on first use, then kept."""
+        if self.decoded is None:
+            object.__setattr__(self, "decoded", _decode_payload(self.payload, self.media_type))
+        assert self.decoded is not None
+        return self.decoded
 
 
 @dataclass(frozen=True)
@@ -310,3 +319,15 @@ class Verdict:
         if self.image_size is None:
             raise ValueError("this verdict has no image_size; pass size=(W, H)")
         return self.image_size
+
+
+def _decode_payload(payload: bytes, media_type: str) -> np.ndarray:
+    """Pixels of an encoded payload (an untouched JPEG / PNG / WebP file), or of raw RGB bytes."""
+    import numpy as np
+
+    from grounddefake.images import load_image
+
+    if media_type.startswith("image/x-raw-rgb"):
+        w, h = (int(v) for v in media_type.rpartition("size=")[2].split("x"))
+        return np.frombuffer(payload, np.uint8).reshape(h, w, 3)
+    return load_image(payload).pixels

@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from grounddefake.images import ImagePolicy
+from grounddefake.images import ImagePolicy, PreparedImage
 from grounddefake.prompt_pack import Message
-from grounddefake.types import Completion, PreparedImage
+from grounddefake.types import Completion
 
 
 class BackendError(RuntimeError):

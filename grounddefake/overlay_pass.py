@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from grounddefake.grounding import load_mask, scale_regions
-from grounddefake.images import load_reduced
+from grounddefake.images import load_image
 from grounddefake.overlay import draw_overlay, save_png, side_by_side
 from grounddefake.records import SampleScore, verdict_from_record
 from grounddefake.run_config import DEFAULT_OVERLAY_SIZE, OverlayMode
@@ -68,10 +68,8 @@ def draw_sample_overlay(
         ImageError: the image or its ground-truth mask cannot be read.
         OSError: the overlay cannot be written.
     """
-    reduced = load_reduced(sample.image, size)
-    pixels = reduced.pixels
-    shown = (int(pixels.shape[1]), int(pixels.shape[0]))
-    original = reduced.original_size
+    reduced = load_image(sample.image, max_side=size)
+    pixels, shown, original = reduced.pixels, reduced.size, reduced.displayed_size
     verdict = verdict_from_record(record)
     regions = scale_regions(verdict.regions, verdict.image_size or original, shown)
     verdict = replace(verdict, regions=regions, image_size=shown)

@@ -20,12 +20,12 @@ from typing import Any, TypeVar
 
 from grounddefake.backends.base import Backend, BackendError, GenerationParams, Request
 from grounddefake.caller import Caller, RequestStats, RetryPolicy
-from grounddefake.images import ImageError, ImageInput, prepare_image
+from grounddefake.images import ImageError, ImageInput, PreparedImage, prepare_image
 from grounddefake.parsing import parse_completion, short_answer_label
 from grounddefake.prompts import NATIVE, Message, PromptPack, PromptPackError, SampleInputError, TextPart
 from grounddefake.records import MAX_ERROR, MISSING_INPUT, prediction_record, skipped_record
 from grounddefake.rundir import RunDir
-from grounddefake.types import Completion, PreparedImage, Sample, Usage, VerdictLabel
+from grounddefake.types import Completion, Sample, Usage, VerdictLabel
 from grounddefake.verdict import Verdict
 from grounddefake.verdict_words import score_from_logprobs
 

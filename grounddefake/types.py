@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    import numpy as np
+    pass
 
 Box = tuple[float, float, float, float]
 """(x1, y1, x2, y2) in pixels."""
@@ -250,27 +250,6 @@ class Transform:
             "scale": list(self.scale),
             "offset": list(self.offset),
         }
-
-
-@dataclass(frozen=True)
-class PreparedImage:
-    """An image ready to send to a model.
-
-    Attributes:
-        payload: encoded bytes, exactly what is sent.
-        media_type: MIME type of ``payload`` ("image/png", "image/jpeg", ...).
-        transform: maps model-space pixels back to the original image.
-        pixels: (h, w, 3) uint8 RGB array of the image the model sees (decoded ``payload``).
-        sha256: hex digest of ``payload``.
-        source_sha256: hex digest of the original file, when the image came from one.
-    """
-
-    payload: bytes
-    media_type: str
-    transform: Transform
-    pixels: np.ndarray = field(repr=False, compare=False)
-    sha256: str = ""
-    source_sha256: str | None = None
 
 
 @dataclass(frozen=True)

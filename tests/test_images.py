@@ -5,10 +5,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 
 import grounddefake
-from grounddefake.images import ImageError, ImagePolicy, fit_size, load_image, prepare_image
+from grounddefake.images import ImageError, ImagePolicy, fit_size, image_size_of, load_image, prepare_image
 
 
 def _rgb(w: int = 40, h: int = 30) -> np.ndarray:
@@ -234,3 +234,153 @@ def test_smart_resized_payload_maps_boxes_back() -> None:
 def test_smart_resize_refuses_extreme_aspect_ratio_as_image_error() -> None:
     with pytest.raises(ImageError, match="aspect ratio"):
         prepare_image(np.zeros((10, 3000, 3), np.uint8), ImagePolicy(resize="smart-resize"))
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Untouched files are not decoded; reduced decoding
+
+
+def _photo(w: int, h: int, seed: int = 0) -> np.ndarray:
+    """Smooth, photo-like content (JPEG and area averaging behave as on photographs)."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    small = rng.integers(0, 256, (max(2, h // 32), max(2, w // 32), 3)).astype(np.float32)
+    return np.clip(cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC), 0, 255).astype(np.uint8)
+
+
+def _no_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(self, *args, **kwargs):
+        raise AssertionError("decoded")
+
+    monkeypatch.setattr(Image.Image, "load", refuse)
+    monkeypatch.setattr(ImageFile.ImageFile, "load", refuse)
+
+
+@pytest.mark.parametrize(("name", "fmt"), [("x.jpg", "JPEG"), ("x.png", "PNG"), ("x.webp", "WEBP")])
+def test_untouched_file_is_not_decoded_until_its_pixels_are_asked_for(tmp_path: Path, monkeypatch, name, fmt) -> None:
+    path = _save(Image.fromarray(_photo(64, 48)), tmp_path / name, fmt)
+    expected = load_image(path).pixels
+    with monkeypatch.context() as patch:
+        _no_decoding(patch)
+        prepared = prepare_image(path)
+    assert prepared.payload == path.read_bytes() and prepared.decoded is None
+    assert prepared.transform.original_size == (64, 48)
+    assert (prepared.pixels == expected).all() and prepared.decoded is prepared.pixels  # decoded once, then kept
+
+
+def test_untouched_bytes_are_not_decoded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = _save(Image.fromarray(_photo(64, 48)), tmp_path / "x.jpg", "JPEG").read_bytes()
+    _no_decoding(monkeypatch)
+    prepared = prepare_image(data)
+    assert prepared.payload == data and prepared.media_type == "image/jpeg" and prepared.decoded is None
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+@pytest.mark.parametrize("keep", [0.5, 0.9])
+def test_truncated_untouched_files_are_refused_with_the_reason(tmp_path: Path, fmt: str, keep: float) -> None:
+    buf = io.BytesIO()
+    Image.fromarray(_rgb(200, 150)).save(buf, fmt)
+    path = tmp_path / f"cut.{fmt.lower()}"
+    path.write_bytes(buf.getvalue()[: int(len(buf.getvalue()) * keep)])
+    with pytest.raises(ImageError, match="corrupt or truncated") as info:
+        prepare_image(path)
+    assert str(path) in str(info.value)
+
+
+def test_jpeg_with_bytes_after_its_end_marker_is_still_sent(tmp_path: Path) -> None:
+    """Cameras append trailers after EOI: the structural check is unsure, so a full decode decides."""
+    path = _save(Image.fromarray(_photo(64, 48)), tmp_path / "x.jpg", "JPEG")
+    path.write_bytes(path.read_bytes() + b"trailer")
+    prepared = prepare_image(path)
+    assert prepared.payload == path.read_bytes() and prepared.pixels.shape == (48, 64, 3)
+
+
+@pytest.mark.parametrize("name", ["empty.jpg", "notes.png"])
+def test_prepare_names_unreadable_files(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(b"" if name == "empty.jpg" else b"not an image")
+    with pytest.raises(ImageError, match="empty file" if name == "empty.jpg" else "not an image") as info:
+        prepare_image(path)
+    assert str(path) in str(info.value)
+
+
+def test_prepare_keeps_the_decompression_bomb_guard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _save(Image.fromarray(_rgb(100, 100)), tmp_path / "bomb.jpg", "JPEG")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 2000)
+    with pytest.raises(ImageError, match="decompression-bomb"):
+        prepare_image(path)
+    assert image_size_of(path) is None
+
+
+def test_png_orientation_is_read_without_decoding(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    img = Image.fromarray(_photo(60, 40))
+    exif = img.getexif()
+    exif[0x0112] = 6
+    path = _save(img, tmp_path / "rot.png", "PNG", exif=exif.tobytes())
+    with monkeypatch.context() as patch:
+        _no_decoding(patch)
+        assert image_size_of(path) == (40, 60)
+    prepared = prepare_image(path)
+    assert prepared.transform.original_size == (40, 60) and prepared.payload != path.read_bytes()
+
+
+def test_image_size_of_reads_displayed_size(tmp_path: Path) -> None:
+    img = Image.fromarray(_photo(60, 40))
+    exif = img.getexif()
+    exif[0x0112] = 8
+    assert image_size_of(_save(img, tmp_path / "r.jpg", "JPEG", exif=exif.tobytes())) == (40, 60)
+    assert image_size_of(_save(img, tmp_path / "p.png", "PNG")) == (60, 40)
+    assert image_size_of(tmp_path / "missing.png") is None
+    (tmp_path / "bad.png").write_bytes(b"junk")
+    assert image_size_of(tmp_path / "bad.png") is None
+
+
+def test_reduced_load_never_decodes_a_large_jpeg_at_full_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import cv2
+
+    pixels = _photo(4000, 3000)
+    path = _save(Image.fromarray(pixels), tmp_path / "big.jpg", "JPEG", quality=95)
+    decoded_sizes: list[tuple[int, int]] = []
+    load = ImageFile.ImageFile.load
+
+    def spy(self):
+        decoded_sizes.append(self.size)
+        return load(self)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", spy)
+    reduced = load_image(path, max_side=1024)
+    assert reduced.size == (1024, 768) and reduced.original_size == (4000, 3000) and reduced.data is None
+    assert decoded_sizes and max(w * h for w, h in decoded_sizes) <= 2000 * 1500
+    expected = cv2.resize(pixels, (1024, 768), interpolation=cv2.INTER_AREA).astype(np.int16)
+    assert np.abs(reduced.pixels.astype(np.int16) - expected).mean() < 2.0
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "WEBP"])
+def test_reduced_load_of_other_formats_applies_exif_rotation(tmp_path: Path, fmt: str) -> None:
+    img = Image.fromarray(_photo(600, 300))
+    exif = img.getexif()
+    exif[0x0112] = 6
+    path = _save(
+        img, tmp_path / f"r.{fmt.lower()}", fmt, exif=exif.tobytes(), **({"lossless": True} if fmt == "WEBP" else {})
+    )
+    full = load_image(path)
+    reduced = load_image(path, max_side=150)
+    assert full.size == (300, 600) and reduced.size == (75, 150) and reduced.displayed_size == (300, 600)
+    coarse = full.pixels.reshape(150, 4, 75, 4, 3).mean(axis=(1, 3))
+    assert np.abs(reduced.pixels.astype(float) - coarse).mean() < 2.0
+
+
+def test_reduced_load_of_small_images_and_arrays() -> None:
+    pixels = _photo(200, 100)
+    assert load_image(pixels, max_side=400).size == (200, 100)
+    reduced = load_image(pixels, max_side=100)
+    assert reduced.size == (100, 50) and reduced.original_size == (200, 100)
+
+
+def test_resized_prepare_decodes_reduced_and_maps_boxes_back(tmp_path: Path) -> None:
+    path = _save(Image.fromarray(_photo(4000, 3000)), tmp_path / "big.jpg", "JPEG")
+    prepared = prepare_image(path, ImagePolicy(max_pixels=1_000_000, format="raw"))
+    assert prepared.transform.input_size == (1155, 866) and prepared.pixels.shape == (866, 1155, 3)
+    assert prepared.transform.box_to_original((0, 0, 1155, 866)) == pytest.approx((0, 0, 4000, 3000))
+    assert prepared.source_sha256 == __import__("hashlib").sha256(path.read_bytes()).hexdigest()

@@ -104,6 +104,23 @@ def test_unreadable_image_is_skipped_and_counted(tiny_dataset: Path, tmp_path: P
     assert sum(not r.get("skipped") for r in outcome.records.values()) == 3
 
 
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+def test_truncated_image_sent_untouched_is_skipped_with_its_reason(tiny_dataset: Path, tmp_path: Path, fmt) -> None:
+    """The header of a cut file reads fine and nothing would need decoding: the structural check still catches it."""
+    from io import BytesIO
+
+    import numpy as np
+    from PIL import Image
+
+    buf = BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 96, 3), np.uint8)).save(buf, fmt)
+    (tiny_dataset.parent / "images" / "s2.png").write_bytes(buf.getvalue()[: len(buf.getvalue()) * 2 // 3])
+    outcome = _run(load_dataset(tiny_dataset), ScriptedBackend(lambda r: '{"verdict":"real"}'), tmp_path / "run")
+    assert [p.id for p in outcome.problems] == ["s2"]
+    assert "s2.png" in outcome.problems[0].reason and "corrupt or truncated" in outcome.problems[0].reason
+    assert outcome.records["s2"]["skipped"] is True
+
+
 def test_multi_turn_conversation_is_sent_with_replies(tiny_dataset: Path, tmp_path: Path) -> None:
     pack_path = tmp_path / "two.yaml"
     pack_path.write_text(

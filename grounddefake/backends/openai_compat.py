@@ -20,9 +20,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from grounddefake.backends.base import Backend, BackendError, Request
-from grounddefake.images import ImagePolicy
+from grounddefake.images import ImagePolicy, PreparedImage
 from grounddefake.prompts import ImagePart
-from grounddefake.types import Completion, PreparedImage, TokenLogprob, Usage
+from grounddefake.types import Completion, TokenLogprob, Usage
 
 RETRYABLE_STATUS = frozenset({408, 409, 429})
 """Client errors worth retrying (timeout, conflict, rate limit); every 5xx is retried too."""

@@ -72,11 +72,16 @@ def draw_overlay(
     scale = max(0.35, 0.45 * unit)
     if heatmap and verdict.regions:
         heat = regions_to_heatmap(verdict.regions, (w, h))
-        colours = cv2.cvtColor(
-            cv2.applyColorMap((heat * 255).astype(np.uint8), cv2.COLORMAP_INFERNO), cv2.COLOR_BGR2RGB
-        )
-        alpha = (heat * HEAT_ALPHA)[..., None]
-        canvas = np.ascontiguousarray((canvas * (1 - alpha) + colours * alpha).astype(np.uint8))
+        ys, xs = np.nonzero(heat.any(axis=1))[0], np.nonzero(heat.any(axis=0))[0]
+        if len(ys):  # blend only the rows and columns the regions cover: most of a large image stays untouched
+            window = (slice(ys[0], ys[-1] + 1), slice(xs[0], xs[-1] + 1))
+            hot = heat[window]
+            colours = cv2.cvtColor(
+                cv2.applyColorMap((hot * 255).astype(np.uint8), cv2.COLORMAP_INFERNO), cv2.COLOR_BGR2RGB
+            )
+            alpha = (hot * HEAT_ALPHA).astype(np.float32)[..., None]
+            blended = canvas[window] * (1 - alpha) + colours * alpha
+            canvas[window] = blended.astype(np.uint8)
     if truth_mask is None and truth:
         truth_mask = regions_to_mask(truth, (w, h))
     if truth_mask is not None and truth_mask.any():

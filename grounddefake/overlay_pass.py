@@ -10,6 +10,7 @@ never raised.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +21,7 @@ import cv2
 import numpy as np
 
 from grounddefake.grounding import load_mask, scale_regions
-from grounddefake.images import load_image
+from grounddefake.images import image_size_of, load_image
 from grounddefake.overlay import draw_overlay, save_png, side_by_side
 from grounddefake.records import SampleScore, verdict_from_record
 from grounddefake.run_config import DEFAULT_OVERLAY_SIZE, OverlayMode
@@ -59,6 +60,19 @@ def select_overlays(rows: Sequence[SampleScore], mode: OverlayMode, limit: int =
     return [r.id for r in (*wrong, *lowest_iou)][:limit]
 
 
+def _decode_side(image: str | os.PathLike[str], size: int) -> int:
+    """The long side to decode ``image`` at: the largest 1/2^k of its own (k ≤ 3) within ``size``, where JPEG's DCT
+    scaling gives it directly and no resize follows; ``size`` when the image is smaller or larger than that."""
+    displayed = image_size_of(image)
+    if displayed is None:
+        return size  # the decoder reports the problem
+    side = max(displayed)
+    for factor in (1, 2, 4, 8):
+        if side <= size * factor:
+            return min(size, math.ceil(side / factor))
+    return size
+
+
 def draw_sample_overlay(
     sample: Sample, record: Mapping[str, Any], target: str, size: int = DEFAULT_OVERLAY_SIZE, paired: bool = False
 ) -> None:
@@ -68,7 +82,7 @@ def draw_sample_overlay(
         ImageError: the image or its ground-truth mask cannot be read.
         OSError: the overlay cannot be written.
     """
-    reduced = load_image(sample.image, max_side=size)
+    reduced = load_image(sample.image, max_side=_decode_side(sample.image, size))
     pixels, shown, original = reduced.pixels, reduced.size, reduced.displayed_size
     verdict = verdict_from_record(record)
     regions = scale_regions(verdict.regions, verdict.image_size or original, shown)

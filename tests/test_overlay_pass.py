@@ -44,9 +44,9 @@ def test_a_large_photo_is_drawn_small_with_its_boxes_in_place(tmp_path: Path) ->
     target = tmp_path / "big.png"
     draw_sample_overlay(sample, record, str(target), size=1024)
     drawn = np.asarray(Image.open(target))
-    assert drawn.shape == (768, 1024, 3)
+    assert drawn.shape == (750, 1000, 3)  # decoded at 1/4 by the JPEG decoder itself, no resize after
     changed = np.abs(drawn.astype(int) - 128).sum(axis=2) > 40
-    assert changed[400:760, 520:1016].mean() > 0.5  # the heat of the box, bottom right
+    assert changed[390:745, 510:995].mean() > 0.5  # the heat of the box, bottom right
     assert changed[200:350, 50:450].mean() < 0.05  # nothing top left, away from the banner
 
 

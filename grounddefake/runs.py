@@ -175,24 +175,6 @@ def provenance() -> dict[str, Any]:
     }
 
 
-def _evaluate(
-    options: RunConfig,
-    dataset: Dataset | None,
-    backend: Backend | None,
-    pack: PromptPack | None,
-    on_result: OnResult | None,
-    on_stats: OnStats | None,
-) -> RunResult:
-    run_dir = None if options.out is None else RunDir.at(options.out)
-    if run_dir is not None:  # locked before the model is loaded or any request is sent
-        with run_dir.locked():
-            return _evaluate_locked(run_dir, options, dataset, backend, pack, on_result, on_stats)
-    backend = backend or _backend(options)
-    run_dir = RunDir.at(default_run_dir(backend.model, options.data))
-    with run_dir.locked():
-        return _evaluate_locked(run_dir, options, dataset, backend, pack, on_result, on_stats)
-
-
 def _backend(options: RunConfig) -> Backend:
     return create_backend(
         options.model,
@@ -205,8 +187,7 @@ def _backend(options: RunConfig) -> Backend:
     )
 
 
-def _evaluate_locked(
-    run_dir: RunDir,
+def _evaluate(
     options: RunConfig,
     dataset: Dataset | None,
     backend: Backend | None,
@@ -214,7 +195,22 @@ def _evaluate_locked(
     on_result: OnResult | None,
     on_stats: OnStats | None,
 ) -> RunResult:
-    backend = backend or _backend(options)
+    if options.out is None:  # a new folder: named after the model, so the model is made first
+        backend = backend or _backend(options)
+        options = options.replace(out=str(default_run_dir(backend.model, options.data)))
+    with RunDir.at(options.out).locked() as run_dir:  # before the model is loaded or any request is sent
+        return _evaluate_locked(run_dir, options, dataset, backend or _backend(options), pack, on_result, on_stats)
+
+
+def _evaluate_locked(
+    run_dir: RunDir,
+    options: RunConfig,
+    dataset: Dataset | None,
+    backend: Backend,
+    pack: PromptPack | None,
+    on_result: OnResult | None,
+    on_stats: OnStats | None,
+) -> RunResult:
     task = "grounded" if options.with_boxes else "verdict"
     pack = pack or load_pack(options.prompt or backend.prompt_defaults.get(task, task))
     if options.with_boxes and pack.task != "grounded":

@@ -45,10 +45,10 @@ def test_lock_is_released_when_its_process_is_killed(tmp_path: Path) -> None:
 
 
 def test_a_second_eval_on_the_same_out_exits_2_and_sends_nothing(tmp_path: Path) -> None:
-    data = write_dataset(tmp_path / "data", 12)
+    data = write_dataset(tmp_path / "data", 24)  # 24 answers at 0.5 s, two at a time: 6 s, long past the 2nd start
     out = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OPENAI_API_KEY": "sk-test"}
-    with FakeOpenAIServer(default=Reply(delay=0.15)) as server:
+    with FakeOpenAIServer(default=Reply(delay=0.5)) as server:
         first = subprocess.Popen(
             eval_command(data, server.base_url, out, "--concurrency", "2", "--no-cache", "--overlays", "none"),
             env=env,
@@ -67,8 +67,8 @@ def test_a_second_eval_on_the_same_out_exits_2_and_sends_nothing(tmp_path: Path)
     assert second.returncode == 2
     assert len(second.stderr.strip().splitlines()) == 1 and "being written by another process" in second.stderr
     assert first.returncode == 0
-    assert sent == 12  # every sample asked once, by the first process only
-    assert len((out / "predictions.jsonl").read_text().splitlines()) == 12
+    assert sent == 24  # every sample asked once, by the first process only
+    assert len((out / "predictions.jsonl").read_text().splitlines()) == 24
 
 
 def test_predictions_append_after_a_torn_tail(tmp_path: Path) -> None:

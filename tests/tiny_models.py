@@ -1,6 +1,6 @@
 """Tiny randomly initialised vision-language models, built offline from configs and saved like hub checkpoints.
 
-The recipe of ``reference/environment.md`` §5: a byte-level BPE tokenizer trained on a few strings with the family's
+The recipe: a byte-level BPE tokenizer trained on a few strings with the family's
 special tokens, a 2-layer text model (hidden 64, 4 heads, 2 KV heads) and a 2-layer vision tower (hidden 32). Their
 text is random; tests use them to check the loading, batching, scoring and box-mapping path.
 """

@@ -1,4 +1,5 @@
-"""Annotation files of public benchmarks, read as they ship (formats: ``reference/datasets.md``).
+"""Annotation files of public benchmarks, read as they ship (each reader names the layout it expects; the README's
+Data section lists them).
 
 - ``imdl-json``: IMDL-BenCo ``[[image, mask | "Negative"], ...]`` ("Negative" = real).
 - ``coco``: COCO JSON; an image with annotations is fake, its polygons (or RLE masks, traced to polygons) are its

@@ -1,4 +1,4 @@
-"""The grounddefake manifest: JSONL, one sample per line, paths relative to the manifest (DESIGN.md → Formats)."""
+"""The grounddefake manifest: JSONL, one sample per line, paths relative to the manifest."""
 
 from __future__ import annotations
 

@@ -15,46 +15,23 @@ import math
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from grounddefake.backends.base import Backend, BackendError, Request
 from grounddefake.conventions import get_convention
-from grounddefake.images import ImagePolicy
+from grounddefake.images import ImagePolicy, release_free_memory
 from grounddefake.types import Completion, Region, TokenLogprob
 
 WORKING_PIXELS = 2048 * 1024
 """The analysis runs on at most this many pixels (about 1670×1250 for a 4:3 photo), which bounds its memory: the
 copy-move cue's SIFT keypoints need about 200 bytes per pixel (a scale-space pyramid of the image at twice its size)."""
+TRIM_PIXELS = 1 << 20
+"""After analysing an image this large, its freed buffers are handed back to the system."""
 PIXEL_BUDGET = 3 * WORKING_PIXELS // 2
 """Analyses running at once hold at most this many pixels together: many small images share it, but two
 working-size ones never run side by side, whatever the concurrency."""
-
-
-TRIM_PIXELS = 1 << 20
-"""After analysing an image this large, freed memory is handed back to the system (see _release_free_memory)."""
-
-
-@functools.cache
-def _malloc_trim() -> Callable[[int], int] | None:
-    try:
-        import ctypes
-
-        return ctypes.CDLL("libc.so.6").malloc_trim
-    except (OSError, AttributeError):  # not glibc
-        return None
-
-
-def _release_free_memory() -> None:
-    """Return the analysis' freed buffers to the system.
-
-    glibc keeps freed memory in the arena of the thread that allocated it, and its adaptive mmap threshold moves
-    buffers of tens of MB into those arenas: analyses in several worker threads then hold a copy of their peak each.
-    """
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
 
 
 class _PixelBudget:
@@ -121,7 +98,7 @@ class ForensicBackend(Backend):
         with self._budget.hold(w * h):
             analysis = analyze(image.pixels)  # an untouched file is decoded here, inside the budget
         if w * h >= TRIM_PIXELS:
-            _release_free_memory()
+            release_free_memory()  # the analysis' buffers, held by this worker thread's malloc arena otherwise
         answer: dict = {"verdict": analysis.label, "rationale": analysis.rationale}
         text = json.dumps(answer)
         if request.convention is not None:

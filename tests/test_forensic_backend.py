@@ -72,3 +72,25 @@ def test_large_image_is_analysed_at_working_size_and_regions_land_in_original_pi
     assert verdict.label == "fake" and verdict.image_size == (3344, 2508)
     boxes = [r.box for r in verdict.regions if r.label == "copy-move"]
     assert max(_iou(box, copy) for box in boxes) > 0.8, boxes
+
+
+def test_pixel_budget_lets_small_analyses_share_it_and_makes_large_ones_wait() -> None:
+    import threading
+
+    from grounddefake.backends.forensic import _PixelBudget
+
+    budget = _PixelBudget(100)
+    entered = threading.Event()
+
+    def large() -> None:
+        with budget.hold(60):
+            entered.set()
+
+    with budget.hold(20), budget.hold(20), budget.hold(40):  # small ones share it
+        thread = threading.Thread(target=large)
+        thread.start()
+        assert not entered.wait(0.2)  # 80 + 60 > 100: waits
+    assert entered.wait(5)
+    thread.join()
+    with budget.hold(10**9):  # above the budget: runs alone instead of forever waiting
+        pass

@@ -6,12 +6,13 @@ Pillow's decompression-bomb guard on. Any failure raises :class:`ImageError` nam
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import math
 import os
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,7 @@ _TRANSPOSED = (5, 6, 7, 8)  # EXIF orientations that swap width and height
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_LATE_METADATA = (b"eXIf", b"tEXt", b"zTXt", b"iTXt")  # chunks after IDAT that Pillow only reads on load
 _HASH_BLOCK = 1 << 20
+_TRIM_PIXELS = 1 << 22  # after decoding this many pixels, freed memory goes back to the system
 
 
 class ImageError(ValueError):
@@ -282,11 +284,38 @@ def _decode_at(encoded: _Encoded, target: Size) -> np.ndarray:
         if header.format in ("JPEG", "MPO") and stored_target[0] < img.width and stored_target[1] < img.height:
             img.draft(None, stored_target)
         img.load()
+        decoded = img.width * img.height
         factor = min(img.width // stored_target[0], img.height // stored_target[1])
         if factor >= 2 and img.mode in ("RGB", "L"):
             img = img.reduce(factor)
         pixels = _pil_to_rgb(img, encoded.source)
+    del img
+    Image.Image.close(encoded.image)  # drop the decoded core now (the file stays open: ImageFile.close would shut it)
+    if decoded >= _TRIM_PIXELS:
+        release_free_memory()
     return _resize(pixels, target)
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        import ctypes
+
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc
+        return None
+
+
+def release_free_memory() -> None:
+    """Hand memory freed after a large decode or analysis back to the system (glibc; elsewhere a no-op).
+
+    glibc keeps freed memory in the arena of the thread that allocated it, and its adaptive mmap threshold moves
+    buffers of up to 32 MB into those arenas: large images handled in several worker threads would each leave
+    their peak behind.
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 def _resize(pixels: np.ndarray, target: Size) -> np.ndarray:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from grounddefake.api import Detector
+from grounddefake.backends.forensic import ForensicBackend
 from grounddefake.conventions import conventions
 from grounddefake.prompts import pack_from_mapping
 from tests.test_forensic import _copy_moved
@@ -49,3 +51,46 @@ def test_points_only_convention_gives_the_region_centres(image, reference) -> No
     verdict = Detector(prompt=_pack("molmo")).detect(image)
     centres = [((r.box[0] + r.box[2]) / 2, (r.box[1] + r.box[3]) / 2) for r in reference.regions]
     assert [r.point for r in verdict.regions] == [pytest.approx(c, abs=1) for c in centres]
+
+
+def test_large_image_is_analysed_at_working_size_and_regions_land_in_original_pixels(tmp_path) -> None:
+    """A 3344×2508 PNG is analysed at 1672×1254 (decoded box-reduced); the copy found there maps back ×2."""
+    from PIL import Image
+
+    from grounddefake.images import fit_size
+    from tests.test_forensic import _iou, _texture
+
+    assert fit_size((3344, 2508), ForensicBackend().image_policy) == (1672, 1254)
+    small = _texture(3, 1024)
+    big = np.repeat(np.repeat(small, 2, axis=0), 2, axis=1)  # content at the working scale, 2×2 per pixel
+    big = np.ascontiguousarray(np.pad(big, ((0, 2508 - 2048), (0, 3344 - 2048), (0, 0)), mode="reflect"))
+    source, copy = (200, 240, 600, 640), (2400, 1600, 2800, 2000)  # even offsets: the copy stays exact at 1/2
+    big[copy[1] : copy[3], copy[0] : copy[2]] = big[source[1] : source[3], source[0] : source[2]]
+    path = tmp_path / "big.png"
+    Image.fromarray(big).save(path, compress_level=1)
+    verdict = Detector(prompt=_pack("pixel")).detect(path)
+    assert verdict.label == "fake" and verdict.image_size == (3344, 2508)
+    boxes = [r.box for r in verdict.regions if r.label == "copy-move"]
+    assert max(_iou(box, copy) for box in boxes) > 0.8, boxes
+
+
+def test_pixel_budget_lets_small_analyses_share_it_and_makes_large_ones_wait() -> None:
+    import threading
+
+    from grounddefake.backends.forensic import _PixelBudget
+
+    budget = _PixelBudget(100)
+    entered = threading.Event()
+
+    def large() -> None:
+        with budget.hold(60):
+            entered.set()
+
+    with budget.hold(20), budget.hold(20), budget.hold(40):  # small ones share it
+        thread = threading.Thread(target=large)
+        thread.start()
+        assert not entered.wait(0.2)  # 80 + 60 > 100: waits
+    assert entered.wait(5)
+    thread.join()
+    with budget.hold(10**9):  # above the budget: runs alone instead of forever waiting
+        pass

@@ -384,3 +384,11 @@ def test_resized_prepare_decodes_reduced_and_maps_boxes_back(tmp_path: Path) -> 
     assert prepared.transform.input_size == (1155, 866) and prepared.pixels.shape == (866, 1155, 3)
     assert prepared.transform.box_to_original((0, 0, 1155, 866)) == pytest.approx((0, 0, 4000, 3000))
     assert prepared.source_sha256 == __import__("hashlib").sha256(path.read_bytes()).hexdigest()
+
+
+def test_prepared_pixels_of_a_raw_payload_are_rebuilt_from_its_bytes() -> None:
+    from grounddefake.types import PreparedImage
+
+    prepared = prepare_image(_photo(80, 40), ImagePolicy(max_side=40, format="raw"))
+    bare = PreparedImage(prepared.payload, prepared.media_type, prepared.transform, None, prepared.sha256)
+    assert bare.pixels.shape == (20, 40, 3) and (bare.pixels == prepared.pixels).all()

@@ -2,10 +2,13 @@
 
 Run from the repository root::
 
-    .venv/bin/python eval/bench/forensic.py [--data data/demo] [--per-sample]
+    .venv/bin/python eval/bench/forensic.py [--data data/demo] [--per-sample] [--skip-memory]
 
 Protocol: predicted label = ``analysis.label``; predicted mask = union of the findings' boxes rasterised at image
 size; IoU against the ground-truth mask (> 127) averaged over the fakes, a fake with no findings scoring 0.
+
+Memory: peak RSS of a whole ``grounddefake detect`` process (built-in model) on generated photos: 4000×3000 JPEG
+and PNG, and a 12000×12000 PNG (tiled, under Pillow's decompression-bomb limit). Goal: ≤ 1000 MB each.
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ from pathlib import Path  # noqa: E402
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import photo, run_measured  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 BUDGET_SECONDS_PER_MP = 0.5
@@ -54,11 +60,29 @@ def box_mask(shape: tuple[int, int], boxes: list[tuple[float, float, float, floa
     return mask
 
 
+def detect_peak_rss(folder: Path) -> dict[str, float]:
+    """Peak RSS (MB) of ``grounddefake detect`` on generated large photos, each in its own process."""
+    images = {
+        "4000x3000_jpeg": (photo(4000, 3000), ".jpg"),
+        "4000x3000_png": (photo(4000, 3000, 1), ".png"),
+        "12000x12000_png": (np.tile(photo(1000, 1000, 2), (12, 12, 1)), ".png"),
+    }
+    peaks = {}
+    for name, (pixels, suffix) in images.items():
+        path = folder / f"{name}{suffix}"
+        cv2.imwrite(str(path), pixels[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 90] if suffix == ".jpg" else [])
+        del pixels
+        command = [sys.executable, "-m", "grounddefake.cli", "detect", str(path)]
+        peaks[name] = run_measured(command).peak_rss_mb
+    return peaks
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT / "data" / "demo")
     parser.add_argument("--per-sample", action="store_true", help="print one line per sample")
     parser.add_argument("--repeats", type=int, default=3, help="timing repeats per image (best kept)")
+    parser.add_argument("--skip-memory", action="store_true", help="skip the peak-RSS runs on large photos")
     args = parser.parse_args()
     cv2.setNumThreads(1)
     sys.path.insert(0, str(ROOT))
@@ -110,6 +134,12 @@ def main() -> None:
     print(f"forensic_demo_mean_iou: {float(np.mean(ious)) if ious else 0.0:.3f}")
     for kind in sorted(by_kind):
         print(f"forensic_demo_iou_{kind}: {float(np.mean(by_kind[kind])):.3f}  (n={len(by_kind[kind])})")
+    if not args.skip_memory:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, peak in detect_peak_rss(Path(tmp)).items():
+                print(f"forensic_detect_peak_rss_mb_{name}: {peak:.0f}  (goal <= 1000)")
 
 
 if __name__ == "__main__":

@@ -13,13 +13,47 @@ import hashlib
 import json
 import math
 import os
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from grounddefake.backends.base import Backend, BackendError, Request
 from grounddefake.conventions import get_convention
-from grounddefake.images import ImagePolicy
+from grounddefake.images import ImagePolicy, release_free_memory
 from grounddefake.types import Completion, Region, TokenLogprob
+
+WORKING_PIXELS = 2048 * 1024
+"""The analysis runs on at most this many pixels (about 1670×1250 for a 4:3 photo), which bounds its memory: the
+copy-move cue's SIFT keypoints need about 200 bytes per pixel (a scale-space pyramid of the image at twice its size)."""
+TRIM_PIXELS = 1 << 20
+"""After analysing an image this large, its freed buffers are handed back to the system."""
+PIXEL_BUDGET = 3 * WORKING_PIXELS // 2
+"""Analyses running at once hold at most this many pixels together: many small images share it, but two
+working-size ones never run side by side, whatever the concurrency."""
+
+
+class _PixelBudget:
+    """A weighted semaphore over pixels for the analysis threads; an image above the budget runs alone."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self._used = 0
+        self._condition = threading.Condition()
+
+    @contextmanager
+    def hold(self, pixels: int) -> Iterator[None]:
+        pixels = min(pixels, self.budget)
+        with self._condition:
+            self._condition.wait_for(lambda: self._used + pixels <= self.budget)
+            self._used += pixels
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._used -= pixels
+                self._condition.notify_all()
 
 
 @functools.cache
@@ -37,10 +71,12 @@ class ForensicBackend(Backend):
 
     def __init__(self) -> None:
         self.model = "forensic"
-        # Full resolution, original bytes: resizing would erase the very traces the cues measure.
-        self.image_policy = ImagePolicy()
+        # Original bytes up to WORKING_PIXELS (resizing erases the very traces the cues measure); larger images are
+        # analysed at that size, decoded reduced, and the Transform maps the regions back to original pixels.
+        self.image_policy = ImagePolicy(max_pixels=WORKING_PIXELS, format="raw")
         # CPU-bound: one analysis per core (NumPy and OpenCV release the GIL).
         self.default_concurrency = os.cpu_count() or 1
+        self._budget = _PixelBudget(PIXEL_BUDGET)
 
     def describe(self) -> dict:
         """Also the hash of the analysis code: a run directory never mixes answers of two versions of it."""
@@ -58,7 +94,11 @@ class ForensicBackend(Backend):
         from grounddefake.forensic import analyze
 
         image = request.images[0]
-        analysis = analyze(image.pixels)
+        w, h = image.transform.input_size
+        with self._budget.hold(w * h):
+            analysis = analyze(image.pixels)  # an untouched file is decoded here, inside the budget
+        if w * h >= TRIM_PIXELS:
+            release_free_memory()  # the analysis' buffers, held by this worker thread's malloc arena otherwise
         answer: dict = {"verdict": analysis.label, "rationale": analysis.rationale}
         text = json.dumps(answer)
         if request.convention is not None:

@@ -387,7 +387,7 @@ def test_resized_prepare_decodes_reduced_and_maps_boxes_back(tmp_path: Path) -> 
 
 
 def test_prepared_pixels_of_a_raw_payload_are_rebuilt_from_its_bytes() -> None:
-    from grounddefake.types import PreparedImage
+    from grounddefake.images import PreparedImage
 
     prepared = prepare_image(_photo(80, 40), ImagePolicy(max_side=40, format="raw"))
     bare = PreparedImage(prepared.payload, prepared.media_type, prepared.transform, None, prepared.sha256)

@@ -149,6 +149,13 @@ class EvalRun:
     request_seconds: float
     peak_rss_mb: float
     n: int
+    phases: dict[str, float]
+    """``metrics.json`` → ``phases``: seconds of the answers, scoring, overlays and reports, as the eval timed them."""
+
+    @property
+    def after_answers_seconds(self) -> float:
+        """Process time that is not the request phase: start-up, dataset reading, scoring, overlays, reports, exit."""
+        return self.seconds - self.request_seconds
 
 
 def run_eval(data: Path, base_url: str, out: Path, concurrency: int, *extra: str) -> EvalRun:
@@ -157,7 +164,8 @@ def run_eval(data: Path, base_url: str, out: Path, concurrency: int, *extra: str
     metrics = json.loads((out / "metrics.json").read_text())
     if metrics["requests"]["failed"] or metrics["n_skipped"]:
         raise RuntimeError(f"the eval run in {out} failed or skipped samples: {metrics['requests']}")
-    return EvalRun(measured.seconds, float(metrics["seconds"]), measured.peak_rss_mb, int(metrics["n_samples"]))
+    phases = {k: float(v) for k, v in (metrics.get("phases") or {}).items()}
+    return EvalRun(measured.seconds, float(metrics["seconds"]), measured.peak_rss_mb, int(metrics["n_samples"]), phases)
 
 
 @dataclass(frozen=True)

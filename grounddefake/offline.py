@@ -7,17 +7,18 @@ and ``compare`` read their directories like any other run's.
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from grounddefake.caller import RequestStats
-from grounddefake.datasets import fingerprint, load_dataset
+from grounddefake.datasets import DatasetError, fingerprint, load_dataset
 from grounddefake.images import image_size_of
 from grounddefake.overlay_pass import draw_overlays
 from grounddefake.pipeline import PredictionOutcome, Problem
-from grounddefake.records import record_size, skip_reason
+from grounddefake.records import SampleScore, record_size, skip_reason
 from grounddefake.report import render_markdown
 from grounddefake.report_html import render_html
 from grounddefake.run_config import DEFAULT_OVERLAY_SIZE, OverlayMode, RunConfig
@@ -134,7 +135,8 @@ def build_report(
     run_dir: str | Path, overlays: OverlayMode = "mistakes", overlay_size: int | None = None
 ) -> tuple[Path, Path]:
     """Rebuild ``report.md`` and ``report.html`` of a run from its files, first drawing any overlay ``overlays``
-    selects that is missing (``all`` draws the rest of a run made with the default).
+    selects that is missing (``all`` draws the rest of a run made with the default). An overlay that cannot be
+    drawn (the run's data moved, an image unreadable) is a warning, and the reports are written all the same.
 
     Raises:
         RunDirectoryError: not a run directory, or another process writes it.
@@ -147,18 +149,38 @@ def build_report(
     records = target.read_predictions()
     with target.locked():
         if overlays != "none":
-            options = RunConfig.from_config(config) if config.get("options") else RunConfig()
-            dataset = load_dataset(config["data"], config.get("data_format"))
-            draw_overlays(
-                target,
-                list(dataset.samples),
-                records,
-                rows,
-                mode=overlays,
-                size=overlay_size or options.overlay_size,
-                paired=options.side_by_side,
-            )
+            _draw_missing_overlays(target, config, records, rows, overlays, overlay_size)
         drawn = target.drawn_overlays()
         return target.write_report(
             render_markdown(config, metrics, rows, drawn), render_html(config, metrics, rows, records, drawn)
         )
+
+
+def _draw_missing_overlays(
+    target: RunDir,
+    config: Mapping[str, Any],
+    records: Mapping[str, Mapping[str, Any]],
+    rows: Sequence[SampleScore],
+    overlays: OverlayMode,
+    overlay_size: int | None,
+) -> None:
+    try:
+        options = RunConfig.from_config(config)
+    except (KeyError, TypeError, ValueError):
+        options = RunConfig()
+    try:
+        dataset = load_dataset(config["data"], config.get("data_format"))
+    except (DatasetError, FileNotFoundError, KeyError) as exc:
+        warnings.warn(f"overlays not drawn: the run's data cannot be read ({exc})", stacklevel=3)
+        return
+    outcome = draw_overlays(
+        target,
+        list(dataset.samples),
+        records,
+        rows,
+        mode=overlays,
+        size=overlay_size or options.overlay_size,
+        paired=options.side_by_side,
+    )
+    for problem in outcome.problems:
+        warnings.warn(f"{problem['id']}: {problem['reason']}", stacklevel=3)

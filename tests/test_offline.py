@@ -98,3 +98,13 @@ def test_the_python_api_runs_a_suite(tiny_dataset: Path, tmp_path: Path) -> None
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert config["options"]["suite"] == "synthscars" and config["options"]["with_boxes"]
     assert "localization" in result.metrics
+
+
+def test_a_report_whose_data_moved_is_written_with_a_warning(tiny_dataset: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    evaluate(tiny_dataset, ScriptedBackend(_boxes), "grounded", True, run, overlays="none")
+    tiny_dataset.rename(tmp_path / "moved.jsonl")
+    result = CliRunner().invoke(app, ["report", str(run), "--overlays", "all"])
+    assert result.exit_code == 0, result.output
+    assert "overlays not drawn: the run's data cannot be read" in result.output
+    assert (run / "report.html").is_file()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -236,9 +237,13 @@ def report_command(
     from grounddefake.offline import build_report
 
     try:
-        markdown, html = build_report(run_dir, overlays, overlay_size)  # type: ignore[arg-type]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            markdown, html = build_report(run_dir, overlays, overlay_size)  # type: ignore[arg-type]
     except (*USER_ERRORS, ValueError) as exc:
         raise fail(exc) from None
+    for warning in caught:
+        err.print(f"[yellow]warning[/] {escape(str(warning.message))}", highlight=False)
     out.print(f"→ [bold]{escape(str(markdown))}[/], [bold]{escape(str(html))}[/]")
 
 

@@ -118,6 +118,8 @@ class Measured:
     seconds: float
     peak_rss_mb: float
     stdout: str
+    ended: float
+    """``time.time()`` when the process had exited."""
 
 
 def run_measured(command: Sequence[str], env: dict[str, str] | None = None) -> Measured:
@@ -133,12 +135,13 @@ def run_measured(command: Sequence[str], env: dict[str, str] | None = None) -> M
         )
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - start
+        ended = time.time()
         process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         text = out.read()
     if process.returncode != 0:
         raise RuntimeError(f"{' '.join(command[:4])} ... exited with {process.returncode}:\n{text[-3000:]}")
-    return Measured(seconds, usage.ru_maxrss / 1024, text)
+    return Measured(seconds, usage.ru_maxrss / 1024, text, ended)
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,9 @@ class EvalRun:
     n: int
     phases: dict[str, float]
     """``metrics.json`` → ``phases``: seconds of the answers, scoring, overlays and reports, as the eval timed them."""
+    after_last_answer_seconds: float
+    """From the last answer written (``predictions.jsonl`` last modified) to the process's exit: scoring, reports,
+    overlays, and whatever exiting costs."""
 
     @property
     def after_answers_seconds(self) -> float:
@@ -165,7 +171,10 @@ def run_eval(data: Path, base_url: str, out: Path, concurrency: int, *extra: str
     if metrics["requests"]["failed"] or metrics["n_skipped"]:
         raise RuntimeError(f"the eval run in {out} failed or skipped samples: {metrics['requests']}")
     phases = {k: float(v) for k, v in (metrics.get("phases") or {}).items()}
-    return EvalRun(measured.seconds, float(metrics["seconds"]), measured.peak_rss_mb, int(metrics["n_samples"]), phases)
+    after = measured.ended - (out / "predictions.jsonl").stat().st_mtime
+    return EvalRun(
+        measured.seconds, float(metrics["seconds"]), measured.peak_rss_mb, int(metrics["n_samples"]), phases, after
+    )
 
 
 @dataclass(frozen=True)

@@ -108,16 +108,28 @@ def draw_overlay(
     return canvas
 
 
-def save_png(path: str, pixels: np.ndarray) -> None:
-    """Write (H, W, 3) uint8 RGB pixels as PNG."""
-    ok, data = cv2.imencode(".png", cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR))
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+JPEG_QUALITY = 90
+
+
+def save_image(path: str, pixels: np.ndarray) -> None:
+    """Write (H, W, 3) uint8 RGB pixels as PNG or JPEG (quality 90), as the file name's suffix says.
+
+    Raises:
+        OSError: another suffix, or the file cannot be written.
+    """
+    suffix = path[path.rfind(".") :].lower() if "." in path else ""
+    if suffix not in IMAGE_SUFFIXES:
+        raise OSError(f"{path}: an overlay is written as .png or .jpg")
+    params = [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY] if suffix != ".png" else []
+    ok, data = cv2.imencode(suffix, cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR), params)
     if not ok:
-        raise OSError(f"{path}: could not encode PNG")
+        raise OSError(f"{path}: could not encode the image")
     try:
         with open(path, "wb") as f:
             f.write(data.tobytes())
     except OSError as exc:
-        raise OSError(f"{path}: could not write PNG ({exc.strerror or exc})") from None
+        raise OSError(f"{path}: could not write the image ({exc.strerror or exc})") from None
 
 
 def side_by_side(

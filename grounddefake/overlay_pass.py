@@ -22,10 +22,10 @@ import numpy as np
 
 from grounddefake.grounding import load_mask, scale_regions
 from grounddefake.images import image_size_of, load_image
-from grounddefake.overlay import draw_overlay, save_png, side_by_side
+from grounddefake.overlay import draw_overlay, save_image, side_by_side
 from grounddefake.records import SampleScore, verdict_from_record
 from grounddefake.run_config import DEFAULT_OVERLAY_SIZE, OverlayMode
-from grounddefake.rundir import RunDir
+from grounddefake.rundir import RunDir, find_overlay
 from grounddefake.types import Sample
 
 MISTAKES_LIMIT = 200
@@ -93,7 +93,7 @@ def draw_sample_overlay(
         truth_mask = cv2.resize(mask.astype(np.uint8), shown, interpolation=cv2.INTER_NEAREST).astype(bool)
     truth = scale_regions(sample.regions, original, shown)
     draw = side_by_side if paired else draw_overlay
-    save_png(target, draw(pixels, verdict, truth, truth_mask=truth_mask))
+    save_image(target, draw(pixels, verdict, truth, truth_mask=truth_mask))
 
 
 def draw_overlays(
@@ -118,7 +118,7 @@ def draw_overlays(
     jobs = [
         (by_id[i], records[i], run_dir.overlay(i))
         for i in wanted
-        if i in by_id and i in records and run_dir.overlay(i).name not in drawn
+        if i in by_id and i in records and find_overlay(i, drawn) is None
     ]
 
     def one(job: tuple[Sample, Mapping[str, Any], os.PathLike[str]]) -> dict[str, str] | None:

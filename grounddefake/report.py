@@ -11,7 +11,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from grounddefake.records import SampleScore
 from grounddefake.resources import asset_dir
-from grounddefake.rundir import overlay_name
+from grounddefake.rundir import find_overlay
 
 
 def md_escape(value: Any, limit: int = 200) -> str:
@@ -47,7 +47,7 @@ def render_markdown(
     overlays: Set[str] = frozenset(),
 ) -> str:
     """The Markdown report; ``overlays`` holds the file names of the overlays drawn (linked from the sample table)."""
-    drawn = {s.id: overlay_name(s.id) for s in samples if overlay_name(s.id) in overlays}
+    drawn = {s.id: name for s in samples if (name := find_overlay(s.id, overlays)) is not None}
     return (
         _environment()
         .get_template("report.md.j2")

@@ -17,7 +17,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from grounddefake.records import SampleScore
 from grounddefake.resources import asset_dir
-from grounddefake.rundir import OVERLAYS, overlay_name
+from grounddefake.rundir import OVERLAYS, find_overlay
 
 MAX_TEXT = 4000
 """Rationale and raw output are cut to this many characters in the page."""
@@ -69,7 +69,7 @@ def gallery(
         for r in (record.get("regions") or [])[:50]:
             if isinstance(r, Mapping):
                 regions.append({"box": r.get("box"), "label": str(r.get("label") or "")[:200], "score": r.get("score")})
-        name = overlay_name(s.id)
+        name = find_overlay(s.id, overlays)
         items.append(
             {
                 "id": s.id,
@@ -79,7 +79,7 @@ def gallery(
                 "iou": s.iou,
                 "kind": s.kind,
                 "error": (s.error or "")[:MAX_TEXT],
-                "overlay": f"{OVERLAYS}/{name}" if name in overlays else None,
+                "overlay": None if name is None else f"{OVERLAYS}/{name}",
                 "rationale": str(record.get("rationale") or "")[:MAX_TEXT],
                 "raw": str(record.get("raw") or "")[:MAX_TEXT],
                 "regions": regions,

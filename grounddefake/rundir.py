@@ -8,7 +8,7 @@ A run directory holds one run, that is one model evaluated on one dataset with o
     metrics.json       every metric with its definition
     report.md          the summary as Markdown
     report.html        a self-contained page with the gallery
-    overlays/          <sample id>.png, drawn by a pass of their own
+    overlays/          <sample id>.jpg, drawn by a pass of their own
     .lock              held (an OS file lock) while a process writes the directory
 
 Every other module asks this one for a path or a file; none builds a run directory path itself.
@@ -21,7 +21,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Set
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +36,10 @@ METRICS = "metrics.json"
 REPORT_MD = "report.md"
 REPORT_HTML = "report.html"
 OVERLAYS = "overlays"
+OVERLAY_SUFFIX = ".jpg"
+"""Overlays are JPEGs (quality 90): a tenth of a PNG's size and time for a photograph."""
+LEGACY_OVERLAY_SUFFIX = ".png"
+"""Runs of schema 1 drew PNG overlays; they are still found."""
 LOCK = ".lock"
 
 
@@ -107,17 +111,26 @@ def repair_torn_tail(path: Path) -> None:
         f.truncate(0)
 
 
-def overlay_name(sample_id: str) -> str:
+def overlay_name(sample_id: str, suffix: str = OVERLAY_SUFFIX) -> str:
     """A safe file name for a sample's overlay (ids may hold any characters); ids that had to be changed get a short
     hash, so ``a/b`` and ``a:b`` never share a file.
 
     >>> overlay_name("0001"), overlay_name("a/b")
-    ('0001.png', 'a_b-c14cddc033.png')
+    ('0001.jpg', 'a_b-c14cddc033.jpg')
     """
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", sample_id)
     if safe != sample_id or len(safe) > 120:
         safe = f"{safe[:100]}-{hashlib.sha256(sample_id.encode('utf-8')).hexdigest()[:10]}"
-    return safe + ".png"
+    return safe + suffix
+
+
+def find_overlay(sample_id: str, drawn: Set[str]) -> str | None:
+    """The file name of ``sample_id``'s overlay among the ``drawn`` ones (a JPEG, or a PNG of a schema-1 run)."""
+    for suffix in (OVERLAY_SUFFIX, LEGACY_OVERLAY_SUFFIX):
+        name = overlay_name(sample_id, suffix)
+        if name in drawn:
+            return name
+    return None
 
 
 def default_run_dir(model: str, data: str) -> Path:
@@ -164,7 +177,8 @@ class RunDir:
     def drawn_overlays(self) -> set[str]:
         """File names of the overlays drawn so far (one directory listing)."""
         try:
-            return {entry.name for entry in os.scandir(self.overlays) if entry.name.endswith(".png")}
+            suffixes = (OVERLAY_SUFFIX, LEGACY_OVERLAY_SUFFIX)
+            return {entry.name for entry in os.scandir(self.overlays) if entry.name.endswith(suffixes)}
         except OSError:
             return set()
 

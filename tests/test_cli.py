@@ -26,7 +26,7 @@ def test_eval_on_a_small_dataset_writes_the_run_directory(tiny_dataset: Path, tm
     assert "accuracy" in result.output and "mask IoU" in result.output
     for name in ("config.json", "predictions.jsonl", "samples.jsonl", "metrics.json", "report.md", "report.html"):
         assert (out / name).is_file(), name
-    assert sorted(p.name for p in (out / "overlays").iterdir()) == [f"s{i}.png" for i in range(4)]
+    assert sorted(p.name for p in (out / "overlays").iterdir()) == [f"s{i}.jpg" for i in range(4)]
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["classification"]["n"] == 4
     assert metrics["localization"]["n"] == 2
@@ -121,7 +121,9 @@ def test_markup_characters_in_errors_are_printed_verbatim(tiny_dataset: Path) ->
     assert result.exit_code == 2 and "'[fake]'" in result.output
 
 
-@pytest.mark.parametrize(("target", "ok"), [("sub/dir/out.png", True), ("noext", False), ("out.jpg", False)])
+@pytest.mark.parametrize(
+    ("target", "ok"), [("sub/dir/out.png", True), ("noext", False), ("out.jpg", True), ("out.gif", False)]
+)
 def test_detect_overlay_paths(tmp_path: Path, target: str, ok: bool) -> None:
     image = tmp_path / "photo.png"
     Image.fromarray(np.full((64, 64, 3), 90, np.uint8)).save(image)

@@ -46,7 +46,7 @@ def test_score_writes_a_run_that_report_and_compare_read(tiny_dataset: Path, tmp
     assert config["predictions_source"] == str(predictions.resolve())
     for name in ("predictions.jsonl", "samples.jsonl", "metrics.json", "report.md", "report.html"):
         assert (scored / name).is_file(), name
-    assert sorted(p.name for p in (scored / "overlays").iterdir()) == ["s2.png", "s3.png"]  # fp and fn
+    assert sorted(p.name for p in (scored / "overlays").iterdir()) == ["s2.jpg", "s3.jpg"]  # fp and fn
     metrics = json.loads((scored / "metrics.json").read_text())
     assert metrics["classification"]["accuracy"] == pytest.approx(0.5)
     assert metrics["localization"]["iou_mean"] == pytest.approx(0.5)
@@ -84,11 +84,11 @@ def test_report_draws_the_overlays_it_lacks(tiny_dataset: Path, tmp_path: Path) 
     assert not (run / "overlays").exists() or not any((run / "overlays").iterdir())
     assert '"overlay": null' in (run / "report.html").read_text().replace('"overlay":null', '"overlay": null')
     build_report(run, overlays="mistakes")
-    assert sorted(p.name for p in (run / "overlays").iterdir()) == ["s0.png", "s2.png"]  # the false positives
+    assert sorted(p.name for p in (run / "overlays").iterdir()) == ["s0.jpg", "s2.jpg"]  # the false positives
     build_report(run, overlays="all")
     assert len(list((run / "overlays").iterdir())) == 4
     assert (run / "report.html").read_text().count("overlays/s") == 4
-    assert "overlays/s1.png" in (run / "report.md").read_text()
+    assert "overlays/s1.jpg" in (run / "report.md").read_text()
 
 
 def test_the_python_api_runs_a_suite(tiny_dataset: Path, tmp_path: Path) -> None:

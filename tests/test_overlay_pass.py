@@ -41,7 +41,7 @@ def test_a_large_photo_is_drawn_small_with_its_boxes_in_place(tmp_path: Path) ->
     Image.fromarray(pixels).save(photo, quality=90)
     sample = Sample("big", photo, "fake")
     record = {"id": "big", "label": "fake", "image_size": [4000, 3000], "regions": [{"box": [2000, 1500, 4000, 3000]}]}
-    target = tmp_path / "big.png"
+    target = tmp_path / "big.jpg"
     draw_sample_overlay(sample, record, str(target), size=1024)
     drawn = np.asarray(Image.open(target))
     assert drawn.shape == (750, 1000, 3)  # decoded at 1/4 by the JPEG decoder itself, no resize after
@@ -58,7 +58,7 @@ def test_a_failure_costs_only_its_own_overlay(tiny_dataset: Path, tmp_path: Path
     run = RunDir(tmp_path / "run").create()
     outcome = draw_overlays(run, samples, records, rows, mode="all")
     assert outcome.drawn == 3 and [p["id"] for p in outcome.problems] == ["s1"]
-    assert sorted(run.drawn_overlays()) == ["s0.png", "s2.png", "s3.png"]
+    assert sorted(run.drawn_overlays()) == ["s0.jpg", "s2.jpg", "s3.jpg"]
     again = draw_overlays(run, samples, records, rows, mode="all")  # only the missing one is tried again
     assert again.drawn == 0 and len(again.problems) == 1
 

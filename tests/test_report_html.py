@@ -163,4 +163,4 @@ def test_report_survives_odd_values_in_an_edited_run(run: Path) -> None:
 def test_overlay_names_never_collide() -> None:
     from grounddefake.rundir import overlay_name
 
-    assert overlay_name("a/b") != overlay_name("a:b") and overlay_name("plain-id_1.x") == "plain-id_1.x.png"
+    assert overlay_name("a/b") != overlay_name("a:b") and overlay_name("plain-id_1.x") == "plain-id_1.x.jpg"

@@ -99,10 +99,20 @@ def test_config_must_be_a_run_configuration(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("sample_id", "expected"),
-    [("0001", "0001.png"), ("plain-id_1.x", "plain-id_1.x.png"), ("a/b", None), ("x" * 200, None)],
+    [("0001", "0001.jpg"), ("plain-id_1.x", "plain-id_1.x.jpg"), ("a/b", None), ("x" * 200, None)],
 )
 def test_overlay_names_are_safe(sample_id: str, expected: str | None) -> None:
     name = overlay_name(sample_id)
-    assert "/" not in name and len(name) <= 115 and name.endswith(".png")
+    assert "/" not in name and len(name) <= 115 and name.endswith(".jpg")
     if expected is not None:
         assert name == expected
+
+
+@pytest.mark.parametrize(
+    ("drawn", "found"),
+    [({"a.jpg"}, "a.jpg"), ({"a.png"}, "a.png"), ({"a.jpg", "a.png"}, "a.jpg"), ({"b.jpg"}, None), (set(), None)],
+)
+def test_overlays_of_schema_1_runs_are_still_found(drawn: set[str], found: str | None) -> None:
+    from grounddefake.rundir import find_overlay
+
+    assert find_overlay("a", drawn) == found

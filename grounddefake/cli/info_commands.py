@@ -46,7 +46,7 @@ def detect_command(
     """Judge images: verdict, P(fake), rationale and regions in original pixels."""
     from grounddefake.api import Detector
     from grounddefake.backends import GenerationParams
-    from grounddefake.overlay import save_png
+    from grounddefake.overlay import IMAGE_SUFFIXES, save_image
 
     try:
         chosen = model if model != FORENSIC or not base_url else None
@@ -64,8 +64,8 @@ def detect_command(
     if overlay is not None:
         if len(images) > 1:
             overlay.mkdir(parents=True, exist_ok=True)
-        elif overlay.suffix.lower() != ".png":
-            raise fail(ValueError(f"--overlay {overlay}: give a .png file name (or a folder with several images)"))
+        elif overlay.suffix.lower() not in IMAGE_SUFFIXES:
+            raise fail(ValueError(f"--overlay {overlay}: give a .png or .jpg file name (or a folder for several)"))
         else:
             overlay.parent.mkdir(parents=True, exist_ok=True)
     failed = 0
@@ -80,7 +80,7 @@ def detect_command(
         if overlay is not None:
             target = overlay / f"{path.stem}.png" if len(images) > 1 else overlay
             try:
-                save_png(str(target), verdict.overlay(path))
+                save_image(str(target), verdict.overlay(path))
             except OSError as exc:
                 raise fail(exc) from None
         if as_json:

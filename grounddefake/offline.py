@@ -21,7 +21,7 @@ from grounddefake.pipeline import PredictionOutcome, Problem
 from grounddefake.records import SampleScore, record_size, skip_reason
 from grounddefake.report import render_markdown
 from grounddefake.report_html import render_html
-from grounddefake.run_config import DEFAULT_OVERLAY_SIZE, OverlayMode, RunConfig
+from grounddefake.run_config import DEFAULT_OVERLAY_SIZE, OVERLAY_MODES, OverlayMode, RunConfig
 from grounddefake.rundir import RunDir, RunDirectoryError, read_predictions
 from grounddefake.runs import data_name, finish_run, provenance
 from grounddefake.scoring import score_records
@@ -141,7 +141,10 @@ def build_report(
     Raises:
         RunDirectoryError: not a run directory, or another process writes it.
         FileNotFoundError: a file of the run is missing.
+        ValueError: ``overlays`` is not one of none, mistakes, all.
     """
+    if overlays not in OVERLAY_MODES:
+        raise ValueError(f"overlays is one of {', '.join(OVERLAY_MODES)}, got {overlays!r}")
     target = RunDir.at(run_dir)
     config = target.read_config()
     metrics = target.read_metrics()

@@ -108,3 +108,16 @@ def test_a_report_whose_data_moved_is_written_with_a_warning(tiny_dataset: Path,
     assert result.exit_code == 0, result.output
     assert "overlays not drawn: the run's data cannot be read" in result.output
     assert (run / "report.html").is_file()
+
+
+@pytest.mark.parametrize("command", ["eval", "score", "report"])
+def test_one_overlays_flag_with_one_meaning(tiny_dataset: Path, tmp_path: Path, command: str) -> None:
+    run = tmp_path / "run"
+    evaluate(tiny_dataset, ScriptedBackend(_boxes), "grounded", True, run, overlays="none")
+    args = {
+        "eval": ["eval", "--data", str(tiny_dataset), "--out", str(tmp_path / "new")],
+        "score": ["score", "--predictions", str(run / "predictions.jsonl"), "--data", str(tiny_dataset)],
+        "report": ["report", str(run)],
+    }[command]
+    result = CliRunner().invoke(app, [*args, "--overlays", "some"])
+    assert result.exit_code == 2 and "overlays is one of none, mistakes, all" in result.output

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import replace
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -16,8 +16,33 @@ import numpy as np
 from grounddefake.grounding import regions_to_heatmap, regions_to_mask
 from grounddefake.types import Region
 
-if TYPE_CHECKING:
-    from grounddefake.verdict import Verdict
+
+class Drawable(Protocol):
+    """What an overlay shows of a verdict (:class:`grounddefake.verdict.Verdict` is one): this module needs no more,
+    so it sits below the verdict, whose ``overlay()`` calls it."""
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def score(self) -> float | None: ...
+
+    @property
+    def regions(self) -> Sequence[Region]: ...
+
+    @property
+    def error(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class _Nothing:
+    """No verdict: the ground-truth half of a side-by-side overlay."""
+
+    label: str
+    score: float | None
+    regions: Sequence[Region]
+    error: str | None
+
 
 PREDICTION = (255, 64, 32)  # RGB
 TRUTH = (32, 220, 64)
@@ -48,7 +73,7 @@ HEAT_ALPHA = 0.45
 
 def draw_overlay(
     pixels: np.ndarray,
-    verdict: Verdict,
+    verdict: Drawable,
     truth: Sequence[Region] = (),
     truth_mask: np.ndarray | None = None,
     heatmap: bool = True,
@@ -133,10 +158,10 @@ def save_image(path: str, pixels: np.ndarray) -> None:
 
 
 def side_by_side(
-    pixels: np.ndarray, verdict: Verdict, truth: Sequence[Region] = (), truth_mask: np.ndarray | None = None
+    pixels: np.ndarray, verdict: Drawable, truth: Sequence[Region] = (), truth_mask: np.ndarray | None = None
 ) -> np.ndarray:
     """Ground truth (left) and prediction (right) next to each other, with a white gap: (H, W·2 + gap, 3)."""
-    empty = replace(verdict, label="unknown", score=None, regions=(), error=None)
+    empty = _Nothing("unknown", None, (), None)
     left = draw_overlay(pixels, empty, truth, truth_mask, heatmap=False)
     _label(left, "GROUND TRUTH", (0, 0), TRUTH, max(0.35, 0.45 * max(pixels.shape[:2]) / 640.0) * 1.2)
     right = draw_overlay(pixels, verdict, heatmap=True)

@@ -80,6 +80,37 @@ def regions_to_mask(regions: Sequence[Region], size: Size) -> np.ndarray:
     return mask
 
 
+def clip_regions(regions: Sequence[Region], size: Size, what: str = "region") -> tuple[tuple[Region, ...], list[str]]:
+    """``regions`` inside a ``size`` = (W, H) image: boxes clipped, polygon vertices clamped to the border, regions
+    left without area dropped; one note per fix (ground truth gets the sanitising predictions get from the parser).
+
+    >>> kept, notes = clip_regions([Region((-5, 10, 1e10, 20)), Region((200, 200, 300, 300))], (100, 50))
+    >>> kept[0].box, notes
+    ((0.0, 10.0, 100.0, 20.0), ['region 0: clipped to the image 100x50', 'region 1: dropped, no area inside the image'])
+    """
+    w, h = size
+    kept, notes = [], []
+    for i, region in enumerate(regions):
+        x1, y1, x2, y2 = region.box
+        box = (
+            float(min(max(x1, 0.0), w)),
+            float(min(max(y1, 0.0), h)),
+            float(min(max(x2, 0.0), w)),
+            float(min(max(y2, 0.0), h)),
+        )
+        polygon = region.polygon
+        if polygon is not None:
+            polygon = tuple((float(min(max(x, 0.0), w)), float(min(max(y, 0.0), h))) for x, y in polygon)
+        if not (box[2] > box[0] and box[3] > box[1]):
+            notes.append(f"{what} {i}: dropped, no area inside the image")
+            continue
+        if box != tuple(map(float, region.box)) or polygon != region.polygon:
+            notes.append(f"{what} {i}: clipped to the image {w}x{h}")
+            region = Region(box, polygon, region.label, region.score, region.point)
+        kept.append(region)
+    return tuple(kept), notes
+
+
 def region_level(region: Region) -> float:
     """A region's heatmap value: its score clipped to [0, 1]; 1 without a score or with a non-finite one."""
     score = region.score

@@ -20,7 +20,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from grounddefake.grounding import load_mask, scale_regions
+from grounddefake.grounding import clip_regions, load_mask, scale_regions
 from grounddefake.images import image_size_of, load_image
 from grounddefake.overlay import draw_overlay, save_image, side_by_side
 from grounddefake.records import SampleScore, verdict_from_record
@@ -85,13 +85,13 @@ def draw_sample_overlay(
     reduced = load_image(sample.image, max_side=_decode_side(sample.image, size))
     pixels, shown, original = reduced.pixels, reduced.size, reduced.displayed_size
     verdict = verdict_from_record(record)
-    regions = scale_regions(verdict.regions, verdict.image_size or original, shown)
+    regions, _ = clip_regions(scale_regions(verdict.regions, verdict.image_size or original, shown), shown)
     verdict = replace(verdict, regions=regions, image_size=shown)
     truth_mask = None
     if sample.mask is not None:
         mask = load_mask(sample.mask)
         truth_mask = cv2.resize(mask.astype(np.uint8), shown, interpolation=cv2.INTER_NEAREST).astype(bool)
-    truth = scale_regions(sample.regions, original, shown)
+    truth, _ = clip_regions(scale_regions(sample.regions, original, shown), shown)  # scoring lists what was clipped
     draw = side_by_side if paired else draw_overlay
     save_image(target, draw(pixels, verdict, truth, truth_mask=truth_mask))
 

@@ -242,7 +242,7 @@ def pack_from_mapping(data: Any, source: str) -> PromptPack:
             raise fail("answers", "must map answer words to 'real' or 'fake', e.g. {yes: fake, no: real}")
         answers = {k.strip().lower(): v for k, v in answers.items()}
     canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
-    return PromptPack(
+    pack = PromptPack(
         name=name,
         version=str(data["version"]),
         description=data["description"].strip(),
@@ -256,3 +256,25 @@ def pack_from_mapping(data: Any, source: str) -> PromptPack:
         answers=answers,
         inputs=inputs,
     )
+    rehearse(pack)
+    return pack
+
+
+REHEARSAL_SIZE = (640, 480)
+REHEARSAL_CONVENTION = "qwen2.5-vl"
+"""A ``native`` pack is rehearsed with a model family that has its own box format."""
+
+
+def rehearse(pack: PromptPack) -> None:
+    """Render every template of ``pack`` once, on a stand-in sample, so that a template the sandbox refuses
+    (``{% include %}``, a loop past its bound, an unsafe attribute) fails when the pack is loaded, before any file is
+    written or any request is sent.
+
+    Raises:
+        PromptPackError: a template cannot be rendered.
+    """
+    convention = REHEARSAL_CONVENTION if pack.convention == NATIVE else None
+    inputs = {name: "example" for name in pack.inputs}
+    pack.render_system(REHEARSAL_SIZE, convention, inputs)
+    for index in range(len(pack.turns)):
+        pack.render_turn(index, REHEARSAL_SIZE, ["(an earlier answer)"] * index, convention, inputs)

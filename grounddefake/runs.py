@@ -196,6 +196,8 @@ def _evaluate(
     on_result: OnResult | None,
     on_stats: OnStats | None,
 ) -> RunResult:
+    if pack is None and options.prompt is not None:  # a pack the sandbox refuses fails before any file is written
+        pack = load_pack(options.prompt)
     if options.out is None:  # a new folder: named after the model, so the model is made first
         backend = backend or _backend(options)
         options = options.replace(out=str(default_run_dir(backend.model, options.data)))

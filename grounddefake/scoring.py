@@ -11,7 +11,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from grounddefake.grounding import load_heatmap, load_mask, regions_to_heatmap, regions_to_mask, scale_regions
+from grounddefake.grounding import (
+    clip_regions,
+    load_heatmap,
+    load_mask,
+    regions_to_heatmap,
+    regions_to_mask,
+    scale_regions,
+)
 from grounddefake.images import ImageError, image_size_of
 from grounddefake.metrics.accumulator import MetricsAccumulator, SampleRows
 from grounddefake.metrics.classification import ClassificationRow
@@ -72,20 +79,29 @@ def score_sample(
     fake = real = heat = pair = None
     iou, empty = None, False
     if localization:
-        gt, gt_size = None, None
+        gt, gt_size, truth = None, None, sample.regions
         try:
             if sample.mask is not None:
                 gt = load_mask(sample.mask)
                 gt_size = (gt.shape[1], gt.shape[0])
+                if size is not None and gt_size != tuple(size):
+                    problems.append(
+                        f"mask {sample.mask.name} is {gt_size[0]}x{gt_size[1]}, the image {size[0]}x{size[1]}: "
+                        "compared at the mask's size"
+                    )
             elif sample.regions:
                 gt_size = image_size_of(sample.image) or size  # GT regions are in the image's own pixels
-                gt = None if gt_size is None else regions_to_mask(sample.regions, gt_size)
+            if truth and gt_size is not None:
+                truth, notes = clip_regions(truth, gt_size, "ground-truth region")
+                problems += notes
+            if gt is None and truth and gt_size is not None:
+                gt = regions_to_mask(truth, gt_size)
         except ImageError as exc:
             problems.append(str(exc))
         if size is None and (sample.label == "real" or gt is not None):
             problems.append("no image_size and the image is unreadable: not localized")
         elif size is not None and sample.label == "fake" and gt is not None and gt_size is not None:
-            truth_boxes = tuple(r.box for r in sample.regions)
+            truth_boxes = tuple(r.box for r in truth)
             predicted = scale_regions(claimed, size, gt_size)  # rasterised at ground-truth resolution
             fake = LocalizationScorer(thresholds).update_fake(predicted, gt, truth_boxes)
             empty = fake is None

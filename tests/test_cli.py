@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -227,3 +228,25 @@ def test_eval_groups_by_a_metadata_field(tiny_dataset: Path, tmp_path: Path) -> 
     assert set(metrics["groups"]["values"]) == {"sdxl", "flux"}
     assert metrics["localization"]["n_box"] == 2 and "box_f1@0.3" in metrics["localization"]
     assert json.loads((out / "config.json").read_text())["options"]["group_by"] == "meta.generator"
+
+
+REFUSED_PACKS = {
+    "include": "{% include 'x.txt' %} Is this real?",
+    "import": "{% import 'macros.txt' as m %}{{ m.q() }}",
+    "unsafe attribute": "{{ image.__class__.__mro__ }}",
+}
+
+
+@pytest.mark.parametrize("template", REFUSED_PACKS.values(), ids=REFUSED_PACKS.keys())
+def test_a_refused_pack_fails_before_anything_is_written(tmp_path: Path, template: str) -> None:
+    pack = tmp_path / "bad.yaml"
+    pack.write_text(
+        yaml.safe_dump({"name": "bad", "version": 1, "description": "d", "task": "verdict", "turns": [template]})
+    )
+    image = tmp_path / "photo.png"
+    Image.fromarray(np.full((32, 32, 3), 90, np.uint8)).save(image)
+    detected = _cli("detect", str(image), "--prompt", str(pack))
+    assert detected.exit_code == 2 and detected.output.startswith("error:") and "Traceback" not in detected.output
+    evaluated = _cli("eval", "--data", "demo", "--prompt", str(pack), "--out", str(tmp_path / "run"), "--limit", "1")
+    assert evaluated.exit_code == 2 and len(evaluated.output.strip().splitlines()) == 1
+    assert not (tmp_path / "run").exists()

@@ -154,3 +154,34 @@ def test_a_malformed_image_size_falls_back_to_the_images_own(tmp_path: Path) -> 
     line = {"id": "img0001", "label": "fake", "image_size": [1, "x"], "regions": [{"box": [16, 8, 40, 24]}]}
     metrics = score(_predictions(tmp_path / "p.jsonl", [line]), data)
     assert metrics["localization"]["n"] == 1 and metrics["localization"]["iou_mean"] == pytest.approx(1.0)
+
+
+def test_ground_truth_out_of_the_image_is_clipped_and_listed(tmp_path: Path) -> None:
+    from grounddefake.api import evaluate
+
+    from .conftest import ScriptedBackend
+
+    data = write_dataset(tmp_path / "data", 4)
+    lines = [json.loads(line) for line in data.read_text().splitlines()]
+    lines[1].pop("mask")
+    lines[1]["regions"] = [{"box": [16, 8, 1e10, 24]}, {"box": [500, 500, 600, 600]}]  # past the 64x48 image
+    data.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    answer = '{"verdict": "fake", "regions": [{"box": [250, 166, 1000, 500]}]}'
+    result = evaluate(data, ScriptedBackend(lambda r: answer), "grounded", True, tmp_path / "run", overlays="all")
+    reasons = [p["reason"] for p in result.metrics["problems"] if p["id"] == "img0001"]
+    assert reasons == [
+        "ground-truth region 0: clipped to the image 64x48",
+        "ground-truth region 1: dropped, no area inside the image",
+    ]
+    assert result.metrics["localization"]["n_box"] == 1 and "overlay_problems" not in result.metrics
+    assert len(list((tmp_path / "run" / "overlays").iterdir())) == 4
+
+
+def test_a_mask_of_another_size_is_listed(tmp_path: Path) -> None:
+    data = write_dataset(tmp_path / "data", 2)
+    Image.fromarray(np.zeros((24, 32), np.uint8)).save(tmp_path / "data" / "masks" / "img0001.png")
+    predictions = _predictions(tmp_path / "p.jsonl", [{"id": "img0001", "label": "fake", "image_size": [64, 48]}])
+    metrics = score(predictions, data, localization=True)
+    assert {"id": "img0001", "reason": "mask img0001.png is 32x24, the image 64x48: compared at the mask's size"} in (
+        metrics["problems"]
+    )

@@ -73,7 +73,7 @@ def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
     """The JSON objects of a JSONL file; blank lines, lines that are not objects and a torn last line are skipped."""
     if not path.exists():
         return
-    with open(path, encoding="utf-8") as f:
+    with open(path, encoding="utf-8", errors="replace") as f:  # a damaged byte costs its line, not the file
         for line in f:
             try:
                 value = json.loads(line)
@@ -183,7 +183,17 @@ class RunDir:
             return set()
 
     def create(self) -> RunDir:
-        self.path.mkdir(parents=True, exist_ok=True)
+        """Make the folder (and its parents).
+
+        Raises:
+            RunDirectoryError: the path is a file, or the folder cannot be made (permissions, a full disk).
+        """
+        if self.path.exists() and not self.path.is_dir():
+            raise RunDirectoryError(f"{self.path} is a file, not a run directory; choose another --out")
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RunDirectoryError(f"{self.path}: cannot make the run directory ({exc.strerror or exc})") from None
         return self
 
     # -- config and metrics ------------------------------------------------------------------------------------------
@@ -286,7 +296,10 @@ class RunDir:
         The lock is the operating system's (``flock``), so a crashed or killed process releases it.
         """
         self.create()
-        handle = open(self.path / LOCK, "a+", encoding="utf-8")  # noqa: SIM115 - held for the whole block
+        try:
+            handle = open(self.path / LOCK, "a+", encoding="utf-8")  # noqa: SIM115 - held for the whole block
+        except OSError as exc:
+            raise RunDirectoryError(f"{self.path}: cannot write in the run directory ({exc.strerror or exc})") from None
         try:
             _lock_exclusive(handle, self.path)
             handle.seek(0)

@@ -250,3 +250,42 @@ def test_a_refused_pack_fails_before_anything_is_written(tmp_path: Path, templat
     evaluated = _cli("eval", "--data", "demo", "--prompt", str(pack), "--out", str(tmp_path / "run"), "--limit", "1")
     assert evaluated.exit_code == 2 and len(evaluated.output.strip().splitlines()) == 1
     assert not (tmp_path / "run").exists()
+
+
+def test_file_system_refusals_are_one_line(tiny_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    a_file = tmp_path / "taken"
+    a_file.write_text("x")
+    result = _cli("eval", "--data", str(tiny_dataset), "--out", str(a_file))
+    assert (
+        result.exit_code == 2
+        and result.output.strip() == f"error: {a_file} is a file, not a run directory; choose another --out"
+    )
+
+    def refuse(self: Path, *args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Path, "mkdir", refuse)
+        result = _cli("eval", "--data", str(tiny_dataset), "--out", str(tmp_path / "locked" / "run"))
+    assert result.exit_code == 2 and "cannot make the run directory (Permission denied)" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_a_full_disk_while_drawing_costs_only_overlays(tiny_dataset: Path, tmp_path: Path, monkeypatch) -> None:
+    import errno
+
+    import grounddefake.overlay_pass as overlay_pass
+
+    def full(path: str, pixels: np.ndarray) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", path)
+
+    monkeypatch.setattr(overlay_pass, "save_image", full)
+    result = _cli(
+        "eval", "--data", str(tiny_dataset), "--with-boxes", "--out", str(tmp_path / "run"), "--overlays", "all"
+    )
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["classification"]["n"] == 4 and len(metrics["overlay_problems"]) == 4
+    assert "No space left on device" in metrics["overlay_problems"][0]["reason"]
+    (tmp_path / "run" / "samples.jsonl").open("ab").write(b"\xff\xfe{not json\n")  # a damaged line
+    assert _cli("report", str(tmp_path / "run"), "--overlays", "none").exit_code == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 import typer
@@ -33,6 +34,8 @@ USER_ERRORS = (
     FileNotFoundError,
     LocalModelError,
     SuiteError,
+    OSError,  # the file system's refusals (permissions, a full disk, a file where a folder belongs), in one line
+    sqlite3.Error,  # the response cache's database
 )
 
 

@@ -12,11 +12,12 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from grounddefake.records import SampleScore
 from grounddefake.resources import asset_dir
 from grounddefake.rundir import find_overlay
+from grounddefake.untrusted import visible
 
 
 def md_escape(value: Any, limit: int = 200) -> str:
-    """Untrusted text for a Markdown table cell: one line, bounded, no HTML, no cell breaks."""
-    text = " ".join(str(value).split())
+    """Untrusted text for a Markdown table cell: one line, bounded, no HTML, no cell breaks, no terminal control."""
+    text = visible(" ".join(str(value).split()))  # escape sequences shown, never obeyed by a terminal
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -25,6 +25,7 @@ from grounddefake.cli.app import (
 )
 from grounddefake.images import ImageError
 from grounddefake.prompts import list_packs, load_pack
+from grounddefake.untrusted import json_line
 
 
 @app.command("detect")
@@ -224,4 +225,4 @@ def parse_command(
     except (KeyError, OSError) as exc:
         raise fail(ValueError(exc.args[0]) if isinstance(exc, KeyError) else exc) from None
     verdict = parse(text, conv, size, input_size=seen)
-    sys.stdout.write(json.dumps(verdict.to_json(), indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.write(json_line(verdict.to_json(), indent=2) + "\n")

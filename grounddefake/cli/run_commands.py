@@ -26,6 +26,7 @@ from grounddefake.cli.app import (
     overlays_option,
 )
 from grounddefake.cli.display import metrics_table, progress_bar
+from grounddefake.untrusted import visible
 
 
 @app.command("eval")
@@ -101,7 +102,7 @@ def eval_command(
     from grounddefake.suites import apply_suite
 
     progress = progress_bar()
-    label = model or ("server model" if base_url else FORENSIC)
+    label = escape(visible(model or ("server model" if base_url else FORENSIC)))
     task = progress.add_task(label, total=None, stats=None)
 
     def on_result(sample: Any, record: dict[str, Any]) -> None:
@@ -113,7 +114,9 @@ def eval_command(
     try:
         if resume_dir is not None:
             config = RunDir.at(resume_dir).read_config()
-            progress.update(task, total=config.get("n_samples"), description=str(config.get("model", label)))
+            progress.update(
+                task, total=config.get("n_samples"), description=escape(visible(config.get("model", label)))
+            )
             with progress:
                 result = resume(resume_dir, on_result=on_result, on_stats=on_stats)
         else:
@@ -171,7 +174,7 @@ def summary(result: Any) -> None:
     out.print(metrics_table(result.metrics))
     seconds = result.metrics["seconds"]
     reused = f", {result.reused} reused from an earlier run" if result.reused else ""
-    run_dir = escape(str(result.run_dir))
+    run_dir = escape(visible(result.run_dir))
     out.print(f"{len(result.scores.samples)} samples in {seconds:.1f} s{reused} → [bold]{run_dir}[/]")
     requests = result.metrics.get("requests") or {}
     if requests.get("sent") or requests.get("cached"):
@@ -182,11 +185,14 @@ def summary(result: Any) -> None:
             highlight=False,
         )
     for fallback in requests.get("fallbacks", []):
-        err.print(f"[yellow]fallback[/] {escape(fallback)}", highlight=False)
+        err.print(f"[yellow]fallback[/] {escape(visible(fallback))}", highlight=False)
     for problem in result.problems:
-        err.print(f"[yellow]skipped[/] {escape(problem.id)}: {escape(problem.reason)}", highlight=False)
+        err.print(
+            f"[yellow]skipped[/] {escape(visible(problem.id))}: {escape(visible(problem.reason))}", highlight=False
+        )
     for problem in result.metrics.get("overlay_problems", []):
-        err.print(f"[yellow]overlay[/] {escape(problem['id'])}: {escape(problem['reason'])}", highlight=False)
+        overlay = f"{escape(visible(problem['id']))}: {escape(visible(problem['reason']))}"
+        err.print(f"[yellow]overlay[/] {overlay}", highlight=False)
 
 
 @app.command("score")
@@ -243,7 +249,7 @@ def report_command(
     except (*USER_ERRORS, ValueError) as exc:
         raise fail(exc) from None
     for warning in caught:
-        err.print(f"[yellow]warning[/] {escape(str(warning.message))}", highlight=False)
+        err.print(f"[yellow]warning[/] {escape(visible(warning.message))}", highlight=False)
     out.print(f"→ [bold]{escape(str(markdown))}[/], [bold]{escape(str(html))}[/]")
 
 
@@ -262,7 +268,7 @@ def compare_command(
     table = Table(show_header=True, header_style="bold")
     table.add_column("metric")
     for model in comparison.models:
-        table.add_column(model, justify="right")
+        table.add_column(visible(model), justify="right")
     for name, cells in comparison.rows:
         table.add_row(
             name,
@@ -270,7 +276,7 @@ def compare_command(
         )
     out.print(table, markup=False, highlight=False)
     for warning in comparison.warnings:
-        err.print(f"[yellow]warning[/] {escape(warning)}")
+        err.print(f"[yellow]warning[/] {escape(visible(warning))}")
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "compare.md").write_text(render_markdown(comparison), encoding="utf-8")

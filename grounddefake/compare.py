@@ -52,6 +52,9 @@ def compare_runs(run_dirs: Sequence[str | Path]) -> Comparison:
         warnings.append("the runs were made on different data: their numbers are not comparable")
     if len({m.get("n_samples") for m in metrics}) > 1:
         warnings.append("the runs cover different numbers of samples")
+    packs = list(dict.fromkeys(str(c.get("prompt")) for c in configs))
+    if len(packs) > 1:
+        warnings.append(f"the runs used different prompt packs ({', '.join(packs)}): a difference may be the prompt's")
     rows = []
     for group, key in ROWS:
         cells = []

@@ -71,6 +71,21 @@ HEAT_ALPHA = 0.45
 """Opacity of the predicted heatmap where it is hottest."""
 
 
+def region_caption(number: int, region: Region) -> str:
+    """The caption drawn over a predicted region: its number, its score and its label, visibly apart (the Hershey
+    font's space is narrow: "#1 0.99" read as "#10.99").
+
+    >>> region_caption(1, Region((0, 0, 5, 5), label="copy-move", score=0.99))
+    '#1: 0.99 | copy-move'
+    """
+    parts = [f"#{number}:"]
+    if region.score is not None:
+        parts.append(f"{region.score:.2f}")
+    if region.label:
+        parts.append(("| " if region.score is not None else "") + _ascii(region.label, 28))
+    return " ".join(parts)
+
+
 def draw_overlay(
     pixels: np.ndarray,
     verdict: Drawable,
@@ -118,12 +133,7 @@ def draw_overlay(
     for i, region in enumerate(verdict.regions, start=1):
         x1, y1, x2, y2 = (round(v) for v in region.box)
         cv2.rectangle(canvas, (x1, y1), (max(x1, x2 - 1), max(y1, y2 - 1)), PREDICTION, line, cv2.LINE_8)
-        text = f"#{i}"
-        if region.score is not None:
-            text += f" {region.score:.2f}"
-        if region.label:
-            text += " " + _ascii(region.label, 28)
-        _label(canvas, text, (x1, y1 - line), PREDICTION, scale * 0.9)
+        _label(canvas, region_caption(i, region), (x1, y1 - line), PREDICTION, scale * 0.9)
     banner = verdict.label.upper()
     if verdict.score is not None:
         banner += f"  P(fake)={verdict.score:.2f}"

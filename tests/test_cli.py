@@ -289,3 +289,11 @@ def test_a_full_disk_while_drawing_costs_only_overlays(tiny_dataset: Path, tmp_p
     assert "No space left on device" in metrics["overlay_problems"][0]["reason"]
     (tmp_path / "run" / "samples.jsonl").open("ab").write(b"\xff\xfe{not json\n")  # a damaged line
     assert _cli("report", str(tmp_path / "run"), "--overlays", "none").exit_code == 0
+
+
+@pytest.mark.parametrize(("columns", "table"), [(80, False), (200, True)])
+def test_conventions_stay_readable_in_a_narrow_terminal(columns: int, table: bool) -> None:
+    result = CliRunner().invoke(app, ["conventions"], env={"COLUMNS": str(columns)}, terminal_width=columns)
+    assert result.exit_code == 0
+    assert ("  example answer: " in result.output) is not table
+    assert all(len(line) <= columns for line in result.output.splitlines()) or table

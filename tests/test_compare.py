@@ -54,3 +54,15 @@ def test_markdown_cells_are_escaped(tmp_path: Path) -> None:
     (run / "config.json").write_text(json.dumps(config))
     header = render_markdown(compare_runs([run])).splitlines()[0]
     assert header == "| metric | a\\|b |"
+
+
+def test_compare_says_when_the_runs_used_different_prompt_packs(tiny_dataset: Path, tmp_path: Path) -> None:
+    from grounddefake.compare import compare_runs
+
+    from .conftest import ScriptedBackend
+
+    answer = '{"verdict": "real", "regions": []}'
+    evaluate(tiny_dataset, ScriptedBackend(lambda r: answer), "grounded", True, tmp_path / "a", overlays="none")
+    evaluate(tiny_dataset, ScriptedBackend(lambda r: answer), "verdict", False, tmp_path / "b", overlays="none")
+    warnings = compare_runs([tmp_path / "a", tmp_path / "b"]).warnings
+    assert any("different prompt packs (grounded@" in w for w in warnings)

@@ -173,6 +173,10 @@ def models_command() -> None:
     )
 
 
+WIDE_TABLE = 120
+"""Terminal columns below which ``conventions`` prints a block per convention instead of a table."""
+
+
 @app.command("conventions")
 def conventions_command() -> None:
     """List the box conventions the parser knows, with the model families that use them and an example answer."""
@@ -187,6 +191,18 @@ def conventions_command() -> None:
         f"{EXAMPLE_SIZE[0]}x{EXAMPLE_SIZE[1]} image",
     )
     reference = {"input": "image sent", "square-pad": "padded square", "smart-resize": "smart-resized grid"}
+    if out.width < WIDE_TABLE:  # five columns in 80 are unreadable: one block per convention instead
+        for c in conventions():
+            out.print(c.name, style="bold", markup=False, highlight=False)
+            for what, value in (
+                ("families", ", ".join(c.families)),
+                ("numbers", c.description),
+                ("reference image", reference[c.reference]),
+                ("example answer", c.example()),
+            ):
+                out.print(f"  {what}: {value}", markup=False, highlight=False)
+        out.print(table.caption, markup=False, highlight=False)
+        return
     for column in ("convention", "model families", "numbers", "reference image", "example answer"):
         table.add_column(column, overflow="fold")
     for c in conventions():

@@ -40,7 +40,8 @@ def list_images(folder: Path, root: Path, recursive: bool = False, problems: lis
     def refuse(path: Path, suffix: str = "") -> None:
         if problems is not None:
             name = path.relative_to(root).as_posix() + suffix
-            problems.append(f"{name}: a symbolic link out of the dataset folder, skipped ({FOLLOW_LINKS_ENV}=1 follows it)")
+            why = f"a symbolic link out of the dataset folder, skipped ({FOLLOW_LINKS_ENV}=1 follows it)"
+            problems.append(f"{name}: {why}")
 
     if not inside(root, folder):
         refuse(folder, "/")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,7 @@ def list_images(folder: Path, root: Path, recursive: bool = False, problems: lis
     if not inside(root, folder):
         refuse(folder, "/")
         return []
-    found = folder.rglob("*") if recursive else folder.iterdir()
+    found = _walk(folder, root, refuse) if recursive else folder.iterdir()
     images = []
     for p in found:
         if not is_image(p) or p.name.startswith("."):
@@ -56,6 +56,26 @@ def list_images(folder: Path, root: Path, recursive: bool = False, problems: lis
             continue
         images.append(p)
     return sorted(images)
+
+
+def _walk(folder: Path, root: Path, refuse: Callable[[Path, str], None]) -> Iterator[Path]:
+    """Every file under ``folder``: linked subfolders followed while they stay in ``root`` (once each), the others
+    refused."""
+    seen: set[str] = set()
+    for top, dirs, files in os.walk(folder, followlinks=True):
+        real = os.path.realpath(top)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        kept = []
+        for name in dirs:
+            if inside(root, Path(top) / name):
+                kept.append(name)
+            else:
+                refuse(Path(top) / name, "/")
+        dirs[:] = kept
+        yield from (Path(top) / name for name in files)
 
 
 def relative_id(root: Path, path: Path) -> str:

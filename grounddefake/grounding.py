@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
-from grounddefake.images import ImageError
+from grounddefake.image_files import ImageError, open_image
 from grounddefake.types import Box, Region, Sample, Size
 
 
@@ -139,19 +139,14 @@ def load_mask(path: str | Path, size: Size | None = None) -> np.ndarray:
     Raises:
         ImageError: unreadable, or its size differs from ``size`` (W, H).
     """
-    try:
-        with Image.open(path) as img:
-            img.load()
-            if img.mode in ("L", "1"):  # the common case, without a float copy: 8-bit grey or 1-bit
-                grey = np.asarray(img.convert("L") if img.mode == "1" else img)
-                peak = int(grey.max(initial=0))
-                mask = grey > (0 if peak <= 1 else 127)
-                return _checked(mask, path, size)
-            values, top = _mask_values(img)
-    except FileNotFoundError:
-        raise ImageError(f"{path}: no such mask file") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise ImageError(f"{path}: unreadable mask ({exc})") from None
+    with open_image(path, "mask") as img:
+        img.load()
+        if img.mode in ("L", "1"):  # the common case, without a float copy: 8-bit grey or 1-bit
+            grey = np.asarray(img.convert("L") if img.mode == "1" else img)
+            peak = int(grey.max(initial=0))
+            mask = grey > (0 if peak <= 1 else 127)
+            return _checked(mask, path, size)
+        values, top = _mask_values(img)
     if values.size and values.max() <= 1:
         top = 1.0
     return _checked(values > top / 2, path, size)
@@ -207,15 +202,12 @@ def load_heatmap(path: str | Path, size: Size | None = None) -> np.ndarray:
     Raises:
         ImageError: unreadable.
     """
-    try:
-        with Image.open(path) as img:
-            img.load()
-            if img.mode.startswith("I"):
-                values = np.asarray(img, np.float64) / 65535.0
-            else:
-                values = np.asarray(img.convert("L"), np.float64) / 255.0
-    except (OSError, ValueError) as exc:
-        raise ImageError(f"{path}: unreadable heatmap ({exc})") from None
+    with open_image(path, "heatmap") as img:
+        img.load()
+        if img.mode.startswith("I"):
+            values = np.asarray(img, np.float64) / 65535.0
+        else:
+            values = np.asarray(img.convert("L"), np.float64) / 255.0
     if size is not None and (values.shape[1], values.shape[0]) != tuple(size):
         import cv2
 

@@ -181,6 +181,17 @@ def open_encoded(image: str | Path | bytes | bytearray) -> Iterator[_Encoded]:
         fp.close()
 
 
+@contextmanager
+def open_image(path: str | Path, what: str = "image") -> Iterator[Image.Image]:
+    """The one way to open an image file for its pixels: a Pillow image (header read, decompression-bomb guard on)
+    whose every failure, while opening or while decoding in the ``with`` body, is an :class:`ImageError`.
+
+    ``what`` names the file in messages ("mask", "heatmap").
+    """
+    with open_encoded(Path(path)) as encoded, _pillow_errors(f"{path} ({what})" if what != "image" else str(path)):
+        yield encoded.image
+
+
 def _orientation(img: Image.Image, fp: BinaryIO) -> int:
     """EXIF orientation from the header. A PNG keeps metadata after its pixels only when a late chunk says so."""
     if img.format == "PNG" and "exif" not in img.info:

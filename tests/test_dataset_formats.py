@@ -354,12 +354,22 @@ def test_convert_round_trips(tmp_path: Path, build, fmt, to: str) -> None:
             assert (regions_to_mask(copy.regions, (W, H)) == regions_to_mask(sample.regions, (W, H))).all()
 
 
-def test_convert_refuses_to_write_outside_the_dataset(tmp_path: Path) -> None:
+def test_convert_writes_outside_the_dataset_with_absolute_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Output elsewhere (the shipped demo lives in site-packages): absolute paths, read back with the user's flag."""
     from grounddefake.datasets.convert import to_manifest
 
-    (tmp_path / "other").mkdir()
-    with pytest.raises(DatasetError, match="inside the dataset folder"):
-        to_manifest(load_dataset(real_fake(tmp_path / "rf")), tmp_path / "other" / "m.jsonl")
+    original = load_dataset(real_fake(tmp_path / "rf"))
+    written = to_manifest(original, tmp_path / "other" / "m.jsonl")
+    assert (written.count, written.absolute) == (len(original), len(original)) and "paths absolute" in written.how
+    with pytest.raises(DatasetError, match="absolute path"):
+        load_dataset(tmp_path / "other" / "m.jsonl")
+    monkeypatch.setenv("GROUNDDEFAKE_FOLLOW_LINKS", "1")
+    again = load_dataset(tmp_path / "other" / "m.jsonl")
+    assert [s.image for s in again] == [s.image for s in original]
+    inside = to_manifest(original, tmp_path / "rf" / "m.jsonl")
+    assert inside.absolute == 0 and inside.how == "paths relative to it"
 
 
 def test_data_commands(tmp_path: Path) -> None:

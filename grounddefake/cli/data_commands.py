@@ -41,7 +41,7 @@ def data_inspect_command(
     from grounddefake.datasets.inspection import inspect_dataset
 
     try:
-        report = inspect_dataset(load_dataset(data, data_format), hash_images=not no_hash)
+        report = inspect_dataset(load_dataset(data, data_format, strict=False), hash_images=not no_hash)
     except USER_ERRORS as exc:
         raise fail(exc) from None
     if as_json:
@@ -73,7 +73,9 @@ def data_inspect_command(
 @data_app.command("convert")
 def data_convert_command(
     data: str = typer.Argument(..., help="A dataset folder or annotation file."),
-    target: Path = typer.Argument(..., help="The file to write (inside the dataset folder: paths stay relative)."),
+    target: Path = typer.Argument(
+        ..., help="The file to write (paths relative to it for files under its folder, else absolute)."
+    ),
     to: str = typer.Option(..., "--to", help="manifest or coco."),
     data_format: str | None = typer.Option(None, "--format", help="Dataset format (default: detected)."),
 ) -> None:
@@ -85,7 +87,7 @@ def data_convert_command(
         raise fail(ValueError(f"--to is manifest or coco, got {to!r}"))
     try:
         dataset = load_dataset(data, data_format)
-        count = (to_manifest if to == "manifest" else to_coco)(dataset, target)
-    except USER_ERRORS as exc:
+        written = (to_manifest if to == "manifest" else to_coco)(dataset, target)
+    except (*USER_ERRORS, OSError) as exc:
         raise fail(exc) from None
-    out.print(f"{count} samples ({dataset.format}) → {escape(str(target))}", highlight=False)
+    out.print(f"{written.count} samples ({dataset.format}) → {escape(str(target))}; {written.how}", highlight=False)

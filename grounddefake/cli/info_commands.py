@@ -30,7 +30,9 @@ from grounddefake.untrusted import json_line
 
 @app.command("detect")
 def detect_command(
-    images: list[Path] = typer.Argument(..., help="Image files."),
+    images: list[Path] = typer.Argument(
+        ..., help="Image files, or folders: every image in them and their subfolders, sorted by path."
+    ),
     model: str = typer.Option("forensic", "--model", help="Model name (see `grounddefake models`)."),
     prompt: str | None = typer.Option(None, "--prompt", help="Prompt pack (default: grounded)."),
     overlay: Path | None = typer.Option(
@@ -44,7 +46,8 @@ def detect_command(
     device: str = device_option(),
     dtype: str = dtype_option(),
 ) -> None:
-    """Judge images: verdict, P(fake), rationale and regions in original pixels."""
+    """Judge images (or every image in a folder, subfolders included): verdict, P(fake), rationale and regions in
+    original pixels."""
     from grounddefake.api import Detector
     from grounddefake.backends import GenerationParams
     from grounddefake.overlay import IMAGE_SUFFIXES, save_image
@@ -62,15 +65,19 @@ def detect_command(
         )
     except (*USER_ERRORS, KeyError) as exc:
         raise fail(exc if not isinstance(exc, KeyError) else ValueError(exc.args[0])) from None
+    try:
+        named = _image_files(images)
+    except USER_ERRORS as exc:
+        raise fail(exc) from None
     if overlay is not None:
-        if len(images) > 1:
+        if len(named) > 1:
             overlay.mkdir(parents=True, exist_ok=True)
         elif overlay.suffix.lower() not in IMAGE_SUFFIXES:
             raise fail(ValueError(f"--overlay {overlay}: give a .png or .jpg file name (or a folder for several)"))
         else:
             overlay.parent.mkdir(parents=True, exist_ok=True)
     failed = 0
-    for path in images:
+    for path, name in named:
         try:
             answer = detector.ask(path)
         except ImageError as exc:
@@ -79,7 +86,7 @@ def detect_command(
             continue
         verdict = answer.verdict
         if overlay is not None:
-            target = overlay / f"{path.stem}.png" if len(images) > 1 else overlay
+            target = overlay / f"{name}.png" if len(named) > 1 else overlay
             try:
                 save_image(str(target), verdict.overlay(path))
             except OSError as exc:
@@ -101,6 +108,21 @@ def detect_command(
             out.print(f"  region ({box}){extra}: {region.label or ''}", markup=False, highlight=False)
     if failed:
         raise typer.Exit(code=2)
+
+
+def _image_files(paths: list[Path]) -> list[tuple[Path, str]]:
+    """Each image file with the name of its overlay: a file as given (its stem), a folder as the images in it and its
+    subfolders (the ``images`` dataset format: sorted, hidden files and links leaving it skipped), named by their
+    path in it."""
+    from grounddefake.datasets.folders import read_image_folder
+
+    named: list[tuple[Path, str]] = []
+    for path in paths:
+        if path.is_dir():
+            named += [(s.image, s.id.replace("/", "__")) for s in read_image_folder(path)]
+        else:
+            named.append((path, path.stem))
+    return named
 
 
 @app.command("prompts")

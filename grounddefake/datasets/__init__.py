@@ -2,7 +2,7 @@
 
 ``load_dataset(path)`` detects the format from the folder layout or the file's structure; ``format=NAME`` names it.
 Formats (``FORMATS``): the grounddefake manifest, class folders, image + mask folder pairs, IMDL-BenCo JSON, COCO,
-SynthScars, LOKI, FakeXplained, LLaVA conversations and Expl-AIGI-Eval / RichHF.
+SynthScars, LOKI, FakeXplained, LLaVA conversations, Expl-AIGI-Eval / RichHF, and a plain folder of unlabelled images.
 """
 
 from __future__ import annotations
@@ -37,22 +37,33 @@ FORMATS: dict[str, tuple[str, Callable[[Path], Dataset]]] = {
     ),
     "expl-aigi": ("Expl-AIGI-Eval / RichHF JSONL (heatmap PNG + score)", annotation_files.read_expl_aigi),
     "hf": ("Hugging Face parquet files or a save_to_disk folder (SID-Set columns; needs the 'hf' extra)", hf.read_hf),
+    "images": ("a plain folder of images, subfolders included, unlabelled (detected last)", folders.read_image_folder),
 }
 
 
 def detect_format(path: Path) -> str | None:
-    """The format of a dataset folder or annotation file, or None."""
+    """The format of a dataset folder or annotation file, or None.
+
+    A folder: ``manifest.jsonl``, a folder layout, Hugging Face files, the one annotation file it holds, and last a
+    plain folder of images.
+    """
     if path.is_dir():
         if (path / "manifest.jsonl").is_file():
             return "manifest"
-        return folders.detect_folder(path) or ("hf" if hf.is_hf(path) else None)
+        if name := folders.detect_folder(path) or ("hf" if hf.is_hf(path) else None):
+            return name
+        if (single := annotation_files.annotation_file_in(path)) is not None:
+            return annotation_files.detect_file(single)
+        return "images" if folders.has_images(path) else None
     if hf.is_hf(path):
         return "hf"
     return annotation_files.detect_file(path)
 
 
-def load_dataset(data: str | Path | Dataset, format: str | None = None) -> Dataset:
+def load_dataset(data: str | Path | Dataset, format: str | None = None, strict: bool = True) -> Dataset:
     """Open ``data``: ``demo``, a folder or an annotation file in any of ``FORMATS`` (detected, or ``format``).
+
+    ``strict=False`` keeps a manifest's good lines and lists its bad ones in ``Dataset.problems`` (``data inspect``).
 
     Raises:
         DatasetError: nothing usable at ``data``, an unknown format, or a structural problem (with file and line).
@@ -60,7 +71,7 @@ def load_dataset(data: str | Path | Dataset, format: str | None = None) -> Datas
     if isinstance(data, Dataset):
         return data
     if str(data) == "demo":
-        dataset = read_manifest(demo_manifest())
+        dataset = read_manifest(demo_manifest(), strict)
         return Dataset("demo", dataset.source, dataset.root, dataset.samples)
     path = Path(data)
     if not path.exists():
@@ -73,8 +84,15 @@ def load_dataset(data: str | Path | Dataset, format: str | None = None) -> Datas
             f"{path}: no known dataset layout or annotation format here; name one with --format "
             f"({', '.join(FORMATS)}) — `grounddefake data formats` describes them"
         )
-    if name == "manifest" and path.is_dir():
-        path = path / "manifest.jsonl"
+    if path.is_dir() and (name == "manifest" or name in annotation_files.READERS):
+        single: Path | None = path / "manifest.jsonl"
+        if name != "manifest" or not (path / "manifest.jsonl").is_file():
+            single = annotation_files.annotation_file_in(path, name)
+        if single is None:
+            raise DatasetError(f"{path}: no single {name} file in this folder; name the file itself")
+        path = single
+    if name == "manifest":
+        return read_manifest(path, strict)
     return FORMATS[name][1](path)
 
 

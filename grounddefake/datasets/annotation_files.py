@@ -369,8 +369,9 @@ def read_expl_aigi(path: Path) -> Dataset:
     return _finish(path, samples, problems, "expl-aigi")
 
 
-def detect_file(path: Path) -> str | None:
-    """The annotation format of a file, from its structure (not its name)."""
+def detect_file(path: Path, guess: bool = True) -> str | None:
+    """The annotation format of a file, from its structure (not its name). Any other ``.jsonl`` file is a manifest
+    candidate (so a bad line is reported with file and line), unless ``guess`` is off (a folder's files)."""
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
         keys = first_line_keys(path)
@@ -380,7 +381,7 @@ def detect_file(path: Path) -> str | None:
             return "fakexplained"
         if "image" in keys and ("conversations" in keys or ("score" in keys and "label" not in keys)):
             return "expl-aigi"
-        if {"id", "image"} <= keys:
+        if {"id", "image"} <= keys or guess:
             return "manifest"
         return None
     if suffix != ".json":
@@ -408,6 +409,20 @@ def detect_file(path: Path) -> str | None:
         if isinstance(inner, Mapping) and "img_file_name" in inner:
             return "synthscars"
     return None
+
+
+def annotation_file_in(folder: Path, fmt: str | None = None) -> Path | None:
+    """The one annotation file directly in ``folder`` whose structure is a known format (``fmt`` when given); None
+    when there is none, several, or a folder of per-image JSON files (more than 8 to look at)."""
+    candidates = [
+        p
+        for p in sorted(folder.iterdir())
+        if p.suffix.lower() in (".json", ".jsonl") and not p.name.startswith(".") and p.is_file()
+    ]
+    if len(candidates) > 8:
+        return None
+    found = [p for p in candidates if (detected := detect_file(p, guess=False)) and fmt in (None, detected)]
+    return found[0] if len(found) == 1 else None
 
 
 READERS = {

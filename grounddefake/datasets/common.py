@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,23 +17,65 @@ def is_image(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file()
 
 
-def list_images(folder: Path, recursive: bool = False) -> list[Path]:
-    """Image files in ``folder`` (sorted by name; hidden files skipped). A symbolic link that points outside
-    ``folder`` is skipped unless the user allowed it (``GROUNDDEFAKE_FOLLOW_LINKS=1``)."""
+def inside(root: Path, path: Path) -> bool:
+    """Whether ``path``, every symbolic link on the way followed, stays in the dataset folder ``root`` (always true
+    when the user allowed links that leave it, ``GROUNDDEFAKE_FOLLOW_LINKS=1``)."""
     from grounddefake.datasets.manifest import links_may_leave
+
+    if links_may_leave():
+        return True
+    base, real = os.path.realpath(root), os.path.realpath(path)
+    return real == base or real.startswith(base.rstrip(os.sep) + os.sep)
+
+
+def list_images(folder: Path, root: Path, recursive: bool = False, problems: list[str] | None = None) -> list[Path]:
+    """Image files in ``folder`` (sorted by name; hidden files skipped). Every path is checked against the dataset
+    folder ``root``, not against ``folder``: a class folder or an image that is a symbolic link out of ``root`` is
+    skipped, and listed in ``problems``, unless the user allowed it (``GROUNDDEFAKE_FOLLOW_LINKS=1``)."""
+    from grounddefake.datasets.manifest import FOLLOW_LINKS_ENV
 
     if not folder.is_dir():
         return []
-    found = folder.rglob("*") if recursive else folder.iterdir()
-    base = os.path.realpath(folder)
+
+    def refuse(path: Path, suffix: str = "") -> None:
+        if problems is not None:
+            name = path.relative_to(root).as_posix() + suffix
+            why = f"a symbolic link out of the dataset folder, skipped ({FOLLOW_LINKS_ENV}=1 follows it)"
+            problems.append(f"{name}: {why}")
+
+    if not inside(root, folder):
+        refuse(folder, "/")
+        return []
+    found = _walk(folder, root, refuse) if recursive else folder.iterdir()
     images = []
     for p in found:
         if not is_image(p) or p.name.startswith("."):
             continue
-        if not links_may_leave() and not os.path.realpath(p).startswith(base + os.sep):
+        if not inside(root, p):
+            refuse(p)
             continue
         images.append(p)
     return sorted(images)
+
+
+def _walk(folder: Path, root: Path, refuse: Callable[[Path, str], None]) -> Iterator[Path]:
+    """Every file under ``folder``: linked subfolders followed while they stay in ``root`` (once each), the others
+    refused."""
+    seen: set[str] = set()
+    for top, dirs, files in os.walk(folder, followlinks=True):
+        real = os.path.realpath(top)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        kept = []
+        for name in dirs:
+            if inside(root, Path(top) / name):
+                kept.append(name)
+            else:
+                refuse(Path(top) / name, "/")
+        dirs[:] = kept
+        yield from (Path(top) / name for name in files)
 
 
 def relative_id(root: Path, path: Path) -> str:

@@ -5,68 +5,102 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grounddefake.datasets.manifest import Dataset, DatasetError
+from grounddefake.datasets.manifest import FOLLOW_LINKS_ENV, Dataset
 
 
-def _relative(path: Path, folder: Path, kind: str = "images") -> str:
-    """``path`` relative to ``folder``; a file grounddefake extracted to its cache (Hugging Face images, COCO RLE
-    masks) is copied into ``folder/<kind>/`` first, so the converted dataset stands on its own."""
-    from grounddefake.cache import default_cache_dir
+@dataclass(frozen=True)
+class Converted:
+    """What ``data convert`` wrote: the sample count and how many of the file paths in it are absolute.
 
-    relative = Path(os.path.relpath(os.path.abspath(path), os.path.abspath(folder)))
-    cache = os.path.abspath(default_cache_dir())
-    if relative.parts and relative.parts[0] == ".." and os.path.abspath(path).startswith(cache + os.sep):
-        target = folder / kind / Path(path).name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if not target.exists():
-            shutil.copyfile(path, target)
-        return f"{kind}/{target.name}"
-    if relative.parts and relative.parts[0] == "..":
-        raise DatasetError(
-            f"{path} is outside {folder}: write the converted file inside the dataset folder "
-            "(paths in a manifest stay under its folder)"
-        )
-    return relative.as_posix()
+    Paths are relative to the written file when the files sit under its folder, else absolute (reading such a file
+    back needs ``GROUNDDEFAKE_FOLLOW_LINKS=1``, the flag that allows paths leaving a dataset's folder).
+    """
+
+    count: int
+    paths: int
+    absolute: int
+
+    @property
+    def how(self) -> str:
+        """The paths, in words, for the command's output line."""
+        if not self.absolute:
+            return "paths relative to it"
+        which = "paths absolute" if self.absolute == self.paths else f"{self.absolute} of {self.paths} paths absolute"
+        return f"{which} (the dataset lies outside its folder; read it back with {FOLLOW_LINKS_ENV}=1)"
 
 
-def to_manifest(dataset: Dataset, out: Path) -> int:
-    """Write ``dataset`` as a manifest JSONL at ``out`` (paths relative to its folder). Returns the sample count."""
-    folder = out.parent
+class _Paths:
+    """Paths of a dataset's files as written into a converted file at ``folder``, counted."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder, self.total, self.absolute = folder, 0, 0
+
+    def __call__(self, path: Path, kind: str = "images") -> str:
+        """``path`` relative to the folder; a file grounddefake extracted to its cache (Hugging Face images, COCO RLE
+        masks) is copied into ``folder/<kind>/`` first, so the converted dataset stands on its own; a file outside the
+        folder is written as an absolute path."""
+        from grounddefake.cache import default_cache_dir
+
+        self.total += 1
+        absolute = os.path.abspath(path)
+        relative = Path(os.path.relpath(absolute, os.path.abspath(self.folder)))
+        cache = os.path.abspath(default_cache_dir())
+        if relative.parts and relative.parts[0] == ".." and absolute.startswith(cache + os.sep):
+            target = self.folder / kind / Path(path).name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if not target.exists():
+                shutil.copyfile(path, target)
+            return f"{kind}/{target.name}"
+        if relative.parts and relative.parts[0] == "..":
+            self.absolute += 1
+            return Path(absolute).as_posix()
+        return relative.as_posix()
+
+    def result(self, count: int) -> Converted:
+        return Converted(count, self.total, self.absolute)
+
+
+def to_manifest(dataset: Dataset, out: Path) -> Converted:
+    """Write ``dataset`` as a manifest JSONL at ``out`` (paths relative to its folder when the files are under it)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    paths = _Paths(out.parent)
     lines = []
     for sample in dataset:
-        record: dict[str, Any] = {"id": sample.id, "image": _relative(sample.image, folder), "label": sample.label}
+        record: dict[str, Any] = {"id": sample.id, "image": paths(sample.image), "label": sample.label}
         if sample.regions:
             record["regions"] = [r.to_json() for r in sample.regions]
         if sample.mask is not None:
-            record["mask"] = _relative(sample.mask, folder, "masks")
+            record["mask"] = paths(sample.mask, "masks")
         if sample.heatmap is not None:
-            record["heatmap"] = _relative(sample.heatmap, folder, "heatmaps")
+            record["heatmap"] = paths(sample.heatmap, "heatmaps")
         if sample.meta:
             record["meta"] = dict(sample.meta)
         lines.append(json.dumps(record, ensure_ascii=False))
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return len(lines)
+    return paths.result(len(lines))
 
 
-def to_coco(dataset: Dataset, out: Path) -> int:
+def to_coco(dataset: Dataset, out: Path) -> Converted:
     """Write ``dataset`` as COCO JSON at ``out``: regions as polygons and boxes, mask files as RLE, the image-level
-    label in ``images[].label``. Returns the sample count."""
+    label in ``images[].label``; file names as in :func:`to_manifest`."""
     import numpy as np
     from pycocotools import mask as mask_utils
 
     from grounddefake.grounding import load_mask
     from grounddefake.images import image_size_of
 
-    folder = out.parent
+    out.parent.mkdir(parents=True, exist_ok=True)
+    paths = _Paths(out.parent)
     images, annotations = [], []
     for image_id, sample in enumerate(dataset, start=1):
         size = image_size_of(sample.image) or (0, 0)
         entry: dict[str, Any] = {
             "id": image_id,
-            "file_name": _relative(sample.image, folder),
+            "file_name": paths(sample.image),
             "width": size[0],
             "height": size[1],
             "label": sample.label,
@@ -105,4 +139,4 @@ def to_coco(dataset: Dataset, out: Path) -> int:
                 )
     data = {"images": images, "annotations": annotations, "categories": [{"id": 1, "name": "artifact"}]}
     out.write_text(json.dumps(data), encoding="utf-8")
-    return len(images)
+    return paths.result(len(images))

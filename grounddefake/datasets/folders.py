@@ -8,23 +8,27 @@
 - ``sid-set``: SID-Set ``real/``, ``full_synthetic/``, ``tampered/`` + ``masks/{name}_mask.png``; the subtype goes
   into ``meta.subtype``.
 - ``image-mask``: FakeShield-style ``image/`` + ``mask/``, paired by name; an image without a mask is real.
+- ``images``: a plain folder of images, every subfolder included, no labels (detected last).
+
+Every path is checked against the dataset folder: a class folder that is a symbolic link out of it is refused.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
-from grounddefake.datasets.common import list_images, relative_id
+from grounddefake.datasets.common import inside, is_image, list_images, relative_id
 from grounddefake.datasets.manifest import Dataset, DatasetError
 from grounddefake.types import Sample
 
 MASK_SUFFIXES = ("", "_gt", "_mask", "-gt", "-mask", "_GT", "_Mask")
 
 
-def _masks_by_name(folder: Path) -> dict[str, Path]:
+def _masks_by_name(folder: Path, root: Path, problems: list[str]) -> dict[str, Path]:
     """Mask files by the image stem they belong to (``x.png``, ``x_gt.png``, ``x_mask.png`` all belong to ``x``)."""
     found: dict[str, Path] = {}
-    for path in list_images(folder):
+    for path in list_images(folder, root, problems=problems):
         stem = path.stem
         for suffix in sorted(MASK_SUFFIXES, key=len, reverse=True):
             if suffix and stem.endswith(suffix):
@@ -36,7 +40,8 @@ def _masks_by_name(folder: Path) -> dict[str, Path]:
 
 def _dataset(name: str, root: Path, samples: list[Sample], problems: list[str], fmt: str) -> Dataset:
     if not samples:
-        raise DatasetError(f"{root}: no images found in the {fmt} layout")
+        why = f" ({'; '.join(problems[:3])})" if problems else ""
+        raise DatasetError(f"{root}: no images found in the {fmt} layout{why}")
     ids = [s.id for s in samples]
     if len(set(ids)) != len(ids):
         raise DatasetError(f"{root}: two images share an id (same name in one folder)")
@@ -44,12 +49,18 @@ def _dataset(name: str, root: Path, samples: list[Sample], problems: list[str], 
 
 
 def read_real_fake(root: Path) -> Dataset:
-    samples = [Sample(relative_id(root, p), p, label) for label in ("real", "fake") for p in list_images(root / label)]
-    return _dataset(root.name, root, samples, [], "real-fake")
+    problems: list[str] = []
+    samples = [
+        Sample(relative_id(root, p), p, label)
+        for label in ("real", "fake")
+        for p in list_images(root / label, root, problems=problems)
+    ]
+    return _dataset(root.name, root, samples, problems, "real-fake")
 
 
 def read_binary_folders(root: Path) -> Dataset:
-    samples = []
+    samples: list[Sample] = []
+    problems: list[str] = []
     groups = (
         [root]
         if (root / "0_real").is_dir() or (root / "1_fake").is_dir()
@@ -58,34 +69,36 @@ def read_binary_folders(root: Path) -> Dataset:
     for group in groups:
         meta = {} if group == root else {"generator": group.name}
         for folder, label in (("0_real", "real"), ("1_fake", "fake")):
-            for path in list_images(group / folder, recursive=True):
+            for path in list_images(group / folder, root, recursive=True, problems=problems):
                 samples.append(Sample(relative_id(root, path), path, label, meta=dict(meta)))
-    return _dataset(root.name, root, samples, [], "binary-folders")
+    return _dataset(root.name, root, samples, problems, "binary-folders")
 
 
 def read_imdl_folders(root: Path) -> Dataset:
-    masks = _masks_by_name(root / "Gt")
-    samples, problems = [], []
-    for path in list_images(root / "Tp"):
+    samples: list[Sample] = []
+    problems: list[str] = []
+    masks = _masks_by_name(root / "Gt", root, problems)
+    for path in list_images(root / "Tp", root, problems=problems):
         mask = masks.get(path.stem)
         if mask is None:
             problems.append(f"{path.name}: no mask in Gt/ with the same name (kept as fake without localization)")
         samples.append(Sample(relative_id(root, path), path, "fake", mask=mask))
     used = {s.mask for s in samples}
     problems += [f"Gt/{m.name}: a mask without an image in Tp/" for m in masks.values() if m not in used]
-    for path in list_images(root / "Au"):  # CASIA-style authentic folder, when present
+    for path in list_images(root / "Au", root, problems=problems):  # CASIA-style authentic folder, when present
         samples.append(Sample(relative_id(root, path), path, "real"))
     return _dataset(root.name, root, samples, problems, "imdl-folders")
 
 
 def read_sid_set(root: Path) -> Dataset:
-    samples, problems = [], []
+    samples: list[Sample] = []
+    problems: list[str] = []
     for subtype, label in (("real", "real"), ("full_synthetic", "fake"), ("tampered", "fake")):
-        for path in list_images(root / subtype):
+        for path in list_images(root / subtype, root, problems=problems):
             mask = None
             if subtype == "tampered":
                 candidate = root / "masks" / f"{path.stem}_mask.png"
-                mask = candidate if candidate.is_file() else None
+                mask = candidate if candidate.is_file() and inside(root, candidate) else None
                 if mask is None:
                     problems.append(f"tampered/{path.name}: no masks/{path.stem}_mask.png")
             samples.append(Sample(relative_id(root, path), path, label, mask=mask, meta={"subtype": subtype}))
@@ -93,13 +106,14 @@ def read_sid_set(root: Path) -> Dataset:
 
 
 def read_image_mask(root: Path) -> Dataset:
-    masks = _masks_by_name(root / "mask")
+    problems: list[str] = []
+    masks = _masks_by_name(root / "mask", root, problems)
     samples = []
-    for path in list_images(root / "image"):
+    for path in list_images(root / "image", root, problems=problems):
         mask = masks.get(path.stem)
         samples.append(Sample(relative_id(root, path), path, "fake" if mask else "real", mask=mask))
     used = {s.mask for s in samples}
-    problems = [f"mask/{m.name}: a mask without an image" for m in masks.values() if m not in used]
+    problems += [f"mask/{m.name}: a mask without an image" for m in masks.values() if m not in used]
     return _dataset(root.name, root, samples, problems, "image-mask")
 
 
@@ -120,10 +134,31 @@ def detect_folder(root: Path) -> str | None:
     return None
 
 
+def read_image_folder(root: Path) -> Dataset:
+    """A plain folder of images, subfolders included (sorted by path): no labels, ids from the relative paths.
+
+    ``eval`` on it reports the answers only; classification metrics need labelled samples.
+    """
+    problems: list[str] = []
+    images = list_images(root, root, recursive=True, problems=problems)
+    ids = [relative_id(root, p) for p in images]
+    twice = {i for i, n in Counter(ids).items() if n > 1}
+    samples = [
+        Sample(p.relative_to(root).as_posix() if i in twice else i, p, None) for i, p in zip(ids, images, strict=True)
+    ]  # x.png and x.jpg side by side keep their extensions
+    return _dataset(root.name, root, samples, problems, "images")
+
+
+def has_images(root: Path) -> bool:
+    """Whether ``root`` or any folder under it holds an image file (stops at the first)."""
+    return any(is_image(p) and not p.name.startswith(".") for p in root.rglob("*"))
+
+
 READERS = {
     "real-fake": read_real_fake,
     "binary-folders": read_binary_folders,
     "imdl-folders": read_imdl_folders,
     "sid-set": read_sid_set,
     "image-mask": read_image_mask,
+    "images": read_image_folder,
 }

@@ -47,16 +47,21 @@ def resolve_under(root: Path, relative: str, where: str) -> Path:
     """``root / relative``, refusing absolute paths and ``..`` that leave ``root``.
 
     A symbolic link that points outside ``root`` is refused unless the user allows it with
-    ``GROUNDDEFAKE_FOLLOW_LINKS=1`` (a Hugging Face cache snapshot links every file to its blob store). String
+    ``GROUNDDEFAKE_FOLLOW_LINKS=1`` (a Hugging Face cache snapshot links every file to its blob store); the same flag
+    allows absolute paths and ``..`` (a manifest written by ``data convert`` outside its dataset's folder). String
     operations and cached folder lookups, not pathlib: a 100k-line manifest resolves in a fraction of a second.
     """
-    if os.path.isabs(relative) or relative.startswith(("/", "\\")):
-        raise DatasetError(f"{where}: absolute path {relative!r} not allowed; paths are relative to the manifest")
+    allowed = links_may_leave()
+    if (os.path.isabs(relative) or relative.startswith(("/", "\\"))) and not allowed:
+        raise DatasetError(
+            f"{where}: absolute path {relative!r} not allowed; paths are relative to the manifest "
+            f"({FOLLOW_LINKS_ENV}=1 allows paths that leave the dataset folder)"
+        )
     base = _absolute(str(root))
     joined = os.path.normpath(os.path.join(base, relative))
-    if not _under(joined, base):
+    if not _under(joined, base) and not allowed:
         raise DatasetError(f"{where}: path {relative!r} leaves the dataset folder {root}")
-    if not links_may_leave():
+    if not allowed:
         folder, name = os.path.split(joined)
         real = os.path.realpath(joined) if os.path.islink(joined) else os.path.join(_real(folder), name)
         if not _under(real, _real(base)):
@@ -131,17 +136,35 @@ def sample_from_record(record: Any, root: Path, where: str) -> Sample:
     )
 
 
-def read_manifest(path: str | Path) -> Dataset:
-    """Read a manifest JSONL file.
+MAX_LISTED_PROBLEMS = 50
+
+
+def problems_error(path: Path, problems: list[str]) -> DatasetError:
+    """One error listing every problem (the first :data:`MAX_LISTED_PROBLEMS`, then how many more)."""
+    if len(problems) == 1:
+        return DatasetError(problems[0])
+    listed = "\n".join(f"  {p}" for p in problems[:MAX_LISTED_PROBLEMS])
+    more = len(problems) - MAX_LISTED_PROBLEMS
+    tail = f"\n  … and {more} more (`grounddefake data inspect` lists them all)" if more > 0 else ""
+    return DatasetError(f"{path}: {len(problems)} problems\n{listed}{tail}")
+
+
+def read_manifest(path: str | Path, strict: bool = True) -> Dataset:
+    """Read a manifest JSONL file, checking every line.
+
+    Args:
+        strict: raise when any line is bad; else keep the good lines and list the bad ones in ``problems``
+            (``data inspect``).
 
     Raises:
-        DatasetError: missing file, bad JSON or a bad field (with file and line number), duplicate ids.
+        DatasetError: missing file, bad JSON or a bad field (every one, with file and line number), duplicate ids.
     """
     path = Path(path)
     if not path.is_file():
         raise DatasetError(f"{path}: no such manifest file")
     root = path.parent
     samples: list[Sample] = []
+    problems: list[str] = []
     seen: dict[str, int] = {}
     try:
         lines = path.read_text(encoding="utf-8").split("\n")
@@ -154,14 +177,20 @@ def read_manifest(path: str | Path) -> Dataset:
             continue
         where = f"{path}:{number}"
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DatasetError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
-        sample = sample_from_record(record, root, where)
-        if sample.id in seen:
-            raise DatasetError(f"{where}: duplicate id {sample.id!r} (first on line {seen[sample.id]})")
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DatasetError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+            sample = sample_from_record(record, root, where)
+            if sample.id in seen:
+                raise DatasetError(f"{where}: duplicate id {sample.id!r} (first on line {seen[sample.id]})")
+        except DatasetError as exc:
+            problems.append(str(exc))
+            continue
         seen[sample.id] = number
         samples.append(sample)
-    if not samples:
+    if problems and strict:
+        raise problems_error(path, problems)
+    if not samples and not problems:
         raise DatasetError(f"{path}: the manifest has no samples")
-    return Dataset(name=path.parent.name, source=path, root=root, samples=tuple(samples))
+    return Dataset(name=path.parent.name, source=path, root=root, samples=tuple(samples), problems=tuple(problems))

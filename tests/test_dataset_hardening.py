@@ -1,0 +1,253 @@
+"""Datasets from the [hardening] issue: decompression bombs, class folders linked out, every manifest problem, a bad
+first line, a folder's one annotation file, converting elsewhere, and plain folders of unlabelled images."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from grounddefake.cli import app
+from grounddefake.datasets import DatasetError, detect_format, load_dataset
+from grounddefake.images import ImageError
+from tests.test_dataset_formats import _image, fakexplained, imdl_json, loki, synthscars
+
+runner = CliRunner()
+PACKAGE = Path(__file__).resolve().parent.parent / "grounddefake"
+
+
+def _cli(*args: str):
+    return runner.invoke(app, list(args))
+
+
+# --- 6. decompression bombs: one image-opening path, one error type ---------------------------------------------
+
+
+def test_only_image_files_opens_images_with_pillow() -> None:
+    """Every file read for its pixels goes through image_files (bomb guard → ImageError), masks and heatmaps too."""
+    offenders = [
+        str(p.relative_to(PACKAGE))
+        for p in PACKAGE.rglob("*.py")
+        if p.name != "image_files.py" and re.search(r"\bImage\.open\(", p.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []
+
+
+@pytest.fixture
+def bombs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A manifest whose masks, heatmap and one image are "bombs" at a lowered limit (100×100 > 2 × 2,000 pixels)."""
+    root = tmp_path / "bombs"
+    root.mkdir()
+    Image.fromarray(np.zeros((100, 100), np.uint8)).save(root / "bomb.png")
+    Image.fromarray(np.full((30, 40, 3), 90, np.uint8)).save(root / "ok.png")
+    lines = [
+        {"id": "a", "image": "ok.png", "label": "fake", "mask": "bomb.png", "heatmap": "bomb.png"},
+        {"id": "b", "image": "bomb.png", "label": "fake", "mask": "bomb.png"},
+    ]
+    (root / "manifest.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    (root / "preds.jsonl").write_text(
+        "".join(json.dumps({"id": i, "label": "fake", "regions": [{"box": [1, 1, 9, 9]}]}) + "\n" for i in "ab")
+    )
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 2000)
+    return root
+
+
+@pytest.mark.parametrize("reader", ["load_mask", "load_heatmap"])
+def test_a_bomb_mask_or_heatmap_is_an_image_error(bombs: Path, reader: str) -> None:
+    import grounddefake.grounding as grounding
+
+    with pytest.raises(ImageError, match="decompression-bomb"):
+        getattr(grounding, reader)(bombs / "bomb.png")
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "expected"),
+    [
+        (["data", "inspect", "{root}"], 0, "a: mask missing or unreadable"),
+        (["data", "convert", "{root}", "{root}/c.json", "--to", "coco"], 2, "decompression-bomb"),
+        (["score", "--predictions", "{root}/preds.jsonl", "--data", "{root}"], 0, "metric"),
+    ],
+    ids=["inspect", "convert-coco", "score"],
+)
+def test_commands_do_not_crash_on_a_bomb(bombs: Path, args: list[str], code: int, expected: str) -> None:
+    result = _cli(*[a.format(root=bombs) for a in args])
+    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == code, result.output
+    assert expected in " ".join(result.output.split())
+
+
+# --- 7. a class folder that is a symbolic link out of the dataset ----------------------------------------------
+
+
+def _layout(kind: str, root: Path, outside: Path) -> str:
+    """A layout whose folder ``kind`` links to ``outside``; returns the id of an image that must not be read."""
+    _image(outside / "private.png", 9)
+    if kind == "real-fake":
+        _image(root / "fake" / "f.png", 1)
+        (root / "real").symlink_to(outside, target_is_directory=True)
+        return "real/private"
+    if kind == "binary-folders":
+        _image(root / "gen" / "1_fake" / "f.png", 1)
+        (root / "gen" / "0_real").symlink_to(outside, target_is_directory=True)
+        return "gen/0_real/private"
+    if kind == "image-mask":
+        (root / "mask").mkdir(parents=True)
+        (root / "image").symlink_to(outside, target_is_directory=True)
+        return "image/private"
+    _image(root / "local" / "a.png", 1)  # images
+    (root / "linked").symlink_to(outside, target_is_directory=True)
+    return "linked/private"
+
+
+@pytest.mark.parametrize("kind", ["real-fake", "binary-folders", "image-mask", "images"])
+def test_a_class_folder_linked_out_of_the_dataset_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    root = tmp_path / "data"
+    root.mkdir()
+    leaked = _layout(kind, root, tmp_path / "secret")
+    try:
+        dataset = load_dataset(root, kind)
+    except DatasetError as exc:  # nothing else to read: the error says why
+        assert "symbolic link out of the dataset folder" in str(exc)
+    else:
+        assert leaked not in {s.id for s in dataset}
+        assert any("symbolic link out of the dataset folder" in p for p in dataset.problems)
+    monkeypatch.setenv("GROUNDDEFAKE_FOLLOW_LINKS", "1")
+    assert leaked in {s.id for s in load_dataset(root, kind)}
+
+
+def test_a_sid_set_mask_linked_out_is_not_used(tmp_path: Path) -> None:
+    root = tmp_path / "sid"
+    _image(root / "tampered" / "t.png", 1)
+    _image(tmp_path / "secret.png", 2)
+    (root / "masks").mkdir()
+    (root / "masks" / "t_mask.png").symlink_to(tmp_path / "secret.png")
+    assert load_dataset(root).samples[0].mask is None
+
+
+# --- 16, 17. every manifest problem, and a bad first line -------------------------------------------------------
+
+
+def _bad_manifest(root: Path, n_bad: int) -> Path:
+    _image(root / "a.png")
+    lines = [json.dumps({"id": "a", "image": "a.png", "label": "real"})]
+    lines += [
+        "{not json" if i % 2 else json.dumps({"id": f"x{i}", "image": "a.png", "label": "?"}) for i in range(n_bad)
+    ]
+    (root / "manifest.jsonl").write_text("\n".join(lines) + "\n")
+    return root / "manifest.jsonl"
+
+
+@pytest.mark.parametrize(("n_bad", "listed", "more"), [(3, 3, None), (50, 50, None), (60, 50, 10)])
+def test_every_bad_line_is_reported(tmp_path: Path, n_bad: int, listed: int, more: int | None) -> None:
+    path = _bad_manifest(tmp_path, n_bad)
+    with pytest.raises(DatasetError) as info:
+        load_dataset(path)
+    message = str(info.value)
+    assert f"{n_bad} problems" in message
+    assert len(re.findall(rf"{re.escape(str(path))}:\d+: ", message)) == listed
+    assert f"{path}:2: " in message and f"{path}:3: " in message
+    assert (f"and {more} more" in message) == (more is not None)
+    lenient = load_dataset(path, strict=False)
+    assert [s.id for s in lenient] == ["a"] and len(lenient.problems) == n_bad
+
+
+def test_data_inspect_lists_every_bad_line(tmp_path: Path) -> None:
+    path = _bad_manifest(tmp_path, 60)
+    result = _cli("data", "inspect", str(tmp_path), "--json", "--no-hash")
+    assert result.exit_code == 0, result.output
+    problems = json.loads(result.output)["problems"]
+    assert len(problems) == 60 and f"{path}:61: " in problems[-1]
+
+
+@pytest.mark.parametrize("name", ["data.jsonl", "manifest.jsonl"])
+def test_a_bad_first_line_names_file_and_line(tmp_path: Path, name: str) -> None:
+    _image(tmp_path / "a.png")
+    path = tmp_path / name
+    path.write_text('{"id": "a", "image": "a.png",\n{"id": "b", "image": "a.png"}\n')
+    assert detect_format(path) == "manifest"
+    with pytest.raises(DatasetError, match=rf"{re.escape(str(path))}:1: not valid JSON"):
+        load_dataset(path)
+
+
+# --- 18. a folder holding one annotation file -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("build", "fmt"),
+    [(synthscars, "synthscars"), (loki, "loki"), (fakexplained, "fakexplained"), (imdl_json, "imdl-json")],
+)
+def test_a_folder_with_one_annotation_file_is_detected(tmp_path: Path, build: Callable[[Path], Path], fmt: str) -> None:
+    file = build(tmp_path / "data")
+    folder = file.parent
+    assert detect_format(folder) == fmt
+    assert [s.id for s in load_dataset(folder)] == [s.id for s in load_dataset(file)]
+    assert load_dataset(folder, fmt).source == file
+    (folder / "notes.json").write_text('{"not": "a dataset"}')  # a file of no known format changes nothing
+    assert detect_format(folder) == fmt
+
+
+def test_two_annotation_files_are_not_guessed(tmp_path: Path) -> None:
+    folder = synthscars(tmp_path / "data").parent
+    (folder / "other.json").write_text((folder / "test.json").read_text())
+    assert detect_format(folder) == "images"  # the images are still there, unlabelled; the files must be named
+
+
+# --- 19. converting to a file outside the dataset ---------------------------------------------------------------
+
+
+def test_convert_demo_writes_elsewhere_and_says_how(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "out" / "demo.jsonl"
+    result = _cli("data", "convert", "demo", str(target), "--to", "manifest")
+    assert result.exit_code == 0, result.output
+    assert "paths absolute" in " ".join(result.output.split())
+    monkeypatch.setenv("GROUNDDEFAKE_FOLLOW_LINKS", "1")
+    demo = load_dataset("demo")
+    again = load_dataset(target)
+    assert [(s.id, s.image, s.mask) for s in again] == [(s.id, s.image, s.mask) for s in demo]
+
+
+# --- 20. a plain folder of unlabelled images --------------------------------------------------------------------
+
+
+def _plain(root: Path) -> Path:
+    _image(root / "b.png", 1)
+    _image(root / "a.jpg", 2)
+    _image(root / "a.png", 3)
+    _image(root / "sub" / "c.png", 4)
+    (root / ".hidden.png").write_bytes(b"")
+    return root
+
+
+def test_a_plain_folder_of_images_is_an_unlabelled_dataset(tmp_path: Path) -> None:
+    root = _plain(tmp_path / "plain")
+    assert detect_format(root) == "images"
+    dataset = load_dataset(root)
+    assert [s.id for s in dataset] == ["a.jpg", "a.png", "b", "sub/c"]  # same stem twice: extensions kept
+    assert {s.label for s in dataset} == {None} and dataset.format == "images"
+
+
+def test_detect_on_a_folder_judges_its_images(tmp_path: Path) -> None:
+    root = _plain(tmp_path / "plain")
+    result = _cli("detect", str(root), "--json")
+    assert result.exit_code == 0, result.output
+    seen = [json.loads(line)["image"] for line in result.output.splitlines()]
+    assert seen == [str(root / n) for n in ("a.jpg", "a.png", "b.png", "sub/c.png")]
+
+
+def test_eval_on_unlabelled_images_reports_answers_only(tmp_path: Path) -> None:
+    root = _plain(tmp_path / "plain")
+    out = tmp_path / "run"
+    result = _cli("eval", "--data", str(root), "--with-boxes", "--bootstrap", "20", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["classification"]["n"] == 0
+    answers = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+    assert len(answers) == 4 and all(a["label"] in ("real", "fake", "unknown") for a in answers)

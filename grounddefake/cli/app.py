@@ -16,6 +16,7 @@ from grounddefake.local import LocalModelError
 from grounddefake.prompts import PromptPackError
 from grounddefake.rundir import RunDirectoryError
 from grounddefake.suites import SuiteError
+from grounddefake.untrusted import visible
 
 app = typer.Typer(
     help="Ask multimodal LLMs whether an image is AI-generated, where and why, and measure how right they are.",
@@ -40,7 +41,7 @@ USER_ERRORS = (
 
 
 def fail(exc: Exception) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(visible(exc))}", highlight=False, soft_wrap=True)
     return typer.Exit(code=2)
 
 

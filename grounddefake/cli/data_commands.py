@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from grounddefake.cli.app import USER_ERRORS, app, fail, out
+from grounddefake.untrusted import json_line, visible
 
 data_app = typer.Typer(help="Inspect and convert datasets.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
@@ -45,17 +45,17 @@ def data_inspect_command(
     except USER_ERRORS as exc:
         raise fail(exc) from None
     if as_json:
-        sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")
+        sys.stdout.write(json_line(report.to_json(), indent=2) + "\n")
         return
-    table = Table(title=f"{data} ({report.format})", show_header=False)
+    table = Table(title=visible(f"{data} ({report.format})"), show_header=False)
     table.add_column("what")
     table.add_column("value")
     table.add_row("samples", str(report.n))
-    table.add_row("labels", ", ".join(f"{k} {v}" for k, v in sorted(report.labels.items())))
+    table.add_row("labels", visible(", ".join(f"{k} {v}" for k, v in sorted(report.labels.items(), key=str))))
     if report.subtypes:
-        table.add_row("subtypes", ", ".join(f"{k} {v}" for k, v in sorted(report.subtypes.items())))
+        table.add_row("subtypes", visible(", ".join(f"{k} {v}" for k, v in sorted(report.subtypes.items()))))
     if report.generators:
-        table.add_row("generators", ", ".join(f"{k} {v}" for k, v in sorted(report.generators.items())))
+        table.add_row("generators", visible(", ".join(f"{k} {v}" for k, v in sorted(report.generators.items()))))
     table.add_row("ground truth", ", ".join(f"{k} {v}" for k, v in report.coverage.items()))
     w, h = report.sizes["width"], report.sizes["height"]
     sizes = (
@@ -65,7 +65,7 @@ def data_inspect_command(
     table.add_row("problems", str(len(report.problems)))
     out.print(table, markup=False, highlight=False)
     for problem in report.problems[:200]:
-        out.print(f"  {problem}", markup=False, highlight=False)
+        out.print(f"  {visible(problem)}", markup=False, highlight=False)
     if len(report.problems) > 200:
         out.print(f"  … and {len(report.problems) - 200} more (--json lists them all)", highlight=False)
 

@@ -3,7 +3,6 @@ conventions."""
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from grounddefake.cli.app import (
 )
 from grounddefake.images import ImageError
 from grounddefake.prompts import list_packs, load_pack
-from grounddefake.untrusted import json_line
+from grounddefake.untrusted import json_line, visible
 
 
 @app.command("detect")
@@ -81,7 +80,7 @@ def detect_command(
         try:
             answer = detector.ask(path)
         except ImageError as exc:
-            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+            err.print(f"[bold red]error:[/] {escape(visible(exc))}", highlight=False)
             failed += 1
             continue
         verdict = answer.verdict
@@ -93,19 +92,19 @@ def detect_command(
                 raise fail(exc) from None
         if as_json:
             record = {"image": str(path), **verdict.to_json()}
-            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+            sys.stdout.write(json_line(record) + "\n")
             continue
         score = "" if verdict.score is None else f"  P(fake)={verdict.score:.3f}"
         colour = {"fake": "red", "real": "green"}.get(verdict.label, "yellow")
-        out.print(f"[bold]{escape(str(path))}[/]: [{colour}]{verdict.label}[/]{score}", highlight=False)
+        out.print(f"[bold]{escape(visible(path))}[/]: [{colour}]{verdict.label}[/]{score}", highlight=False)
         if verdict.error:
-            out.print(f"  error: {verdict.error}", markup=False, highlight=False)
+            out.print(f"  error: {visible(verdict.error)}", markup=False, highlight=False)
         if verdict.rationale:
-            out.print(f"  {verdict.rationale}", markup=False, highlight=False)
+            out.print(f"  {visible(verdict.rationale, multiline=True)}", markup=False, highlight=False)
         for region in verdict.regions:
             box = ", ".join(f"{v:.0f}" for v in region.box)
             extra = "" if region.score is None else f" score {region.score:.2f}"
-            out.print(f"  region ({box}){extra}: {region.label or ''}", markup=False, highlight=False)
+            out.print(f"  region ({box}){extra}: {visible(region.label or '')}", markup=False, highlight=False)
     if failed:
         raise typer.Exit(code=2)
 

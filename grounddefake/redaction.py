@@ -13,7 +13,10 @@ import base64
 import json
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 from urllib.parse import quote, quote_plus, unquote, unquote_plus, urlsplit, urlunsplit
+
+from grounddefake.types import Completion, TokenLogprob
 
 MASK = "***"
 MIN_SECRET = 4
@@ -136,3 +139,46 @@ class Scrubber:
     def finds(self, text: str) -> bool:
         """Whether ``text`` holds any secret form."""
         return self.pattern is not None and self.pattern.search(text) is not None
+
+
+def scrub_completion(completion: Completion, scrub: Scrubber) -> Completion:
+    """``completion`` with every string that reaches disk scrubbed: the text, the finish reason, each
+    log-probability token (also a secret spread over several tokens) and each alternative."""
+    if scrub.pattern is None:
+        return completion
+    tokens = [t.token for t in completion.logprobs or ()]
+    strings = [completion.text, completion.finish_reason or "", *tokens]
+    strings += [alt for t in completion.logprobs or () for alt, _ in t.top]
+    if not scrub.finds("\x00".join(strings)) and not scrub.finds("".join(tokens)):
+        return completion  # the usual case: one search, nothing copied
+    logprobs = completion.logprobs
+    if logprobs is not None:
+        masked = _scrub_stream(tokens, scrub)
+        logprobs = tuple(
+            TokenLogprob(token, t.logprob, tuple((scrub(alt), lp) for alt, lp in t.top))
+            for token, t in zip(masked, logprobs, strict=True)
+        )
+    finish = None if completion.finish_reason is None else scrub(completion.finish_reason)
+    return replace(completion, text=scrub(completion.text), logprobs=logprobs, finish_reason=finish)
+
+
+def _scrub_stream(tokens: list[str], scrub: Scrubber) -> list[str]:
+    """``tokens`` with each secret form of their concatenation masked: the token where a form begins gets the mask,
+    every token it covers loses its part of it."""
+    joined = "".join(tokens)
+    assert scrub.pattern is not None
+    matches = [(m.start(), m.end(), scrub.replacements[m.group()]) for m in scrub.pattern.finditer(joined)]
+    out: list[str] = []
+    start = 0
+    for token in tokens:
+        end = start + len(token)
+        pieces, cursor = [], start
+        for s, e, mask in matches:
+            if e <= start or s >= end:
+                continue
+            pieces += [joined[cursor:s]] if s > cursor else []
+            pieces += [mask] if s >= start else []
+            cursor = max(cursor, min(e, end))
+        out.append("".join(pieces) + joined[cursor:end])
+        start = end
+    return out

@@ -3,6 +3,8 @@
 ``config.json`` stores it under ``options`` (what was asked), beside what the run resolved it to (the model's id, the
 pack's hash, the convention, the dataset's fingerprint). :meth:`RunConfig.from_config` reads that back, from the
 current schema or the first one (flat keys), so ``resume`` is ``evaluate(RunConfig.from_config(config))``.
+Credentials in a ``base_urls`` entry are never written (``http://***@host/v1``, ``?api-key=***``): such a run is
+continued by giving the full URL again to ``eval`` with the same ``--out``; ``resume`` says so.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any, Literal
 
 from grounddefake.backends.base import GenerationParams
 from grounddefake.local.loading import LocalOptions
+from grounddefake.redaction import redact_url
 
 FORENSIC = "forensic"
 OVERLAY_MODES = ("none", "mistakes", "all")
@@ -67,7 +70,7 @@ class RunConfig:
         suite: the public-benchmark suite the run follows (its options fill the ones not given).
         concurrency: requests in flight (default: the backend's own).
         params: decoding parameters.
-        base_urls: OpenAI-compatible endpoints sharing the load.
+        base_urls: OpenAI-compatible endpoints sharing the load (written with their credentials redacted).
         api_key_env: the environment variable holding the key (its name, never its value).
         convention: the model's box convention, for a model that is not a preset.
         image_format: how resized images are encoded (default lossless PNG).
@@ -148,7 +151,7 @@ class RunConfig:
         return replace(self, **changes)
 
     def to_json(self) -> dict[str, Any]:
-        """Every option as JSON (the ``options`` of ``config.json``).
+        """Every option as JSON (the ``options`` of ``config.json``), credentials in ``base_urls`` redacted.
 
         >>> RunConfig.from_json(RunConfig(data="d.jsonl", limit=3).to_json()) == RunConfig(data="d.jsonl", limit=3)
         True
@@ -163,7 +166,7 @@ class RunConfig:
             elif f.name == "shard":
                 value = None if value is None else f"{value[0]}/{value[1]}"
             elif f.name == "base_urls":
-                value = list(value)
+                value = [redact_url(url) for url in value]
             out[f.name] = value
         return out
 

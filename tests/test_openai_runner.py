@@ -73,6 +73,19 @@ def test_answers_are_parsed_and_scored(server, tiny_dataset: Path, tmp_path: Pat
     assert sent == {"data:image/png;base64," + base64.b64encode(o).decode() for o in originals}  # sent untouched
 
 
+GARBLED = [
+    {"choices": "nope"},
+    {"choices": []},
+    {"choices": [None]},
+    {"choices": [{"index": 0, "message": None, "finish_reason": "stop"}]},
+    {"choices": [{"index": 0, "message": "fake", "finish_reason": "stop"}]},
+    {"choices": [{"index": 0, "message": {"role": "assistant", "content": None}, "finish_reason": "stop"}]},
+    {"choices": [{"index": 0, "message": {"role": "assistant", "content": 5}, "finish_reason": "stop"}]},
+    {"choices": [{"index": 0, "message": {"role": "assistant", "content": ["fake"]}}]},
+]
+"""Bodies answered with status 200 that are not a chat completion: retried, never an answer."""
+
+
 @pytest.mark.parametrize(
     "failures",
     [
@@ -81,6 +94,7 @@ def test_answers_are_parsed_and_scored(server, tiny_dataset: Path, tmp_path: Pat
         [Reply(body=b'{"id": "x", "choices": [{"mess')],  # truncated body
         [Reply(body=b"<html>bad gateway</html>")],  # garbled body
         [Reply(status=408), Reply(status=409)],
+        *([Reply(body=json.dumps(body).encode())] for body in GARBLED),  # 200s that are not a chat completion
     ],
 )
 def test_retryable_failures_are_retried_then_succeed(server, tiny_dataset, tmp_path, no_waiting, failures) -> None:
@@ -167,6 +181,36 @@ def test_failed_answers_are_not_cached_and_resume_retries_them(server, tiny_data
     assert len(server.requests) == 5  # only the failed sample was asked again
     assert result.reused == 3
     assert all(r["error"] is None for r in _records(out).values())
+
+
+@pytest.mark.parametrize("body", GARBLED)
+def test_a_garbled_200_is_a_failed_prediction_never_cached(server, tiny_dataset, tmp_path, no_waiting, body) -> None:
+    server.add(*[Reply(body=json.dumps(body).encode())] * 3)
+    out = tmp_path / "run"
+    result = _eval(server, tiny_dataset, out, limit=1, max_retries=2)
+    record = _records(out)["s0"]
+    assert len(server.requests) == 3 and result.metrics["requests"]["failed"] == 1
+    assert record["label"] == "unknown" and "not a chat completion" in record["error"]
+    assert result.metrics["classification"]["n_unknown"] == 1
+    resume(out)  # a failed prediction is asked again, not served from the cache
+    assert len(server.requests) == 4 and _records(out)["s0"]["error"] is None
+
+
+def test_a_refusal_is_the_answer(server, tiny_dataset, tmp_path) -> None:
+    message = {"role": "assistant", "content": None, "refusal": "I cannot help with that."}
+    server.add(Reply(body=json.dumps({"choices": [{"index": 0, "message": message}]}).encode()))
+    _eval(server, tiny_dataset, tmp_path / "run", limit=1)
+    record = _records(tmp_path / "run")["s0"]
+    assert record["error"] is None and record["raw"] == "I cannot help with that." and record["label"] == "unknown"
+
+
+def test_malformed_logprobs_leave_the_answer_unscored(server, tiny_dataset, tmp_path) -> None:
+    choice = {"index": 0, "message": {"role": "assistant", "content": "Verdict: fake."}, "finish_reason": "stop"}
+    choice["logprobs"] = {"content": [{"token": None, "logprob": "high", "top_logprobs": "none"}]}
+    server.add(Reply(body=json.dumps({"choices": [choice], "usage": {"prompt_tokens": "many"}}).encode()))
+    _eval(server, tiny_dataset, tmp_path / "run", limit=1)
+    record = _records(tmp_path / "run")["s0"]
+    assert record["error"] is None and record["label"] == "fake" and record["score"] is None
 
 
 def test_the_key_never_reaches_an_output_file(server, tiny_dataset, tmp_path) -> None:

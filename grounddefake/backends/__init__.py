@@ -14,6 +14,7 @@ from typing import Literal
 from grounddefake.backends.base import Backend, BackendError, GenerationParams, Request
 from grounddefake.images import ImagePolicy
 from grounddefake.local.loading import LocalOptions, is_local_ref
+from grounddefake.redaction import Scrubber, header_problem, is_redacted, redact_url
 
 __all__ = [
     "FORENSIC",
@@ -64,7 +65,9 @@ def create_backend(
     in this process with transformers (``local`` says on what device, dtype and batch size).
 
     Raises:
-        UnknownModelError: an unknown name without a convention, a missing key, an unreachable model list.
+        UnknownModelError: an unknown name without a convention, a missing key, a key an HTTP header cannot carry
+            (a ``\r`` from a CRLF ``.env`` file), an endpoint recorded without its credentials (a resumed run),
+            an unreachable model list. No message shows the key or a URL's credentials.
         KeyError: an unknown convention.
     """
     from grounddefake.conventions import convention_for_model, get_convention
@@ -88,6 +91,15 @@ def create_backend(
         urls = [preset.base_url if preset else None]
     key_env = api_key_env or (preset.api_key_env if preset else "OPENAI_API_KEY")
     key = os.environ.get(key_env) if key_env else None
+    problem = header_problem(key or "")
+    if problem is not None:  # httpx would quote the whole header, key included, in every sample's error
+        raise UnknownModelError(f"the key in {key_env} holds {problem}: an HTTP header cannot carry it; fix {key_env}")
+    for url in urls:
+        if url is not None and is_redacted(url):
+            raise UnknownModelError(
+                f"--base-url {url} was recorded without its credentials: run `grounddefake eval` again with the "
+                "full --base-url and the same options and --out (finished samples are kept)"
+            )
     if not model:
         model = served_model(urls[0], key)
         preset = find_preset(model)
@@ -107,7 +119,7 @@ def create_backend(
 
     for url in urls:
         if url is not None and not url.lower().startswith(("http://", "https://")):
-            raise UnknownModelError(f"--base-url {url!r}: give a full URL such as http://localhost:8000/v1")
+            raise UnknownModelError(f"--base-url {redact_url(url)!r}: give a full URL such as http://localhost:8000/v1")
     if preset is not None:
         policy = preset.image_policy  # the server's resize, whatever convention the prompt asks for
         settings = {"json_schema": preset.json_schema, "logprobs": preset.logprobs, "top_logprobs": preset.top_logprobs}
@@ -140,14 +152,16 @@ def served_model(base_url: str | None, key: str | None, timeout: float = 10.0) -
         UnknownModelError: the server is unreachable, or serves none or several (the message lists them).
     """
     url = (base_url or "https://api.openai.com/v1").rstrip("/") + "/models"
+    scrub = Scrubber.of([key], [base_url, url])
+    shown = redact_url(url)
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     try:
         with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout) as response:
             ids = [str(m.get("id")) for m in json.load(response).get("data", []) if isinstance(m, dict)]
     except (urllib.error.URLError, OSError, ValueError, AttributeError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise UnknownModelError(f"cannot list the models of {url}: {reason}; name one with --model") from None
+        raise UnknownModelError(scrub(f"cannot list the models of {shown}: {reason}; name one with --model")) from None
     if len(ids) != 1:
         listed = ", ".join(ids[:20]) or "none"
-        raise UnknownModelError(f"{url} serves {len(ids)} models ({listed}): name one with --model")
+        raise UnknownModelError(scrub(f"{shown} serves {len(ids)} models ({listed}): name one with --model"))
     return ids[0]

@@ -4,7 +4,9 @@ One :class:`openai.AsyncOpenAI` client per endpoint, without the SDK's own retri
 and jitter). Several endpoints share the load: each request goes to the one with the fewest requests in flight.
 The JSON schema is sent as ``response_format`` and log-probabilities are asked for where the preset says the
 server supports them; a server that rejects either is asked again once without it, and not asked again for the
-rest of the run. The API key lives only inside the clients: never in ``describe()``, errors or records.
+rest of the run. The API key and the credentials of a URL live only inside the clients: ``describe()`` shows the
+endpoints redacted, and every string of a Completion or an error leaves :meth:`OpenAIBackend.complete` scrubbed of
+them (see :mod:`grounddefake.redaction`). A body that is not a chat completion is a retryable BackendError.
 """
 
 from __future__ import annotations
@@ -15,13 +17,14 @@ import email.utils
 import re
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from typing import Any
 from urllib.parse import urlsplit
 
 from grounddefake.backends.base import Backend, BackendError, Request
 from grounddefake.images import ImagePolicy, PreparedImage
 from grounddefake.prompts import ImagePart
+from grounddefake.redaction import Scrubber, header_problem, redact_url, scrub_completion
 from grounddefake.types import Completion, TokenLogprob, Usage
 
 RETRYABLE_STATUS = frozenset({408, 409, 429})
@@ -42,7 +45,7 @@ class OpenAIBackend(Backend):
     Args:
         model: the model id sent to the server.
         base_urls: endpoints (``None`` entries mean the OpenAI API).
-        api_key: the key (never stored outside the clients).
+        api_key: the key (never stored outside the clients); only visible ASCII, as an HTTP header needs.
         image_policy: how images are prepared for this model.
         convention: the family's own box convention (None: prompt-defined).
         json_schema: send the pack's schema as ``response_format``.
@@ -50,6 +53,9 @@ class OpenAIBackend(Backend):
         timeout: seconds per request.
         price: a Price, for cost estimates.
         preset: the preset's name, recorded in ``describe()``.
+
+    Raises:
+        ValueError: a key an HTTP header cannot carry (the message never shows it).
     """
 
     cacheable = True
@@ -70,6 +76,9 @@ class OpenAIBackend(Backend):
     ) -> None:
         from openai import AsyncOpenAI
 
+        problem = header_problem(api_key or "")
+        if problem is not None:
+            raise ValueError(f"the API key holds {problem}: an HTTP header cannot carry it")
         self.model = model
         self.image_policy = image_policy or ImagePolicy()
         self.convention = convention
@@ -78,7 +87,8 @@ class OpenAIBackend(Backend):
         self.timeout = timeout
         self.top_logprobs = top_logprobs
         self.base_urls = tuple(base_urls) or (None,)
-        self._secret = api_key or ""
+        self._scrub = Scrubber.of([api_key], self.base_urls)
+        """Masks the key and the URLs' credentials in every form; applied to all that leaves :meth:`complete`."""
         # Several clients per endpoint, each with its own connection pool: httpx scans every connection of a pool
         # for each request, so 64 requests in flight on one pool cost 64 socket polls apiece; on 8 pools, 8.
         self._clients = [
@@ -102,7 +112,7 @@ class OpenAIBackend(Backend):
             "backend": "openai",
             "model": self.model,
             "preset": self.preset,
-            "base_urls": [url or "https://api.openai.com/v1" for url in self.base_urls],
+            "base_urls": [redact_url(url) if url else "https://api.openai.com/v1" for url in self.base_urls],
             "convention": self.convention,
             "image_policy": asdict(self.image_policy),
             "json_schema": self.json_schema,
@@ -112,7 +122,7 @@ class OpenAIBackend(Backend):
 
     def cache_identity(self) -> dict[str, Any]:
         """Model and endpoint hosts: replicas behind several URLs give interchangeable answers."""
-        hosts = sorted({urlsplit(url).netloc if url else "api.openai.com" for url in self.base_urls})
+        hosts = sorted({urlsplit(url).netloc.rpartition("@")[2] if url else "api.openai.com" for url in self.base_urls})
         return {"backend": "openai", "model": self.model, "hosts": hosts}
 
     def run_identity(self) -> dict[str, Any]:
@@ -131,6 +141,25 @@ class OpenAIBackend(Backend):
     # -- requests -------------------------------------------------------------------------------------------
 
     async def complete(self, request: Request) -> Completion:
+        """The server's answer, every string of it scrubbed of the key; a failure as a scrubbed BackendError."""
+        try:
+            completion = await self._complete(request)
+        except BackendError as exc:
+            raise self._scrubbed(exc) from None
+        except Exception as exc:  # a fault of this code or the SDK: the sample's error, never a crash or a leak
+            raise BackendError(self._scrub(f"{type(exc).__name__}: {exc}")) from None
+        return scrub_completion(completion, self._scrub)
+
+    def _scrubbed(self, exc: BackendError) -> BackendError:
+        message = self._scrub(str(exc))
+        if message == str(exc) and (exc.param is None or self._scrub(exc.param) == exc.param):
+            return exc
+        param = None if exc.param is None else self._scrub(exc.param)
+        return BackendError(
+            message, retryable=exc.retryable, retry_after=exc.retry_after, status=exc.status, param=param
+        )
+
+    async def _complete(self, request: Request) -> Completion:
         if sum(len(image.payload) for image in request.images) > INLINE_ENCODE_BYTES:
             urls = await asyncio.to_thread(_data_urls, request.images)  # base64 of large images off the event loop
         else:
@@ -222,10 +251,7 @@ class OpenAIBackend(Backend):
             raise self._error(exc) from None
         finally:
             loads[pool] -= 1
-        completion = _completion(response, time.perf_counter() - start)
-        if self._secret and self._secret in completion.text:  # a server that echoes the key must not leak it
-            completion = replace(completion, text=self._scrub(completion.text))
-        return completion
+        return _completion(response, time.perf_counter() - start)
 
     def _error(self, exc: Exception) -> BackendError:
         """The SDK's exception as a BackendError: retryable or not, Retry-After, status; the key scrubbed out.
@@ -256,9 +282,6 @@ class OpenAIBackend(Backend):
         if isinstance(cause, faults_of_the_request) or isinstance(exc, faults_of_the_request):
             return BackendError(message, retryable=False)
         return BackendError(message, retryable=True)
-
-    def _scrub(self, text: str) -> str:
-        return text.replace(self._secret, "***") if self._secret else text
 
     async def aclose(self) -> None:
         for pools in self._clients:
@@ -307,28 +330,59 @@ def _messages(request: Request, urls: Sequence[str]) -> list[dict[str, Any]]:
 
 
 def _completion(response: Any, latency: float) -> Completion:
-    """A chat completion response as a Completion; a body without a choice is a (retryable) server fault."""
+    """A chat completion response as a Completion.
+
+    Raises:
+        BackendError: (retryable) a body that is not a chat completion: no list of choices, a choice without a
+            message, a message whose content is not text (a refusal's text counts as the answer).
+    """
     choices = getattr(response, "choices", None)
-    if not choices:
-        raise BackendError("the server answered without a choice", retryable=True)
+    if not isinstance(choices, list) or not choices:
+        raise _garbled("without a list of choices" if not isinstance(choices, list) else "without a choice")
     choice = choices[0]
-    text = (choice.message.content if choice.message is not None else None) or ""
-    logprobs = None
-    content = getattr(getattr(choice, "logprobs", None), "content", None)
-    if content:
-        logprobs = tuple(
-            TokenLogprob(
-                t.token,
-                float(t.logprob),
-                tuple((alt.token, float(alt.logprob)) for alt in (t.top_logprobs or ())),
-            )
-            for t in content
-        )
+    message = getattr(choice, "message", None)
+    if message is None or isinstance(message, (str, dict, list)):
+        raise _garbled("with a choice without a message")
+    text = getattr(message, "content", None)
+    if text is None and isinstance(getattr(message, "refusal", None), str):
+        text = message.refusal
+    if not isinstance(text, str):
+        raise _garbled(f"with a message whose content is {type(text).__name__}, not text")
+    finish = getattr(choice, "finish_reason", None)
     usage = getattr(response, "usage", None)
     return Completion(
         text=text,
-        logprobs=logprobs,
-        usage=Usage(getattr(usage, "prompt_tokens", 0) or 0, getattr(usage, "completion_tokens", 0) or 0),
+        logprobs=_logprobs(getattr(getattr(choice, "logprobs", None), "content", None)),
+        usage=Usage(_count(getattr(usage, "prompt_tokens", 0)), _count(getattr(usage, "completion_tokens", 0))),
         latency_s=latency,
-        finish_reason=choice.finish_reason,
+        finish_reason=finish if isinstance(finish, str) else None,
     )
+
+
+def _garbled(what: str) -> BackendError:
+    return BackendError(f"the server answered {what}: not a chat completion", retryable=True)
+
+
+def _logprobs(content: Any) -> tuple[TokenLogprob, ...] | None:
+    """The tokens' log-probabilities; None when absent or malformed (the answer stands, unscored)."""
+    if not isinstance(content, list) or not content:
+        return None
+    out = []
+    for t in content:
+        token, logprob, top = getattr(t, "token", None), getattr(t, "logprob", None), getattr(t, "top_logprobs", None)
+        alternatives = [(getattr(a, "token", None), getattr(a, "logprob", None)) for a in top or ()]
+        if not isinstance(top, (list, type(None))) or not all(
+            isinstance(tok, str) and _is_number(lp) for tok, lp in [(token, logprob), *alternatives]
+        ):
+            return None
+        out.append(TokenLogprob(token, float(logprob), tuple((tok, float(lp)) for tok, lp in alternatives)))
+    return tuple(out)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _count(value: Any) -> int:
+    """A token count as the server gave it; 0 when absent or not a whole number."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0

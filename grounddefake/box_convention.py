@@ -19,10 +19,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from grounddefake.images import QWEN_MAX_PIXELS, QWEN_MAX_RATIO, smart_resize
+from grounddefake.images import QWEN_MAX_PIXELS, QWEN_MAX_RATIO, QWEN_PATCH_FACTOR, smart_resize
 from grounddefake.json_recovery import iter_json
 from grounddefake.json_regions import json_region, region_items
-from grounddefake.model_regions import MAX_ITEMS, MAX_LABEL, Found, ModelRegion, Syntax
+from grounddefake.model_regions import MAX_ITEMS, MAX_LABEL, Found, ModelRegion, Syntax, dropped_note
 from grounddefake.native_syntaxes import MolmoPoints
 from grounddefake.types import Box, Region, Size, Transform
 
@@ -228,9 +228,23 @@ class Convention:
     # -- grounding --------------------------------------------------------------------------------------------
 
     def _reference_notes(self, input_size: Size) -> list[str]:
-        if self.reference == "smart-resize" and max(input_size) / max(min(input_size), 1) > QWEN_MAX_RATIO:
+        """Informational notes on the reference image: refused by Qwen, or ``input_size`` snapped to its grid.
+
+        ``input_size`` means the image that was sent; a caller who passes the model's own coordinate space
+        (supervision's ``input_wh``) learns from the note that it was resized again.
+        """
+        if self.reference != "smart-resize":
+            return []
+        if max(input_size) / max(min(input_size), 1) > QWEN_MAX_RATIO:
             return [f"Qwen's processor refuses an aspect ratio above {QWEN_MAX_RATIO}: boxes read in the image sent"]
-        return []
+        seen = self.reference_transform(input_size).input_size
+        if tuple(seen) == tuple(input_size):
+            return []
+        (w, h), (sw, sh) = input_size, seen
+        return [
+            f"input size {w}x{h} snapped to Qwen's {QWEN_PATCH_FACTOR}-px grid: {sw}x{sh}, the size the model saw "
+            "(input_size is the image sent, not the model's coordinate space)"
+        ]
 
     def _scale_notes(self, regions: Sequence[ModelRegion]) -> list[str]:
         """A warning (not a reinterpretation) when every number is a fraction under a 0–100+ convention."""
@@ -260,6 +274,8 @@ class Convention:
         grounded: list[Region] = []
         notes: list[str] = self._reference_notes(transform.input_size) if regions else []
         width, height = transform.original_size
+        if len(regions) > MAX_ITEMS:
+            notes.append(dropped_note(len(regions) - MAX_ITEMS))
         for i, item in enumerate(regions[:MAX_ITEMS]):
             if item.problem is not None:
                 notes.append(f"region {i}: {item.problem}")

@@ -228,23 +228,29 @@ class Convention:
     # -- grounding --------------------------------------------------------------------------------------------
 
     def _reference_notes(self, input_size: Size) -> list[str]:
-        """Informational notes on the reference image: refused by Qwen, or ``input_size`` snapped to its grid.
+        if self.reference == "smart-resize" and max(input_size) / max(min(input_size), 1) > QWEN_MAX_RATIO:
+            return [f"Qwen's processor refuses an aspect ratio above {QWEN_MAX_RATIO}: boxes read in the image sent"]
+        return []
+
+    def snap_note(self, input_size: Size) -> str | None:
+        """An informational note when the reference image is not ``input_size`` itself (Qwen's 28-px grid).
 
         ``input_size`` means the image that was sent; a caller who passes the model's own coordinate space
         (supervision's ``input_wh``) learns from the note that it was resized again.
+
+        >>> from grounddefake.conventions import get_convention
+        >>> get_convention("qwen2.5-vl").snap_note((640, 480))
+        "input size 640x480 snapped to Qwen's 28-px grid: 644x476, the size the model saw"
+        >>> get_convention("qwen2.5-vl").snap_note((644, 476)) is None
+        True
         """
-        if self.reference != "smart-resize":
-            return []
-        if max(input_size) / max(min(input_size), 1) > QWEN_MAX_RATIO:
-            return [f"Qwen's processor refuses an aspect ratio above {QWEN_MAX_RATIO}: boxes read in the image sent"]
+        if self.reference != "smart-resize" or self._reference_notes(input_size):
+            return None
         seen = self.reference_transform(input_size).input_size
         if tuple(seen) == tuple(input_size):
-            return []
+            return None
         (w, h), (sw, sh) = input_size, seen
-        return [
-            f"input size {w}x{h} snapped to Qwen's {QWEN_PATCH_FACTOR}-px grid: {sw}x{sh}, the size the model saw "
-            "(input_size is the image sent, not the model's coordinate space)"
-        ]
+        return f"input size {w}x{h} snapped to Qwen's {QWEN_PATCH_FACTOR}-px grid: {sw}x{sh}, the size the model saw"
 
     def _scale_notes(self, regions: Sequence[ModelRegion]) -> list[str]:
         """A warning (not a reinterpretation) when every number is a fraction under a 0–100+ convention."""

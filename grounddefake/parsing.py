@@ -60,7 +60,8 @@ def parse(
         text: the model's answer.
         convention: the box convention the model was asked to use (None: regions are not parsed).
         image_size: (W, H) of the original image.
-        input_size: (w, h) of the image the model saw, when it was resized (default: the original).
+        input_size: (w, h) of the image that was sent, when it was resized (default: the original). It is not the
+            model's coordinate space: Qwen2.5-VL's smart resize is applied to it, and ``parse_errors`` notes the snap.
         logprobs: verdict-token log-probabilities, when the backend returned them.
 
     JSON anywhere in the answer, boxes in the ``norm1000`` convention the prompt asked for:
@@ -96,7 +97,14 @@ def parse(
     transform = (
         Transform.identity(size) if input_size is None else Transform.resize(size, _size(input_size, "input_size"))
     )
-    return parse_with_transform(text, convention, transform, logprobs)
+    verdict = parse_with_transform(text, convention, transform, logprobs)
+    # Sizes given by hand may be the model's coordinate space rather than the image sent: say when they were snapped.
+    note = (
+        None
+        if convention is None or not verdict.regions
+        else get_convention(convention).snap_note(transform.input_size)
+    )
+    return verdict if note is None else replace(verdict, parse_errors=(*verdict.parse_errors, note))
 
 
 def _size(value: Sequence[int], name: str) -> Size:

@@ -162,7 +162,7 @@ class Florence(Syntax):
 
     name: str = "florence2"
 
-    _pattern = re.compile(r"(?:<loc_\d{1,4}>){4,}")
+    _pattern = re.compile(r"(?:<loc_\d{1,4}>)+")
 
     def read(self, text: str) -> Found:
         regions: list[ModelRegion] = []

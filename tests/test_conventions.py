@@ -378,6 +378,15 @@ LEFTOVERS = [
         ["red car", "red car", "sky"],
         0,
     ),
+    # a group of 3 tokens (shorter than a box) is noted too, and costs the next phrase nothing
+    (
+        "florence2",
+        "car<loc_53><loc_334><loc_933> sky<loc_0><loc_0><loc_999><loc_300>",
+        (1000, 1000),
+        [(0, 0, 999, 300)],
+        ["sky"],
+        1,
+    ),
     # roboflow/supervision test/detection/test_vlm.py (test_from_paligemma, "partial valid again"); supervision drops
     # the group with the extra token, this parser keeps its complete box
     (

@@ -19,10 +19,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from grounddefake.images import QWEN_MAX_PIXELS, QWEN_MAX_RATIO, smart_resize
+from grounddefake.images import QWEN_MAX_PIXELS, QWEN_MAX_RATIO, QWEN_PATCH_FACTOR, smart_resize
 from grounddefake.json_recovery import iter_json
 from grounddefake.json_regions import json_region, region_items
-from grounddefake.model_regions import MAX_ITEMS, MAX_LABEL, Found, ModelRegion, Syntax
+from grounddefake.model_regions import MAX_ITEMS, MAX_LABEL, Found, ModelRegion, Syntax, dropped_note
 from grounddefake.native_syntaxes import MolmoPoints
 from grounddefake.types import Box, Region, Size, Transform
 
@@ -232,6 +232,26 @@ class Convention:
             return [f"Qwen's processor refuses an aspect ratio above {QWEN_MAX_RATIO}: boxes read in the image sent"]
         return []
 
+    def snap_note(self, input_size: Size) -> str | None:
+        """An informational note when the reference image is not ``input_size`` itself (Qwen's 28-px grid).
+
+        ``input_size`` means the image that was sent; a caller who passes the model's own coordinate space
+        (supervision's ``input_wh``) learns from the note that it was resized again.
+
+        >>> from grounddefake.conventions import get_convention
+        >>> get_convention("qwen2.5-vl").snap_note((640, 480))
+        "input size 640x480 snapped to Qwen's 28-px grid: 644x476, the size the model saw"
+        >>> get_convention("qwen2.5-vl").snap_note((644, 476)) is None
+        True
+        """
+        if self.reference != "smart-resize" or self._reference_notes(input_size):
+            return None
+        seen = self.reference_transform(input_size).input_size
+        if tuple(seen) == tuple(input_size):
+            return None
+        (w, h), (sw, sh) = input_size, seen
+        return f"input size {w}x{h} snapped to Qwen's {QWEN_PATCH_FACTOR}-px grid: {sw}x{sh}, the size the model saw"
+
     def _scale_notes(self, regions: Sequence[ModelRegion]) -> list[str]:
         """A warning (not a reinterpretation) when every number is a fraction under a 0–100+ convention."""
         values = [v for r in regions if r.problem is None for v in r.values if math.isfinite(v)]
@@ -260,6 +280,8 @@ class Convention:
         grounded: list[Region] = []
         notes: list[str] = self._reference_notes(transform.input_size) if regions else []
         width, height = transform.original_size
+        if len(regions) > MAX_ITEMS:
+            notes.append(dropped_note(len(regions) - MAX_ITEMS))
         for i, item in enumerate(regions[:MAX_ITEMS]):
             if item.problem is not None:
                 notes.append(f"region {i}: {item.problem}")

@@ -150,7 +150,7 @@ class JsonList(Syntax):
             items = region_items(found.value)
             if items is not None:
                 regions = tuple(json_region(item) for item in items[:MAX_ITEMS])
-                return Found(regions, (Markup(found.start, found.end),))
+                return Found(regions, (Markup(found.start, found.end),), max(0, len(items) - MAX_ITEMS))
         return Found()
 
     def write(self, regions: Sequence[ModelRegion]) -> str:

@@ -55,6 +55,18 @@ class Found:
 
     regions: tuple[ModelRegion, ...] = ()
     markup: tuple[Markup, ...] = ()
+    dropped: int = 0
+    """How many regions were read past :data:`MAX_ITEMS` and dropped."""
+
+
+def capped(regions: Sequence[ModelRegion], markup: Sequence[Markup] = ()) -> Found:
+    """A Found of the first :data:`MAX_ITEMS` regions, counting the rest as dropped."""
+    return Found(tuple(regions[:MAX_ITEMS]), tuple(markup), max(0, len(regions) - MAX_ITEMS))
+
+
+def dropped_note(dropped: int) -> str:
+    """The parse note for regions past the cap."""
+    return f"{dropped} region(s) dropped: at most {MAX_ITEMS} regions are read from one answer"
 
 
 def clean_label(value: Any) -> str | None:

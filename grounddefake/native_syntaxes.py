@@ -14,7 +14,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from grounddefake.model_regions import MAX_ITEMS, NUMBER, Found, Markup, ModelRegion, Syntax, clean_label, format_number
+from grounddefake.model_regions import (
+    MAX_ITEMS,
+    NUMBER,
+    Found,
+    Markup,
+    ModelRegion,
+    Syntax,
+    capped,
+    clean_label,
+    format_number,
+)
 
 _NUMBERS = re.compile(NUMBER)
 
@@ -24,10 +34,27 @@ def _numbers(text: str) -> tuple[float, ...]:
 
 
 def _grouped(numbers: Sequence[float], label: str | None, where: str) -> list[ModelRegion]:
-    """Numbers in groups of 4 (boxes); anything else (a truncated box) is one problem item."""
-    if numbers and len(numbers) % 4 == 0:
-        return [ModelRegion(tuple(numbers[i : i + 4]), "box", label) for i in range(0, len(numbers), 4)]
-    return [ModelRegion((), label=label, problem=f"{len(numbers)} numbers in {where[:80]!r}, not boxes of 4")]
+    """Numbers in groups of 4 (boxes); a remainder (a stray or truncated value) is one problem item after them.
+
+    One bad value never costs the complete boxes: 13 numbers are 3 boxes and a note about the 13th (Hugging Face's
+    Florence-2 post-processor keeps the 3 boxes too).
+    """
+    whole = len(numbers) - len(numbers) % 4
+    regions = [ModelRegion(tuple(numbers[i : i + 4]), "box", label) for i in range(0, whole, 4)]
+    if not numbers:
+        regions.append(ModelRegion((), label=label, problem=f"no numbers in {where[:80]!r}, not a box of 4"))
+    elif whole < len(numbers):
+        left = len(numbers) - whole
+        problem = (
+            f"{left} number{'s' * (left > 1)} left over after {whole // 4} box(es) in {where[:80]!r}, not a box of 4"
+        )
+        regions.append(ModelRegion((), label=label, problem=problem))
+    return regions
+
+
+def _keep(label: str | None, regions: Sequence[ModelRegion]) -> str:
+    """What the prose keeps of a markup span: its label, unless its regions are past the cap."""
+    return (label or "") if len(regions) <= MAX_ITEMS else ""
 
 
 def _preceding_phrase(text: str, start: int, floor: int) -> str | None:
@@ -66,10 +93,8 @@ class Tagged(Syntax):
             label = clean_label(match.group("label")) if tagged else _preceding_phrase(text, match.start(), last)
             last = match.end()
             regions.extend(_grouped(_numbers(match.group("inner")), label, match.group()))
-            markup.append(Markup(match.start(), match.end(), (match.group("label") or "") if tagged else ""))
-            if len(regions) >= MAX_ITEMS:
-                break
-        return Found(tuple(regions[:MAX_ITEMS]), tuple(markup))
+            markup.append(Markup(match.start(), match.end(), _keep(match.group("label") if tagged else "", regions)))
+        return capped(regions, markup)
 
     def write(self, regions: Sequence[ModelRegion]) -> str:
         parts = []
@@ -122,8 +147,8 @@ class LocTokens(Syntax):
         for match in self._pattern.finditer(text):
             label = clean_label(match.group("label").strip())
             regions.extend(_grouped(_numbers(match.group(1)), label, match.group(1)))
-            markup.append(Markup(match.start(), match.end(), label or ""))
-        return Found(tuple(regions[:MAX_ITEMS]), tuple(markup))
+            markup.append(Markup(match.start(), match.end(), _keep(label, regions)))
+        return capped(regions, markup)
 
     def write(self, regions: Sequence[ModelRegion]) -> str:
         return " ; ".join(
@@ -137,7 +162,7 @@ class Florence(Syntax):
 
     name: str = "florence2"
 
-    _pattern = re.compile(r"(?:<loc_\d{1,4}>){4,}")
+    _pattern = re.compile(r"(?:<loc_\d{1,4}>)+")
 
     def read(self, text: str) -> Found:
         regions: list[ModelRegion] = []
@@ -150,9 +175,9 @@ class Florence(Syntax):
             label = clean_label(before[cut + 1 :].strip())
             start = match.start() - len(before) + cut + 1
             regions.extend(_grouped(_numbers(match.group()), label, match.group()))
-            markup.append(Markup(start, match.end(), before[cut + 1 :]))
+            markup.append(Markup(start, match.end(), _keep(before[cut + 1 :], regions)))
             last = match.end()
-        return Found(tuple(regions[:MAX_ITEMS]), tuple(markup))
+        return capped(regions, markup)
 
     def write(self, regions: Sequence[ModelRegion]) -> str:
         return "".join((r.label or "") + "".join(f"<loc_{int(v)}>" for v in r.values) for r in regions)
@@ -176,7 +201,7 @@ class DoubleBracket(Syntax):
                 regions.extend(_grouped(_numbers(part), label, part))
             markup.append(Markup(match.start(), match.end()))
             last = match.end()
-        return Found(tuple(regions[:MAX_ITEMS]), tuple(markup))
+        return capped(regions, markup)
 
     def write(self, regions: Sequence[ModelRegion]) -> str:
         return ", ".join(
@@ -201,7 +226,7 @@ class BareList(Syntax):
             regions.append(ModelRegion(tuple(float(v) for v in match.groups()), "box", label))
             markup.append(Markup(match.start(), match.end()))
             last = match.end()
-        return Found(tuple(regions[:MAX_ITEMS]), tuple(markup))
+        return capped(regions, markup)
 
     def write(self, regions: Sequence[ModelRegion]) -> str:
         return "; ".join(
@@ -259,8 +284,8 @@ class KosmosPatches(Syntax):
                     regions.append(ModelRegion((), label=label, problem=f"not a pair of grid cells: {part[:80]!r}"))
                     continue
                 regions.append(ModelRegion(patch_index_to_box(cells[0], cells[1]), "box", label))
-            markup.append(Markup(match.start(), match.end(), match.group("label") or ""))
-        return Found(tuple(regions[:MAX_ITEMS]), tuple(markup))
+            markup.append(Markup(match.start(), match.end(), _keep(match.group("label"), regions)))
+        return capped(regions, markup)
 
     def write(self, regions: Sequence[ModelRegion]) -> str:
         parts = []
@@ -298,8 +323,8 @@ class MolmoPoints(Syntax):
                     regions.append(ModelRegion((float(x), float(y)), "point", label))  # type: ignore[arg-type]
                 except (TypeError, ValueError):
                     regions.append(ModelRegion((), label=label, problem=f"point without numbers: x={x!r} y={y!r}"))
-            markup.append(Markup(match.start(), match.end(), label or ""))
-        return Found(tuple(regions[:MAX_ITEMS]), tuple(markup))
+            markup.append(Markup(match.start(), match.end(), _keep(label, regions)))
+        return capped(regions, markup)
 
     def write(self, regions: Sequence[ModelRegion]) -> str:
         parts = []

@@ -16,7 +16,7 @@ from typing import Any
 from grounddefake.conventions import Convention, get_convention
 from grounddefake.json_recovery import iter_json
 from grounddefake.json_regions import first_key, is_region, json_region, region_items
-from grounddefake.model_regions import MAX_ITEMS, Markup
+from grounddefake.model_regions import MAX_ITEMS, Markup, dropped_note
 from grounddefake.types import Completion, Region, Size, TokenLogprob, Transform, VerdictLabel
 from grounddefake.verdict import Verdict
 from grounddefake.verdict_words import (
@@ -28,8 +28,9 @@ from grounddefake.verdict_words import (
     tagged_label,
 )
 
-MAX_TEXT = 200_000
-"""Model output is untrusted: only this many characters are parsed and kept."""
+MAX_TEXT = 1 << 20
+"""Model output is untrusted: only this many characters (1 MiB) are parsed and kept. An answer of 20,000 boxes
+(about 1 MB) is read whole, so the regions past :data:`MAX_ITEMS` can be counted and a rationale after them kept."""
 MAX_RATIONALE = 10_000
 """The rationale keeps at most this many characters."""
 
@@ -37,7 +38,7 @@ _RATIONALE_KEYS = ("rationale", "reason", "reasoning", "explanation", "analysis"
 _RATIONALE_OPEN = re.compile(r"<(rationale|reason|reasoning|explanation|analysis)>", re.IGNORECASE)
 _KNOWN_TAGS = (
     "verdict|answer|label|classification|rationale|reason|reasoning|explanation|analysis|think|ref|box|det|phrase|"
-    "object|point|points|p|b|i|em|strong|br|s|ul|ol|li|h[1-6]|code"
+    "object|point|points|p|b|i|em|strong|br|s|pad|ul|ol|li|h[1-6]|code"
 )
 _MARKUP_NOISE = re.compile(
     rf"<\|im_start\|>(?:assistant|user|system)?|<\|[^<>|]{{0,40}}\|>|</?(?:{_KNOWN_TAGS})\s*/?>|<loc_?\d{{1,4}}>|"
@@ -59,7 +60,8 @@ def parse(
         text: the model's answer.
         convention: the box convention the model was asked to use (None: regions are not parsed).
         image_size: (W, H) of the original image.
-        input_size: (w, h) of the image the model saw, when it was resized (default: the original).
+        input_size: (w, h) of the image that was sent, when it was resized (default: the original). It is not the
+            model's coordinate space: Qwen2.5-VL's smart resize is applied to it, and ``parse_errors`` notes the snap.
         logprobs: verdict-token log-probabilities, when the backend returned them.
 
     JSON anywhere in the answer, boxes in the ``norm1000`` convention the prompt asked for:
@@ -95,7 +97,14 @@ def parse(
     transform = (
         Transform.identity(size) if input_size is None else Transform.resize(size, _size(input_size, "input_size"))
     )
-    return parse_with_transform(text, convention, transform, logprobs)
+    verdict = parse_with_transform(text, convention, transform, logprobs)
+    # Sizes given by hand may be the model's coordinate space rather than the image sent: say when they were snapped.
+    note = (
+        None
+        if convention is None or not verdict.regions
+        else get_convention(convention).snap_note(transform.input_size)
+    )
+    return verdict if note is None else replace(verdict, parse_errors=(*verdict.parse_errors, note))
 
 
 def _size(value: Sequence[int], name: str) -> Size:
@@ -169,11 +178,15 @@ def parse_with_transform(
     model_regions = None
     if items is not None:
         model_regions = [json_region(item, conv.axis_order if conv else "xy") for item in items[:MAX_ITEMS]]
+        if len(items) > MAX_ITEMS:
+            errors.append(dropped_note(len(items) - MAX_ITEMS))
     elif conv is not None:
         native = conv.read_native(prose)
         if native.regions:
             model_regions = list(native.regions)
             prose = _replace(prose, native.markup)
+            if native.dropped:
+                errors.append(dropped_note(native.dropped))
     answer, thought = split_reasoning(prose)
     if label is None and answers:
         label = short_answer_label(answer, answers)
@@ -270,14 +283,25 @@ def _tidy(text: str) -> str:
 
 
 def _replace(text: str, markup: Sequence[Markup]) -> str:
-    """``text`` with each markup span replaced by what it keeps (a region's label), spans in reading order."""
+    """``text`` with each markup span replaced by what it keeps (a region's label), spans in reading order.
+
+    A run of spans with the same label (or none) and only separators between them (``hand<box>…</box> ;
+    hand<box>…</box>``) keeps the label once: the rationale is the model's explanation, not a list of its boxes.
+    """
     if not markup:
         return text
-    out, last = [], 0
+    out, last, previous = [], 0, None
     for span in sorted(markup, key=lambda m: m.start):
         if span.start >= last:
-            out.append(text[last : span.start])
+            gap = text[last : span.start]
+            if previous is not None and span.keep in (previous, "") and _SEPARATORS.fullmatch(gap):
+                last = span.end
+                continue
+            out.append(gap)
             out.append(span.keep)
-            last = span.end
+            last, previous = span.end, span.keep
     out.append(text[last:])
     return "".join(out)
+
+
+_SEPARATORS = re.compile(r"[\s;,]*")

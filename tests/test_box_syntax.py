@@ -171,3 +171,28 @@ def test_markup_keeps_the_label_in_prose() -> None:
     found = Tagged().read("The <ref>left hand</ref><box>[[1,2,3,4]]</box> has six fingers.")
     (markup,) = found.markup
     assert markup.keep == "left hand"
+
+
+@pytest.mark.parametrize(
+    ("syntax", "item"),
+    [
+        (Tagged(), "<ref>a</ref><box>[[1, 2, 3, 4]]</box>"),
+        (LocTokens(), "<loc0001><loc0002><loc0003><loc0004> a ; "),
+        (Florence(), "a<loc_1><loc_2><loc_3><loc_4>"),
+        (DoubleBracket(), "a [[001,002,003,004]] "),
+        (BareList(), "a [1, 2, 3, 4] "),
+        (KosmosPatches(), "<phrase>a</phrase><object><patch_index_0000><patch_index_0033></object>"),
+        (MolmoPoints(), '<point x="1" y="2" alt="a">a</point>'),
+    ],
+    ids=lambda s: getattr(s, "name", ""),
+)
+def test_readers_count_the_regions_past_the_cap(syntax, item: str) -> None:
+    found = syntax.read(item * 1005)
+    assert (len(found.regions), found.dropped) == (1000, 5)
+    assert len(found.markup) == 1005  # every span leaves the prose, even past the cap
+    assert all(m.keep == "" for m in found.markup[1000:])
+
+
+def test_json_list_counts_the_regions_past_the_cap() -> None:
+    found = JsonList().read("[" + ", ".join(['{"box": [1, 2, 3, 4]}'] * 1005) + "]")
+    assert (len(found.regions), found.dropped) == (1000, 5)

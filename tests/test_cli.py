@@ -172,6 +172,12 @@ def test_parse_user_errors_exit_2(args: list[str], message: str) -> None:
     assert message in result.output
 
 
+def test_parse_help_says_what_the_input_size_means() -> None:
+    result = runner.invoke(app, ["parse", "--help"], env={"COLUMNS": "400", "NO_COLOR": "1", "TERM": "dumb"})
+    help_text = " ".join(result.output.split())
+    assert "image that was sent" in help_text and "28-px grid" in help_text and "-c pixel" in help_text
+
+
 def test_score_rescores_minimal_predictions_offline(tiny_dataset: Path, tmp_path: Path) -> None:
     predictions = tmp_path / "p.jsonl"
     lines = [

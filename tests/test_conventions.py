@@ -342,3 +342,127 @@ def test_readme_lists_every_convention_with_its_example() -> None:
         assert row in readme, convention.name
         line = readme[readme.index(row) :].splitlines()[0]
         assert f"`{convention.example().replace('|', chr(92) + '|')}`" in line, convention.name
+
+
+# Numbers grouped in fours: a stray or truncated value costs only itself. Answers marked with a source are raw model
+# outputs from other projects' published parser tests; the boxes are theirs (Hugging Face truncates its pixels to
+# integers, so its boxes are matched within 1 px of Florence-2's bin centres).
+LEFTOVERS = [
+    # transformers tests/models/florence2/test_processing_florence2.py
+    # (test_post_process_parse_description_with_bboxes_from_text_and_spans): 13 tokens, 3 boxes kept
+    (
+        "florence2",
+        "</s><s><loc_53><loc_334><loc_933><loc_775><loc_711><loc_203><loc_906><loc_546><loc_585><loc_309><loc_774>"
+        "<loc_709><loc_577></s><pad>",
+        (1000, 1000),
+        [(53, 334, 933, 775), (711, 203, 906, 546), (585, 309, 774, 709)],
+        [None, None, None],
+        1,
+    ),
+    # the same test's labelled answer, with a stray 5th token in the first group
+    (
+        "florence2",
+        "</s><s>car<loc_53><loc_334><loc_933><loc_775><loc_12>door handle<loc_425><loc_504><loc_474><loc_516></s>",
+        (1000, 1000),
+        [(53, 334, 933, 775), (425, 504, 474, 516)],
+        ["car", "door handle"],
+        1,
+    ),
+    # transformers test_post_process_parse_phrase_grounding_from_text_and_spans: two boxes for one phrase
+    (
+        "florence2",
+        "</s><s>red car<loc_53><loc_334><loc_933><loc_775><loc_711><loc_203><loc_906><loc_546>sky<loc_0><loc_0>"
+        "<loc_999><loc_300></s>",
+        (1000, 1000),
+        [(53, 334, 933, 775), (711, 203, 906, 546), (0, 0, 999, 300)],
+        ["red car", "red car", "sky"],
+        0,
+    ),
+    # a group of 3 tokens (shorter than a box) is noted too, and costs the next phrase nothing
+    (
+        "florence2",
+        "car<loc_53><loc_334><loc_933> sky<loc_0><loc_0><loc_999><loc_300>",
+        (1000, 1000),
+        [(0, 0, 999, 300)],
+        ["sky"],
+        1,
+    ),
+    # roboflow/supervision test/detection/test_vlm.py (test_from_paligemma, "partial valid again"); supervision drops
+    # the group with the extra token, this parser keeps its complete box
+    (
+        "paligemma",
+        "<loc0256><loc0256><loc0768><loc0768> cat ; <loc0256><loc0256><loc0768><loc0768><loc0768> cat",
+        (1000, 1000),
+        [(250, 250, 750, 750), (250, 250, 750, 750)],
+        ["cat", "cat"],
+        1,
+    ),
+    # supervision test_from_paligemma, "extra loc"
+    (
+        "paligemma",
+        "<loc0256><loc0256><loc0768><loc0768><loc0768> cat",
+        (1000, 1000),
+        [(250, 250, 750, 750)],
+        ["cat"],
+        1,
+    ),
+    # supervision test_from_paligemma, "partial location": nothing complete, one note
+    ("paligemma", "<loc0256><loc0768><loc0768> cat", (1000, 1000), [], [], 1),
+    ("cogvlm", "fused fingers [[100,200,300,400,500]]", (1000, 1000), [(100, 200, 300, 400)], ["fused fingers"], 1),
+    (
+        "internvl",
+        "<ref>hand</ref><box>[[100, 200, 300, 400], [500, 600, 700]]</box>",
+        (1000, 1000),
+        [(100, 200, 300, 400)],
+        ["hand"],
+        1,
+    ),
+    ("qwen2-vl", "<|box_start|>(100,200),(300,400),(500<|box_end|>", (1000, 1000), [(100, 200, 300, 400)], [None], 1),
+    ("deepseek-vl2", "<|ref|>a<|/ref|><|det|>[[0,0,999,999,5]]<|/det|>", (999, 999), [(0, 0, 999, 999)], ["a"], 1),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "size", "boxes", "labels", "notes"), LEFTOVERS)
+def test_complete_boxes_survive_a_stray_value(name, text, size, boxes, labels, notes) -> None:
+    verdict = parse(text, name, size)
+    assert len(verdict.regions) == len(boxes)
+    for region, box in zip(verdict.regions, boxes, strict=True):
+        assert all(abs(got - want) <= 1 for got, want in zip(region.box, box, strict=True)), (region.box, box)
+    assert [r.label for r in verdict.regions] == labels
+    assert sum("left over" in e for e in verdict.parse_errors) == notes
+
+
+# supervision's from_qwen_2_5_vl takes the model's coordinate space (input_wh); this parser's input_size is the image
+# sent, which Qwen's processor smart-resizes. Answer and boxes from roboflow/supervision test/detection/test_vlm.py
+# (test_from_qwen_2_5_vl, "single box no classes" and "partial filtering").
+QWEN_ANSWER = '```json\n[{"bbox_2d": [10, 20, 110, 120], "label": "cat"}]\n```'
+
+
+@pytest.mark.parametrize(
+    ("size", "coordinate_space", "box"),
+    [((1280, 720), (640, 640), (20.0, 22.5, 220.0, 135.0)), ((640, 480), (640, 640), (10.0, 15.0, 110.0, 90.0))],
+)
+def test_a_coordinate_space_is_read_with_the_pixel_convention(size, coordinate_space, box) -> None:
+    verdict = parse(QWEN_ANSWER, "pixel", size, input_size=coordinate_space)
+    assert verdict.regions[0].box == pytest.approx(box)
+    assert not any("snapped" in e for e in verdict.parse_errors)
+
+
+@pytest.mark.parametrize(
+    ("name", "size", "input_size", "note"),
+    [
+        ("qwen2.5-vl", (1280, 720), (640, 640), "input size 640x640 snapped to Qwen's 28-px grid: 644x644"),
+        ("qwen2.5-vl", (640, 480), None, "input size 640x480 snapped to Qwen's 28-px grid: 644x476"),
+        ("qwen2.5-vl", (1288, 952), (644, 476), None),  # already on the grid
+        ("qwen2.5-vl@1003520", (1080, 1920), None, "input size 1080x1920 snapped to Qwen's 28-px grid: 728x1316"),
+        ("pixel", (640, 480), (640, 640), None),
+    ],
+)
+def test_a_qwen_input_size_snapped_to_the_grid_is_noted(name, size, input_size, note) -> None:
+    verdict = parse(QWEN_ANSWER, name, size, input_size=input_size)
+    snapped = [e for e in verdict.parse_errors if "snapped" in e]
+    assert len(verdict.regions) == 1
+    if note is None:
+        assert snapped == []
+    else:
+        assert len(snapped) == 1 and snapped[0].startswith(note)

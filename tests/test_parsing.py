@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from grounddefake.parsing import parse, parse_with_transform
+from grounddefake.parsing import MAX_TEXT, parse, parse_with_transform
 from grounddefake.types import TokenLogprob, Transform
 from grounddefake.verdict_words import normalize_label, score_from_logprobs
 
@@ -131,8 +131,8 @@ def test_normalize_label(value, label) -> None:
 
 
 def test_untrusted_size_is_bounded() -> None:
-    verdict = parse("fake " * 100_000, None, SIZE)
-    assert len(verdict.raw) <= 200_000
+    verdict = parse("fake " * 300_000, None, SIZE)
+    assert len(verdict.raw) == MAX_TEXT
     assert any("truncated" in e for e in verdict.parse_errors)
 
 
@@ -410,3 +410,45 @@ def test_a_backend_score_wins_over_top_logprobs() -> None:
     transform = Transform.identity((10, 10))
     assert parse_completion(Completion("fake", logprobs), None, transform).score == pytest.approx(0.909, abs=1e-3)
     assert parse_completion(Completion("fake", logprobs, score=0.25), None, transform).score == 0.25
+
+
+_BOX = '{"box": [100, 250, 500, 750], "label": "x"}'
+_MANY = "[" + ", ".join([_BOX] * 20_000) + "]"  # about 1 MB of boxes
+_WHY = "The fingers are fused."
+
+
+@pytest.mark.parametrize(
+    ("text", "convention", "rationale"),
+    [
+        ('{"verdict": "fake", "rationale": "' + _WHY + '", "regions": ' + _MANY + "}", "norm1000", _WHY),
+        ('{"verdict": "fake", "regions": ' + _MANY + ', "rationale": "' + _WHY + '"}', "norm1000", _WHY),
+        ("The image is fake. " + _MANY + " " + _WHY, "norm1000", "The image is fake. " + _WHY),
+        ("fake. " + "<ref>hand</ref><box>[[100, 250, 500, 750]]</box>" * 20_000 + " " + _WHY, "internvl", None),
+        ("fake. fused fingers" + "<loc_100><loc_250><loc_500><loc_750>" * 20_000 + " " + _WHY, "florence2", None),
+        (
+            " ; ".join(["<loc0256><loc0102><loc0768><loc0512> hand"] * 20_000) + "\nIt is fake. " + _WHY,
+            "paligemma",
+            None,
+        ),
+    ],
+    ids=["json-rationale-first", "json-rationale-last", "json-list-prose", "internvl", "florence2", "paligemma"],
+)
+def test_regions_past_the_cap_are_counted_and_the_rationale_kept(text: str, convention: str, rationale) -> None:
+    verdict = parse(text, convention, (640, 480))
+    assert len(verdict.regions) == 1000
+    assert "19000 region(s) dropped: at most 1000 regions are read from one answer" in verdict.parse_errors
+    assert verdict.label == "fake"
+    if rationale is not None:
+        assert verdict.rationale == rationale
+    assert verdict.rationale.endswith(_WHY) and len(verdict.rationale) < 100  # no box markup debris
+
+
+def test_grounding_more_than_the_cap_says_how_many_were_dropped() -> None:
+    from grounddefake.conventions import get_convention
+    from grounddefake.model_regions import ModelRegion
+
+    regions, notes = get_convention("norm1000").ground(
+        [ModelRegion((100, 250, 500, 750))] * 1003, Transform.identity((640, 480))
+    )
+    assert len(regions) == 1000
+    assert notes == ["3 region(s) dropped: at most 1000 regions are read from one answer"]

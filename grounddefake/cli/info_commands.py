@@ -247,7 +247,13 @@ def parse_command(
     convention: str = typer.Option(..., "--convention", "-c", help="the box convention (grounddefake conventions)"),
     image_size: str = typer.Option(..., "--image-size", help="WxH of the original image"),
     input_size: str | None = typer.Option(
-        None, "--input-size", help="wxh of the image the model saw, when it was resized (default: the original)"
+        None,
+        "--input-size",
+        help=(
+            "WxH of the image that was sent to the model, when it was resized (default: the original). It is not the "
+            "model's coordinate space: for qwen2.5-vl the parser smart-resizes it to Qwen's 28-px grid itself (640x480 "
+            "→ 644x476, noted in parse_errors); to read boxes in a given pixel space, use -c pixel with that size"
+        ),
     ),
 ) -> None:
     """Parse one model answer into a verdict with regions in pixels of the original image, printed as JSON."""

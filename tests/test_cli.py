@@ -48,7 +48,7 @@ def test_eval_limit_and_verdict_pack(tiny_dataset: Path, tmp_path: Path) -> None
     ("args", "message"),
     [
         (["eval", "--data", "/no/such/dataset"], "no such file or folder"),
-        (["eval", "--model", "gpt-99"], "'gpt-99' is not a preset"),
+        (["eval", "--model", "gpt-99"], "'gpt-99' is not the built-in 'forensic' nor a preset"),
         (["eval", "--model", "Qwen/Qwen2.5-VL-3B-Instruct"], "suggests --convention qwen2.5-vl"),
         (["eval", "--model", "x", "--convention", "qwen9"], "unknown box convention 'qwen9'"),
         (["eval", "--shard", "3/2"], "1 <= K <= N"),
@@ -303,3 +303,11 @@ def test_conventions_stay_readable_in_a_narrow_terminal(columns: int, table: boo
     assert result.exit_code == 0
     assert ("  example answer: " in result.output) is not table
     assert all(len(line) <= columns for line in result.output.splitlines()) or table
+
+
+@pytest.mark.parametrize(("typo", "meant"), [("forensik", "'forensic'"), ("FORENSIC ", "'forensic'")])
+def test_a_typo_of_a_model_name_is_caught_with_a_suggestion(tmp_path: Path, typo: str, meant: str) -> None:
+    image = tmp_path / "photo.png"
+    Image.fromarray(np.full((32, 32, 3), 90, np.uint8)).save(image)
+    result = _cli("detect", str(image), "--model", typo)
+    assert result.exit_code == 2 and f"did you mean {meant}" in result.output and "--convention" not in result.output

@@ -3,6 +3,7 @@ models run locally with transformers (``local:/path``, ``hf:ORG/NAME``)."""
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import urllib.error
@@ -106,10 +107,16 @@ def create_backend(
     if convention is not None:
         get_convention(convention)  # fail early on a typo
     if preset is None and convention is None:
+        close = difflib.get_close_matches(str(model).lower(), [FORENSIC, *presets(), "local:", "hf:"], n=3, cutoff=0.7)
+        if close and not base_urls:  # a typo of a known name: never suggest sending it to a server as it is
+            raise UnknownModelError(
+                f"no model '{model}': did you mean {' or '.join(repr(c) for c in close)}? (`grounddefake models`)"
+            )
         hint = convention_for_model(model)
         suggestion = f" (its name suggests --convention {hint.name})" if hint else ""
         raise UnknownModelError(
-            f"'{model}' is not a preset ({', '.join(presets())}; see `grounddefake models`). Say how it writes "
+            f"'{model}' is not the built-in '{FORENSIC}' nor a preset ({', '.join(presets())}; see "
+            "`grounddefake models`). Say how it writes "
             f"boxes with --convention NAME{suggestion}: its family's convention (`grounddefake conventions`), or "
             "norm1000 when the prompt defines the format"
         )

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from grounddefake.grounding import clip_box
 from grounddefake.images import QWEN_MAX_PIXELS, QWEN_MAX_RATIO, QWEN_PATCH_FACTOR, smart_resize
 from grounddefake.json_recovery import iter_json
 from grounddefake.json_regions import json_region, region_items
@@ -344,10 +345,9 @@ def sanitize_box(box: Sequence[float], size: Size) -> tuple[Box | None, list[str
         notes.append(f"box {_fmt(box)}: corners reordered")
         x1, x2 = min(x1, x2), max(x1, x2)
         y1, y2 = min(y1, y2), max(y1, y2)
-    w, h = size
-    clipped = (min(max(x1, 0.0), w), min(max(y1, 0.0), h), min(max(x2, 0.0), w), min(max(y2, 0.0), h))
+    clipped = clip_box((x1, y1, x2, y2), size)
     if clipped != (x1, y1, x2, y2):
-        notes.append(f"box {_fmt((x1, y1, x2, y2))}: clipped to the image {w}x{h}")
+        notes.append(f"box {_fmt((x1, y1, x2, y2))}: clipped to the image {size[0]}x{size[1]}")
     if not (clipped[2] - clipped[0] >= MIN_EXTENT and clipped[3] - clipped[1] >= MIN_EXTENT):
         notes.append(f"box {_fmt((x1, y1, x2, y2))}: dropped, no area inside the image")
         return None, notes

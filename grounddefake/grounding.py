@@ -80,6 +80,17 @@ def regions_to_mask(regions: Sequence[Region], size: Size) -> np.ndarray:
     return mask
 
 
+def clip_box(box: Box, size: Size) -> Box:
+    """``box`` with each coordinate clamped into a ``size`` = (W, H) image (it may be left without area).
+
+    >>> clip_box((-5.0, 10.0, 1e10, 20.0), (100, 50))
+    (0.0, 10.0, 100, 20.0)
+    """
+    w, h = size
+    x1, y1, x2, y2 = box
+    return (min(max(x1, 0.0), w), min(max(y1, 0.0), h), min(max(x2, 0.0), w), min(max(y2, 0.0), h))
+
+
 def clip_regions(regions: Sequence[Region], size: Size, what: str = "region") -> tuple[tuple[Region, ...], list[str]]:
     """``regions`` inside a ``size`` = (W, H) image: boxes clipped, polygon vertices clamped to the border, regions
     left without area dropped; one note per fix (ground truth gets the sanitising predictions get from the parser).
@@ -91,13 +102,7 @@ def clip_regions(regions: Sequence[Region], size: Size, what: str = "region") ->
     w, h = size
     kept, notes = [], []
     for i, region in enumerate(regions):
-        x1, y1, x2, y2 = region.box
-        box = (
-            float(min(max(x1, 0.0), w)),
-            float(min(max(y1, 0.0), h)),
-            float(min(max(x2, 0.0), w)),
-            float(min(max(y2, 0.0), h)),
-        )
+        box = tuple(float(v) for v in clip_box(region.box, size))
         polygon = region.polygon
         if polygon is not None:
             polygon = tuple((float(min(max(x, 0.0), w)), float(min(max(y, 0.0), h))) for x, y in polygon)

@@ -47,14 +47,21 @@ class RunDirectoryError(ValueError):
     """A run directory cannot be used: not a run, another configuration's answers, or another process writes it."""
 
 
-def write_json(path: Path, data: Any) -> None:
-    """Write JSON atomically (a temporary file renamed over the target): a kill never leaves half a file.
-
-    The temporary name carries the process id, so two writers never rename each other's file away.
-    """
+@contextmanager
+def replacing(path: Path) -> Iterator[IO[str]]:
+    """A text file that replaces ``path`` atomically when the block ends (a temporary file renamed over it): a kill
+    never leaves half a file. The temporary name carries the process id, so two writers never rename each other's
+    file away."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    with open(temporary, "w", encoding="utf-8") as sink:
+        yield sink
     os.replace(temporary, path)
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write JSON atomically (see :func:`replacing`)."""
+    with replacing(path) as sink:
+        sink.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 def read_json(path: Path, what: str) -> Any:
@@ -282,9 +289,8 @@ class RunDir:
     def write_report(self, markdown: str, html: str) -> tuple[Path, Path]:
         """Write ``report.md`` and ``report.html``; returns their paths."""
         for path, text in ((self.report_md, markdown), (self.report_html, html)):
-            temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            temporary.write_text(text, encoding="utf-8")
-            os.replace(temporary, path)
+            with replacing(path) as sink:
+                sink.write(text)
         return self.report_md, self.report_html
 
     # -- lock --------------------------------------------------------------------------------------------------------
@@ -313,11 +319,9 @@ class RunDir:
 
 def _write_jsonl(path: Path, rows: Iterable[Mapping[str, Any]]) -> None:
     """Replace ``path`` with one JSON line per row, atomically."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(temporary, "w", encoding="utf-8") as sink:
+    with replacing(path) as sink:
         for row in rows:
             sink.write(json.dumps(row, ensure_ascii=False) + "\n")
-    os.replace(temporary, path)
 
 
 def _lock_exclusive(handle: IO[str], path: Path) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from grounddefake.caller import RequestStats
 from grounddefake.datasets import DatasetError, fingerprint, load_dataset
 from grounddefake.images import image_size_of
+from grounddefake.label_space import space_from_truth
 from grounddefake.overlay_pass import draw_overlays
 from grounddefake.pipeline import PredictionOutcome, Problem
 from grounddefake.records import SampleScore, record_size, skip_reason
@@ -39,6 +40,7 @@ def score(
     overlays: OverlayMode = "mistakes",
     overlay_size: int | None = None,
     data_format: str | None = None,
+    positive: str | None = None,
 ) -> dict[str, Any]:
     """Score a predictions file made anywhere against a dataset; with ``out``, write a full run directory there
     (config, predictions, samples, metrics, overlays, report.md, report.html), which ``report`` and ``compare`` read.
@@ -50,6 +52,8 @@ def score(
     Args:
         localization: score localization (default: when any line has regions).
         overlays: which overlays to draw into ``out`` (``none``, ``mistakes``, ``all``).
+        positive: the positive class (default ``fake``); another one (``unsafe``) makes the labels those of the
+            ground truth plus it.
 
     Raises:
         FileNotFoundError: no such predictions file.
@@ -60,6 +64,7 @@ def score(
         raise FileNotFoundError(f"{predictions}: no such predictions file")
     dataset = load_dataset(data, data_format)
     samples = list(dataset.samples)
+    space = space_from_truth((s.label for s in samples), positive)
     unmatched_rows = 0
     if source.suffix.lower() == ".csv":  # an mllm-defake result CSV (1 real, 0 fake, -1 unknown)
         from grounddefake.interop import read_mllm_defake_csv
@@ -85,6 +90,7 @@ def score(
         overlays=overlays,
         overlay_size=overlay_size or DEFAULT_OVERLAY_SIZE,
         model=None,
+        positive=positive,
     )
     ordered = {s.id: records[s.id] for s in samples if s.id in records}
     if out is None:
@@ -95,6 +101,7 @@ def score(
             thresholds=options.iou_thresholds,
             group_by=group_by,
             bootstrap=bootstrap,
+            space=space,
         )
         return {**scores.metrics, "n_unmatched_predictions": n_unmatched}
     target = RunDir.at(out)
@@ -115,6 +122,7 @@ def score(
             "n_samples": len(samples),
             "model": _most_common(ordered, "model") or source.stem,
             "prompt": _most_common(ordered, "prompt") or "—",
+            **space.to_json(),
             "localization": localization,
         }
         target.write_config(config)

@@ -46,7 +46,13 @@ class _Nothing:
 
 PREDICTION = (255, 64, 32)  # RGB
 TRUTH = (32, 220, 64)
-BANNER = {"fake": (200, 30, 30), "real": (30, 140, 60), "unknown": (110, 110, 110)}
+BANNER = {
+    "fake": (200, 30, 30),
+    "unsafe": (200, 30, 30),
+    "real": (30, 140, 60),
+    "safe": (30, 140, 60),
+    "unknown": (110, 110, 110),
+}
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 

@@ -31,7 +31,7 @@ from grounddefake.types import Sample
 MISTAKES_LIMIT = 200
 POOR_IOU = 0.5
 """A fake located with a mask IoU below this is a localization mistake."""
-_PRIORITY = {"error": 0, "unknown": 1, "fp": 2, "fn": 3}
+_PRIORITY = {"error": 0, "unknown": 1, "fp": 2, "fn": 3, "wrong": 4}
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from typing import Any
 
 from grounddefake.conventions import Convention, get_convention
 from grounddefake.json_recovery import iter_json
+from grounddefake.label_space import REAL_FAKE, LabelSpace
 from grounddefake.json_regions import first_key, is_region, json_region, region_items
 from grounddefake.model_regions import MAX_ITEMS, Markup, dropped_note
 from grounddefake.types import Completion, Region, Size, TokenLogprob, Transform, VerdictLabel
@@ -23,9 +24,10 @@ from grounddefake.verdict_words import (
     VERDICT_KEYS,
     VERDICT_TAG,
     free_text_label,
-    json_label,
+    json_space_label,
     score_from_logprobs,
     tagged_label,
+    text_space_label,
 )
 
 MAX_TEXT = 1 << 20
@@ -122,13 +124,14 @@ def parse_completion(
     convention: str | Convention | None,
     transform: Transform,
     answers: Mapping[str, VerdictLabel] | None = None,
+    space: LabelSpace = REAL_FAKE,
 ) -> Verdict:
-    """Parse a backend Completion whose image was prepared with ``transform``.
+    """Parse a backend Completion whose image was prepared with ``transform``, in the task's label ``space``.
 
     The backend's own verdict score, when it computed one from the full verdict-token distribution, wins over the
     one derived from the top log-probabilities.
     """
-    verdict = parse_with_transform(completion.text, convention, transform, completion.logprobs, answers)
+    verdict = parse_with_transform(completion.text, convention, transform, completion.logprobs, answers, space)
     if completion.score is not None:
         verdict = replace(verdict, score=completion.score)
     return verdict
@@ -140,11 +143,13 @@ def parse_with_transform(
     transform: Transform,
     logprobs: Sequence[TokenLogprob] | None = None,
     answers: Mapping[str, VerdictLabel] | None = None,
+    space: LabelSpace = REAL_FAKE,
 ) -> Verdict:
     """:func:`parse` with an explicit image Transform (resize and padding).
 
     ``answers`` maps short answers to labels (a prompt pack's ``answers``, e.g. ``{"yes": "fake"}`` for "Is this
-    image made by AI?"): a reply that is just one of them states that verdict.
+    image made by AI?"): a reply that is just one of them states that verdict. ``space``: the labels a verdict may
+    take (real/fake by default, read with synonyms and negation; another task's labels are read as written).
     """
     raw = text if len(text) <= MAX_TEXT else text[:MAX_TEXT]
     errors: list[str] = []
@@ -165,7 +170,7 @@ def parse_with_transform(
         if isinstance(found.value, Mapping):
             # A region object's "label" names the region, not the image.
             keys = tuple(k for k in VERDICT_KEYS if k != "label") if is_region(found.value) else VERDICT_KEYS
-            verdict = json_label(found.value, keys=keys)
+            verdict = json_space_label(found.value, space, keys)
             if label is None and verdict is not None:
                 label, verdict_items = verdict, here  # regions from the object that carries the verdict win
             if not rationale:
@@ -190,10 +195,11 @@ def parse_with_transform(
     answer, thought = split_reasoning(prose)
     if label is None and answers:
         label = short_answer_label(answer, answers)
-    if label is None:
+    if label is None and space.is_default:
         label = tagged_label(answer)
     if label is None:
-        label, reason = free_text_label(VERDICT_TAG.sub(" ", answer))
+        text = answer if not space.is_default else VERDICT_TAG.sub(" ", answer)
+        label, reason = text_space_label(text, space) if not space.is_default else free_text_label(text)
         if reason:
             errors.append(reason)
     if not rationale:
@@ -207,7 +213,7 @@ def parse_with_transform(
             errors.extend(notes)
     return Verdict(
         label=label or "unknown",
-        score=score_from_logprobs(logprobs),
+        score=score_from_logprobs(logprobs) if space.is_default else None,
         rationale=rationale[:MAX_RATIONALE],
         regions=tuple(regions),
         raw=raw,

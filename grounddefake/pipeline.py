@@ -149,7 +149,7 @@ async def ask(
         completions.append(completion)
         replies.append(completion.text)
         messages.append(Message("assistant", (TextPart(completion.text),)))
-    verdict = parse_completion(completions[-1], convention, prepared.transform, pack.answers)
+    verdict = parse_completion(completions[-1], convention, prepared.transform, pack.answers, pack.label_space)
     if pack.answers is not None and len(completions) > 1:
         verdict = _verdict_of_short_answer(verdict, completions, pack.answers)
     return Answer(verdict, prepared, tuple(completions), cached)

@@ -19,6 +19,7 @@ from jinja2 import StrictUndefined, Template, TemplateError, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from grounddefake.label_space import REAL_FAKE, LabelSpace
 from grounddefake.types import Size, VerdictLabel
 
 Placement = Literal["before", "after", "none"]
@@ -145,6 +146,8 @@ class PromptPack:
     """Short answers that state the verdict (``{"yes": "fake", "no": "real"}``), lower case."""
     inputs: tuple[str, ...] = ()
     """The fields of a sample's ``meta`` the templates may read as ``{{ inputs.NAME }}`` (part of ``hash``)."""
+    label_space: LabelSpace = REAL_FAKE
+    """The labels the pack's answers take and the positive class (``labels:`` and ``positive:``)."""
 
     @property
     def id(self) -> str:

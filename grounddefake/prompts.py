@@ -14,6 +14,9 @@ Pack fields::
     schema: {...}                  # optional JSON schema of the answer
     system: ...                    # optional system text (template)
     image_placement: before        # where the image goes in the first turn: "before" or "after" the text
+    labels: [safe, unsafe]         # optional: the task's labels (default [real, fake])
+    positive: unsafe               # the positive class, one of labels (default fake; required with labels):
+                                   # metrics, false positives / negatives and a verdict's score P(positive) read it
     answers: {yes: fake, no: real} # optional: short answers that state the verdict (for yes/no questions such as
                                    # PaliGemma's "Is this image made by AI?"): a reply that is just one of them;
                                    # in a multi-turn pack only such a reply does. Local models score these words.
@@ -37,6 +40,7 @@ import yaml
 from jinja2 import TemplateError, nodes
 
 from grounddefake.interop import MllmDefakeError, pack_data_from_mllm_defake
+from grounddefake.label_space import REAL_FAKE, LabelSpace, LabelSpaceError
 from grounddefake.prompt_pack import (
     MAX_INPUT_CHARS,
     MAX_RANGE,
@@ -87,6 +91,8 @@ _FIELDS = {
     "turns",
     "answers",
     "inputs",
+    "labels",
+    "positive",
 }
 
 
@@ -119,6 +125,22 @@ def _undeclared_inputs(template: nodes.Template, declared: tuple[str, ...]) -> l
             if isinstance(name, str) and name not in declared:
                 used.append(f"inputs.{name}")
     return used
+
+
+def _label_space(labels: Any, positive: Any, fail: Any) -> LabelSpace:
+    """The ``labels`` and ``positive`` fields; real/fake with ``fake`` positive when neither is given."""
+    if labels is None:
+        if positive not in (None, "fake"):
+            raise fail("positive", f"{positive!r} is not one of the default labels (real, fake): declare 'labels'")
+        return REAL_FAKE
+    if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
+        raise fail("labels", "must be a list of labels, e.g. [safe, unsafe]")
+    if positive is None:
+        raise fail("positive", "required with 'labels': the positive class, e.g. unsafe")
+    try:
+        return LabelSpace(tuple(labels), str(positive))
+    except LabelSpaceError as exc:
+        raise fail("labels" if str(positive) in labels else "positive", str(exc)) from None
 
 
 def load_pack(source: str | Path) -> PromptPack:
@@ -230,6 +252,7 @@ def pack_from_mapping(data: Any, source: str) -> PromptPack:
         undeclared = _undeclared_inputs(parsed, inputs)
         if undeclared:
             raise fail(field, f"uses {undeclared[0]}, which 'inputs' does not declare")
+    space = _label_space(data.get("labels"), data.get("positive"), fail)
     answers = data.get("answers")
     if isinstance(answers, Mapping):  # YAML 1.1 reads the keys yes / no as booleans
         answers = {({True: "yes", False: "no"}[k] if isinstance(k, bool) else k): v for k, v in answers.items()}
@@ -237,9 +260,10 @@ def pack_from_mapping(data: Any, source: str) -> PromptPack:
         if (
             not isinstance(answers, Mapping)
             or not answers
-            or any(not isinstance(k, str) or not k.strip() or v not in ("real", "fake") for k, v in answers.items())
+            or any(not isinstance(k, str) or not k.strip() or v not in space.labels for k, v in answers.items())
         ):
-            raise fail("answers", "must map answer words to 'real' or 'fake', e.g. {yes: fake, no: real}")
+            labels = " or ".join(f"'{label}'" for label in space.labels)
+            raise fail("answers", f"must map answer words to {labels}, e.g. {{yes: {space.positive}, no: ...}}")
         answers = {k.strip().lower(): v for k, v in answers.items()}
     canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
     pack = PromptPack(
@@ -255,6 +279,7 @@ def pack_from_mapping(data: Any, source: str) -> PromptPack:
         hash=hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:12],
         answers=answers,
         inputs=inputs,
+        label_space=space,
     )
     rehearse(pack)
     return pack

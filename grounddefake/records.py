@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from grounddefake.conventions import POINT_BOX_FRACTION
+from grounddefake.label_space import UNKNOWN
 from grounddefake.types import Region, Size, Transform, Usage
 from grounddefake.verdict import Verdict
 
@@ -135,7 +136,7 @@ def verdict_from_record(record: Mapping[str, Any]) -> Verdict:
             errors.append(f"region {i} of the record unusable: {exc}")
     label = record.get("label")
     return Verdict(
-        label=label if label in ("real", "fake") else "unknown",
+        label=label if isinstance(label, str) and label.strip() and label != UNKNOWN else UNKNOWN,
         score=None if score is None else float(score),
         rationale=str(record.get("rationale") or ""),
         regions=tuple(regions),
@@ -157,6 +158,7 @@ class SampleScore:
         score: P(positive class) when the model gave one.
         iou: mask IoU of a fake with localization ground truth, when scored.
         error: why the request failed, if it did.
+        positive: the task's positive class ("fake", "unsafe").
     """
 
     id: str
@@ -165,19 +167,27 @@ class SampleScore:
     score: float | None
     iou: float | None
     error: str | None
+    positive: str = "fake"
 
     @property
     def kind(self) -> str:
-        """``error``, ``unknown``, ``fp`` (a real called fake), ``fn`` (a fake called real) or ``ok``."""
+        """``error``, ``unknown``, ``fp`` (a negative called positive: a real called fake), ``fn`` (a positive
+        called something else: a fake called real), ``wrong`` (another mistake between negative labels) or ``ok``.
+
+        >>> SampleScore("1", "safe", "unsafe", 0.8, None, None, "unsafe").kind
+        'fp'
+        """
         if self.error:
             return "error"
         if self.predicted == "unknown":
             return "unknown"
-        if self.truth == "real" and self.predicted == "fake":
+        if self.truth is None or self.truth == self.predicted:
+            return "ok"
+        if self.predicted == self.positive:
             return "fp"
-        if self.truth == "fake" and self.predicted == "real":
+        if self.truth == self.positive:
             return "fn"
-        return "ok"
+        return "wrong"
 
     def to_json(self) -> dict[str, Any]:
         return {"schema": SCHEMA, **asdict(self)}
@@ -199,4 +209,5 @@ class SampleScore:
             score=number("score"),
             iou=number("iou"),
             error=None if error is None else str(error),
+            positive=str(data.get("positive") or "fake"),
         )

@@ -15,6 +15,11 @@ from grounddefake.rundir import find_overlay
 from grounddefake.untrusted import visible
 
 
+def per_class_keys(labels: list[str]) -> list[str]:
+    """The per-class accuracy keys of a label space (``accuracy_real``, ``accuracy_fake``)."""
+    return [f"accuracy_{label}" for label in labels]
+
+
 def md_escape(value: Any, limit: int = 200) -> str:
     """Untrusted text for a Markdown table cell: one line, bounded, no HTML, no cell breaks, no terminal control."""
     text = visible(" ".join(str(value).split()))  # escape sequences shown, never obeyed by a terminal
@@ -38,6 +43,7 @@ def _environment() -> ImmutableSandboxedEnvironment:
     )
     env.filters["md"] = md_escape
     env.filters["num"] = fmt_number
+    env.filters["per_class"] = per_class_keys
     return env
 
 

@@ -16,6 +16,7 @@ from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from grounddefake.records import SampleScore
+from grounddefake.report import per_class_keys
 from grounddefake.resources import asset_dir
 from grounddefake.rundir import OVERLAYS, find_overlay
 
@@ -24,7 +25,7 @@ MAX_TEXT = 4000
 
 
 def reliability(samples: Sequence[SampleScore], bins: int = 10) -> list[dict[str, float]]:
-    """Per bin of P(fake): mean score, share of fakes, count (the reliability diagram's points)."""
+    """Per bin of P(positive class): mean score, share of positives, count (the reliability diagram's points)."""
     out = []
     for b in range(bins):
         lo, hi = b / bins, (b + 1) / bins
@@ -32,7 +33,7 @@ def reliability(samples: Sequence[SampleScore], bins: int = 10) -> list[dict[str
             s
             for s in samples
             if s.score is not None
-            and s.truth in ("real", "fake")
+            and s.truth is not None
             and (lo <= s.score < hi or (b == bins - 1 and s.score == 1.0))
         ]
         if members:
@@ -42,7 +43,7 @@ def reliability(samples: Sequence[SampleScore], bins: int = 10) -> list[dict[str
                     "hi": hi,
                     "n": len(members),
                     "mean": sum(s.score for s in members) / len(members),  # type: ignore[misc]
-                    "share": sum(s.truth == "fake" for s in members) / len(members),
+                    "share": sum(s.truth == s.positive for s in members) / len(members),
                 }
             )
     return out
@@ -78,6 +79,7 @@ def gallery(
                 "score": s.score,
                 "iou": s.iou,
                 "kind": s.kind,
+                "positive": s.positive,
                 "error": (s.error or "")[:MAX_TEXT],
                 "overlay": None if name is None else f"{OVERLAYS}/{name}",
                 "rationale": str(record.get("rationale") or "")[:MAX_TEXT],
@@ -118,6 +120,7 @@ def _environment() -> ImmutableSandboxedEnvironment:
         autoescape=select_autoescape(["html", "j2"], default_for_string=True, default=True),
     )
     env.filters["num"] = _num
+    env.filters["per_class"] = per_class_keys
     env.filters["script_json"] = script_json
     return env
 

@@ -86,6 +86,7 @@ class RunConfig:
             the lowest-IoU fakes, at most 200) or ``all``.
         overlay_size: the long side of a drawn overlay, at most (pixels).
         side_by_side: overlays as ground truth | prediction.
+        positive: the positive class the metrics use, overriding the pack's (one of its labels).
     """
 
     data: str = "demo"
@@ -116,6 +117,7 @@ class RunConfig:
     overlays: OverlayMode = "mistakes"
     overlay_size: int = DEFAULT_OVERLAY_SIZE
     side_by_side: bool = False
+    positive: str | None = None
 
     def __post_init__(self) -> None:
         checks = (

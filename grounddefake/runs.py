@@ -21,6 +21,7 @@ from grounddefake.backends import Backend, create_backend
 from grounddefake.cache import ResponseCache
 from grounddefake.caller import Caller, RequestStats, RetryPolicy
 from grounddefake.datasets import Dataset, fingerprint, load_dataset
+from grounddefake.label_space import LabelSpaceError, space_of
 from grounddefake.overlay_pass import draw_overlays
 from grounddefake.pipeline import PredictionOutcome, Problem, predict_samples, resolve_convention, run_blocking
 from grounddefake.prompts import PromptPack, PromptPackError, SampleInputError, load_pack
@@ -219,6 +220,10 @@ def _evaluate_locked(
     if options.with_boxes and pack.task != "grounded":
         raise PromptPackError(f"--with-boxes needs a grounding prompt pack; '{pack.name}' has task '{pack.task}'")
     convention = resolve_convention(pack, backend)
+    try:
+        space = pack.label_space.with_positive(options.positive)
+    except LabelSpaceError as exc:
+        raise PromptPackError(f"--positive: {exc} of the prompt pack '{pack.name}'") from None
     dataset = dataset or load_dataset(options.data, options.data_format)
     samples = [s for s in list(dataset.samples)[: options.limit] if in_shard(s.id, options.shard)]
     dataset_sha256 = fingerprint(dataset)
@@ -240,6 +245,7 @@ def _evaluate_locked(
         "prompt": pack.id,
         "prompt_source": pack.source,
         "convention": convention,
+        **space.to_json(),
         "localization": options.with_boxes or pack.task == "grounded",
         "concurrency": concurrency,
     }
@@ -286,6 +292,7 @@ def finish_run(
         thresholds=options.iou_thresholds,
         group_by=options.group_by,
         bootstrap=options.bootstrap_draws,
+        space=space_of(config.get("labels"), config.get("positive")),
     )
     metrics = dict(scores.metrics)
     metrics["skipped"] = [{"id": p.id, "reason": p.reason} for p in outcome.problems]

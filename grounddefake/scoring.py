@@ -20,6 +20,7 @@ from grounddefake.grounding import (
     scale_regions,
 )
 from grounddefake.images import ImageError, image_size_of
+from grounddefake.label_space import REAL_FAKE, LabelSpace
 from grounddefake.metrics.accumulator import MetricsAccumulator, SampleRows
 from grounddefake.metrics.classification import ClassificationRow
 from grounddefake.metrics.heatmap import heatmap_row
@@ -67,15 +68,19 @@ def score_sample(
     localization: bool,
     thresholds: tuple[float, ...] = (0.5,),
     group_by: str | None = None,
+    space: LabelSpace = REAL_FAKE,
 ) -> ScoredSample:
-    """Score one verdict against one sample's ground truth.
+    """Score one verdict against one sample's ground truth, in the task's label ``space``.
 
-    Only a "fake" answer's regions count as its localization: a "real" answer claims none. Ground-truth masks are
-    compared at their own resolution (the predicted regions are scaled to it).
+    Only a positive answer's regions ("fake", "unsafe") count as its localization: a negative answer claims none.
+    Localization is scored on positive samples (against their regions or mask) and on negative ones (any claimed
+    area is a false alarm). Ground-truth masks are compared at their own resolution (the predicted regions are
+    scaled to it).
     """
     problems: list[str] = []
     size = verdict.image_size
-    claimed = verdict.regions if verdict.label == "fake" else ()
+    positive, negative = sample.label == space.positive, sample.label in space.negatives
+    claimed = verdict.regions if verdict.label == space.positive else ()
     fake = real = heat = pair = None
     iou, empty = None, False
     if localization:
@@ -98,15 +103,15 @@ def score_sample(
                 gt = regions_to_mask(truth, gt_size)
         except ImageError as exc:
             problems.append(str(exc))
-        if size is None and (sample.label == "real" or gt is not None):
+        if size is None and (negative or gt is not None):
             problems.append("no image_size and the image is unreadable: not localized")
-        elif size is not None and sample.label == "fake" and gt is not None and gt_size is not None:
+        elif size is not None and positive and gt is not None and gt_size is not None:
             truth_boxes = tuple(r.box for r in truth)
             predicted = scale_regions(claimed, size, gt_size)  # rasterised at ground-truth resolution
             fake = LocalizationScorer(thresholds).update_fake(predicted, gt, truth_boxes)
             empty = fake is None
             iou = None if fake is None else fake.pixels.iou
-        elif size is not None and sample.label == "real":
+        elif size is not None and negative:
             real = LocalizationScorer().update_real(claimed, size)
     if sample.heatmap is not None and size is not None:
         try:
@@ -119,10 +124,12 @@ def score_sample(
     if isinstance(truth_score, (int, float)) and verdict.score is not None:
         pair = (float(verdict.score), float(truth_score))
     classification = None
-    if sample.label in ("real", "fake"):
-        classification = ClassificationRow(sample.label, verdict.label, verdict.score)
+    if positive or negative:
+        classification = ClassificationRow(str(sample.label), verdict.label, verdict.score)
+    elif sample.label is not None:
+        problems.append(f"label '{sample.label}' is not one of the task's labels ({', '.join(space.labels)})")
     rows = SampleRows(group_value(sample, group_by), classification, fake, real, empty, heat, pair)
-    row = SampleScore(sample.id, sample.label, verdict.label, verdict.score, iou, verdict.error)
+    row = SampleScore(sample.id, sample.label, verdict.label, verdict.score, iou, verdict.error, space.positive)
     return ScoredSample(rows, row, tuple(problems))
 
 
@@ -134,6 +141,7 @@ def score_records(
     thresholds: tuple[float, ...] = (0.5,),
     group_by: str | None = None,
     bootstrap: int = 0,
+    space: LabelSpace = REAL_FAKE,
 ) -> Scores:
     """Every metric over the samples that have a record (classification; localization when asked; heatmap and
     score groups when the ground truth has them).
@@ -141,7 +149,7 @@ def score_records(
     Samples without a record are counted in ``n_missing``, unreadable ones (``"skipped": true``) in ``n_skipped``;
     neither is scored.
     """
-    accumulator = MetricsAccumulator(localization=localization, thresholds=thresholds)
+    accumulator = MetricsAccumulator(localization=localization, thresholds=thresholds, space=space)
     rows: list[SampleScore] = []
     problems: list[dict[str, str]] = []
     for sample in samples:
@@ -149,7 +157,12 @@ def score_records(
         if record is None or record.get("skipped"):
             continue
         scored = score_sample(
-            sample, verdict_from_record(record), localization=localization, thresholds=thresholds, group_by=group_by
+            sample,
+            verdict_from_record(record),
+            localization=localization,
+            thresholds=thresholds,
+            group_by=group_by,
+            space=space,
         )
         accumulator.add(scored.rows)
         rows.append(scored.score)

@@ -24,6 +24,7 @@ _FIELDS = {
     "iou_threshold",
     "bootstrap",
     "published",
+    "positive",
 }
 
 
@@ -42,6 +43,8 @@ class Suite:
     group_by: str | None = None
     iou_threshold: float | None = None
     bootstrap: int | None = None
+    positive: str | None = None
+    """The positive class the suite's metrics use (default: the pack's)."""
     published: tuple[dict[str, Any], ...] = field(default_factory=tuple)
 
 
@@ -88,6 +91,7 @@ def load_suite(source: str | Path) -> Suite:
         group_by=data.get("group_by"),
         iou_threshold=data.get("iou_threshold"),
         bootstrap=data.get("bootstrap"),
+        positive=None if data.get("positive") is None else str(data["positive"]),
         published=tuple(data.get("published") or ()),
     )
 
@@ -117,4 +121,5 @@ def apply_suite(config: RunConfig) -> RunConfig:
         group_by=config.group_by or suite.group_by,
         iou_threshold=config.iou_threshold if config.iou_threshold is not None else suite.iou_threshold,
         bootstrap=config.bootstrap if config.bootstrap is not None else suite.bootstrap,
+        positive=config.positive or suite.positive,
     )

@@ -19,8 +19,10 @@ Box = tuple[float, float, float, float]
 """(x1, y1, x2, y2) in pixels."""
 Size = tuple[int, int]
 """(width, height) in pixels."""
-Label = Literal["real", "fake"]
-VerdictLabel = Literal["real", "fake", "unknown"]
+Label = str
+"""A label of the task's label space ("real" / "fake" by default, "safe" / "unsafe", ...; see ``label_space``)."""
+VerdictLabel = str
+"""A label of the task's space, or "unknown" (no answer)."""
 
 
 @dataclass(frozen=True)
@@ -135,11 +137,12 @@ class Sample:
     Attributes:
         id: unique within the dataset.
         image: path of the image file.
-        label: "real", "fake", or None when unknown.
+        label: a label of the task ("real", "fake", "safe", "unsafe", ...), or None when unknown.
         regions: ground-truth regions in pixels of the displayed image.
         mask: path of a binary mask PNG (non-zero = manipulated), same size as the image.
         heatmap: path of a grey-level heatmap PNG.
         meta: free metadata (generator, subtype, ...).
+        rules: per-rule truth of a rule task, ``{"R1": True, "R2": False}``; a rule left out is unknown.
     """
 
     id: str
@@ -149,6 +152,7 @@ class Sample:
     mask: Path | None = None
     heatmap: Path | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
+    rules: Mapping[str, bool] = field(default_factory=dict)
 
     @property
     def has_localization(self) -> bool:

@@ -17,6 +17,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from grounddefake.label_space import REAL_FAKE, LabelSpace
 from grounddefake.types import TokenLogprob, VerdictLabel
 
 VERDICT_KEYS = ("verdict", "label", "answer", "prediction", "classification", "result", "judgement", "judgment")
@@ -150,3 +151,66 @@ def score_from_logprobs(logprobs: Sequence[TokenLogprob] | None) -> float | None
         total = mass["real"] + mass["fake"]
         return mass["fake"] / total if total > 0 else None
     return None
+
+
+def space_label(value: Any, space: LabelSpace) -> VerdictLabel | None:
+    """A JSON value or a verdict-tag text that is one of ``space``'s labels, for a task other than real/fake.
+
+    >>> space_label("Unsafe.", LabelSpace(("safe", "unsafe"), "unsafe")), space_label("maybe", REAL_FAKE)
+    ('unsafe', None)
+    """
+    if space.is_default:
+        return normalize_label(value)
+    return space.label_of(value.strip(".!\"'*` ")) if isinstance(value, str) else None
+
+
+def json_space_label(data: Mapping[Any, Any], space: LabelSpace, keys: Sequence[str] = VERDICT_KEYS) -> str | None:
+    """The label a JSON object's verdict key (one nested object deep) names, in ``space``."""
+    if space.is_default:
+        return json_label(data, keys=keys)
+    lowered = {str(k).lower(): v for k, v in data.items()}
+    for key in keys:
+        value = lowered.get(key)
+        if isinstance(value, Mapping):
+            value = next((value[k] for k in value if str(k).lower() in keys), None)
+        label = space_label(value, space)
+        if label is not None:
+            return label
+    return None
+
+
+def text_space_label(text: str, space: LabelSpace) -> tuple[VerdictLabel | None, str | None]:
+    """The label a free-text answer states, in ``space``: a verdict tag or line first, then the labels named as whole
+    words, a negated one ("not unsafe") standing for the other label of a two-label space. Returns (label, reason
+    when none).
+
+    >>> safety = LabelSpace(("safe", "unsafe"), "unsafe")
+    >>> text_space_label("Verdict: unsafe. A knife is raised.", safety), text_space_label("It is not unsafe.", safety)
+    (('unsafe', None), ('safe', None))
+    """
+    if space.is_default:
+        tagged = tagged_label(text)
+        return (tagged, None) if tagged is not None else free_text_label(text)
+    lowered = text.lower()
+    for pattern in (_TAG, _LINE):
+        for match in pattern.finditer(lowered):
+            words = match.group(match.lastindex or 0).split()
+            label = space_label(words[0], space) if words else None
+            if label is not None:
+                return label, None
+    if _HEDGE.search(lowered):
+        return None, "hedged answer: the model says it cannot decide"
+    found: set[str] = set()
+    names = "|".join(re.escape(label) for label in sorted(space.labels, key=len, reverse=True))
+    for match in re.finditer(rf"(?<![\w-])({names})(?![\w-])", lowered):
+        label = match.group(1)
+        if _NEGATION.search(lowered, max(0, match.start() - 60), match.start()):
+            if len(space.labels) != 2:
+                continue
+            label = next(other for other in space.labels if other != label)
+        found.add(label)
+    if len(found) > 1:
+        return None, f"contradictory answer: cues for {' and '.join(sorted(found))}"
+    if found:
+        return found.pop(), None
+    return None, "no verdict found in the answer"

@@ -43,18 +43,20 @@ def metrics_table(metrics: dict[str, Any]) -> Table:
         table.add_row(*cells, over)
 
     c = metrics["classification"]
+    positive = c.get("positive", "fake")
+    labels = list(c.get("confusion") or ("real", "fake"))
     row(c, "accuracy", "accuracy (unknown = wrong)", f"{c['n']} labelled")
     row(c, "balanced_accuracy", "balanced accuracy", f"{c['n']} labelled")
-    row(c, "accuracy_real", "accuracy (real)", f"{c['n_real']} real")
-    row(c, "accuracy_fake", "accuracy (fake)", f"{c['n_fake']} fake")
-    row(c, "f1", "F1 (fake, answered)", f"{c['n'] - c['n_unknown']} answered")
+    for label in labels:
+        row(c, f"accuracy_{label}", f"accuracy ({label})", f"{c.get(f'n_{label}', 0)} {label}")
+    row(c, "f1", f"F1 ({positive}, answered)", f"{c['n'] - c['n_unknown']} answered")
     if c.get("auc") is not None:
-        row(c, "auc", "ROC AUC of P(fake)", f"{c['n_scored']} scored")
+        row(c, "auc", f"ROC AUC of P({positive})", f"{c['n_scored']} scored")
         row(c, "ece", "ECE (10 bins)", f"{c['n_scored']} scored")
     row(c, "n_unknown", "unknown answers", f"{c['n']} labelled")
     loc = metrics.get("localization")
     if loc:
-        over = f"{loc['n']} fake with GT"
+        over = f"{loc['n']} {positive} with GT"
         row(loc, "iou_mean", "mask IoU (per-image mean)", over)
         row(loc, "iou_pooled", "mask IoU (pooled)", over)
         row(loc, "f1_mean", "pixel F1 (per-image mean)", over)
@@ -65,7 +67,8 @@ def metrics_table(metrics: dict[str, Any]) -> Table:
             if loc.get("ap") is not None:
                 row(loc, "ap", "COCO AP@[.5:.95]", f"{loc['n_box']} with GT boxes")
         if loc.get("n_real"):
-            row(loc, "real_fp_rate", "real images with a region", f"{loc['n_real']} real")
+            negative = "real" if positive == "fake" else "negative"
+            row(loc, "real_fp_rate", f"{negative} images with a region", f"{loc['n_real']} {negative}")
     row({"n": metrics.get("n_errors", 0)}, "n", "failed requests", "")
     if metrics.get("skipped"):
         row({"n": len(metrics["skipped"])}, "n", "skipped (unreadable)", "")

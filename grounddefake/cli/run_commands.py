@@ -68,6 +68,9 @@ def eval_command(
     group_by: str | None = typer.Option(
         None, "--group-by", help="meta.FIELD: the same metrics per value (e.g. meta.generator)."
     ),
+    positive: str | None = typer.Option(
+        None, "--positive", help="The positive class of the metrics (default: the pack's; fake for real/fake)."
+    ),
     bootstrap: int | None = typer.Option(
         None, "--bootstrap", min=0, help="N resamples: 95% intervals on the headline numbers."
     ),
@@ -149,6 +152,7 @@ def eval_command(
                 overlays=overlays,  # type: ignore[arg-type]
                 overlay_size=overlay_size,
                 side_by_side=side_by_side,
+                positive=positive,
             )
             options = apply_suite(options)
             dataset = load_dataset(options.data, options.data_format)  # read once: counted here, used by the run
@@ -208,6 +212,9 @@ def score_command(
     overlays: str = overlays_option(),
     overlay_size: int = overlay_size_option(),
     data_format: str | None = typer.Option(None, "--format", help="Dataset format (default: detected)."),
+    positive: str | None = typer.Option(
+        None, "--positive", help="The positive class of the metrics (default: the pack's; fake for real/fake)."
+    ),
 ) -> None:
     """Score predictions made anywhere against a dataset (the same code as eval); prints the table and, with --out,
     writes a run directory that `report` and `compare` read."""
@@ -224,6 +231,7 @@ def score_command(
             overlays=overlays,  # type: ignore[arg-type]
             overlay_size=overlay_size,
             data_format=data_format,
+            positive=positive,
         )
     except (*USER_ERRORS, ValueError) as exc:
         raise fail(exc) from None

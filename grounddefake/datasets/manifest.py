@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from grounddefake.label_space import UNKNOWN, is_label
 from grounddefake.types import Region, Sample
 
-_LABELS = {"real": "real", "fake": "fake", None: None}
+_RULE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
 
 
 class DatasetError(ValueError):
@@ -104,9 +106,8 @@ def sample_from_record(record: Any, root: Path, where: str) -> Sample:
     image = record.get("image")
     if not isinstance(image, str) or not image:
         raise DatasetError(f"{where}: field 'image' is required (a path relative to the manifest)")
-    label = record.get("label")
-    if label not in _LABELS:
-        raise DatasetError(f'{where}: field \'label\' must be "real", "fake" or null, got {label!r}')
+    label = _label(record.get("label"), where)
+    rules = _rule_truth(record.get("rules"), where)
     raw_regions = record.get("regions") or []
     if not isinstance(raw_regions, list):
         raise DatasetError(f"{where}: field 'regions' must be a list, got {type(raw_regions).__name__}")
@@ -128,12 +129,45 @@ def sample_from_record(record: Any, root: Path, where: str) -> Sample:
     return Sample(
         id=str(sample_id),
         image=resolve_under(root, image, where),
-        label=_LABELS[label],
+        label=label,
         regions=tuple(regions),
         mask=paths["mask"],
         heatmap=paths["heatmap"],
         meta=dict(meta),
+        rules=rules,
     )
+
+
+def _label(value: Any, where: str) -> str | None:
+    """A manifest ``label``: any label of the task's space ("real", "fake", "safe", "unsafe", ...) or null. Which
+    labels count is the task's business (the pack declares them); the manifest only refuses what is no label."""
+    if value is None:
+        return None
+    text = value.strip().lower() if isinstance(value, str) else None
+    if not is_label(text):
+        raise DatasetError(
+            f'{where}: field \'label\' must be a label such as "real", "fake", "safe" or "unsafe" (letters, '
+            f"digits, '-', '_', spaces; at most 40; not '{UNKNOWN}'), or null; got {value!r:.60}"
+        )
+    return text
+
+
+def _rule_truth(value: Any, where: str) -> dict[str, bool]:
+    """Per-rule truth, ``{"R1": true, "R2": false}``: a rule left out (or null) is unknown."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise DatasetError(f"{where}: field 'rules' must map rule ids to true / false, got {type(value).__name__}")
+    truth = {}
+    for rule, violated in value.items():
+        if not isinstance(rule, str) or not _RULE_ID.fullmatch(rule):
+            raise DatasetError(f"{where}: rules: {rule!r:.40} is not a rule id (letters, digits, '_', '-', '.')")
+        if violated is None:
+            continue
+        if not isinstance(violated, bool):
+            raise DatasetError(f"{where}: rules.{rule} must be true, false or null, got {violated!r:.40}")
+        truth[rule] = violated
+    return truth
 
 
 MAX_LISTED_PROBLEMS = 50

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from grounddefake.label_space import REAL_FAKE, LabelSpace
 from grounddefake.metrics.classification import ClassificationRow, classification_metrics
 from grounddefake.metrics.heatmap import HeatmapRow, heatmap_metrics
 from grounddefake.metrics.localization import FakeRow, RealRow, localization_metrics
@@ -47,6 +48,7 @@ class MetricsAccumulator:
 
     localization: bool = True
     thresholds: tuple[float, ...] = (0.5,)
+    space: LabelSpace = REAL_FAKE
     rows: list[SampleRows] = field(default_factory=list)
 
     def add(self, rows: SampleRows) -> None:
@@ -70,7 +72,9 @@ class MetricsAccumulator:
 
     def _groups(self, rows: Sequence[SampleRows], with_ap: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "classification": classification_metrics([r.classification for r in rows if r.classification is not None])
+            "classification": classification_metrics(
+                [r.classification for r in rows if r.classification is not None], self.space
+            )
         }
         if self.localization:
             out["localization"] = localization_metrics(

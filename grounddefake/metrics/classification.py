@@ -1,39 +1,53 @@
-"""Image-level classification, positive class = fake. Plain functions, and a scorer that keeps one row per sample.
+"""Image-level classification in a task's label space (:class:`LabelSpace`; real/fake with ``fake`` positive by
+default). Plain functions, and a scorer that keeps one row per sample.
 
 An ``unknown`` answer (unparseable, hedged or failed) is never turned into a label: it counts as wrong in the
 accuracies and is left out of the metrics over answered samples (precision, recall, F1). AUC, AP and ECE use the
-samples that carry a score (P(fake) from verdict-token probabilities).
+samples that carry a score (P(positive class), e.g. P(fake) or P(unsafe), from token probabilities).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from grounddefake.label_space import REAL_FAKE, UNKNOWN, LabelSpace
+
 ECE_BINS = 10
 
-DEFINITION = {
-    "positive_class": "fake",
-    "counted": "samples with a ground-truth label of real or fake (n)",
-    "unknown": "an unparseable, hedged or failed answer is 'unknown': wrong in accuracy, accuracy_real, "
-    "accuracy_fake and balanced_accuracy; left out of accuracy_answered, precision, recall and f1",
-    "coverage": "answered (real or fake) / n",
-    "balanced_accuracy": "(accuracy_real + accuracy_fake) / 2",
-    "precision_recall_f1": "binary, on the fake class, over answered samples; precision is null without a fake "
-    "answer, recall without a fake sample; f1 = 2TP / (2TP + FP + FN), 0 when no fake is found",
-    "auc_ap": "ROC AUC and average precision (sklearn's step-wise definition) of the score P(fake), over samples "
-    "with a score (n_scored); null with a reason when one class is missing",
-    "ece": f"expected calibration error of P(fake): {ECE_BINS} equal-width bins on [0, 1], "
-    "sum over bins of (bin size / n_scored) * |mean P(fake) - share of fakes|",
-}
+
+
+def definition(space: LabelSpace = REAL_FAKE) -> dict[str, str]:
+    """What each classification number means, in the words of ``space`` (written into ``metrics.json``)."""
+    pos, labels = space.positive, " or ".join(space.labels)
+    per_class = ", ".join(f"accuracy_{label}" for label in space.labels)
+    mean = " + ".join(f"accuracy_{label}" for label in space.labels)
+    return {
+        "positive_class": pos,
+        "labels": ", ".join(space.labels),
+        "counted": f"samples with a ground-truth label of {labels} (n)",
+        "unknown": f"an unparseable, hedged or failed answer is '{UNKNOWN}': wrong in accuracy, {per_class} and "
+        "balanced_accuracy; left out of accuracy_answered, precision, recall and f1",
+        "coverage": f"answered ({labels}) / n",
+        "balanced_accuracy": f"({mean}) / {len(space.labels)}",
+        "precision_recall_f1": f"binary, on the {pos} class, over answered samples; precision is null without a "
+        f"{pos} answer, recall without a {pos} sample; f1 = 2TP / (2TP + FP + FN), 0 when no {pos} is found",
+        "auc_ap": f"ROC AUC and average precision (sklearn's step-wise definition) of the score P({pos}), over "
+        "samples with a score (n_scored); null with a reason when one class is missing",
+        "ece": f"expected calibration error of P({pos}): {ECE_BINS} equal-width bins on [0, 1], "
+        f"sum over bins of (bin size / n_scored) * |mean P({pos}) - share of {pos}|",
+    }
+
+
+DEFINITION = definition()
 
 
 @dataclass(frozen=True)
 class ClassificationRow:
-    """One sample's contribution: its truth, the answer, and P(fake) when known."""
+    """One sample's contribution: its truth, the answer, and P(positive class) when known."""
 
     truth: str
     predicted: str
@@ -96,22 +110,35 @@ def _ratio(num: float, den: float) -> float | None:
     return num / den if den else None
 
 
-def classification_metrics(rows: Sequence[ClassificationRow]) -> dict[str, Any]:
-    """Every classification metric of ``rows`` (see DEFINITION)."""
+def classification_metrics(rows: Sequence[ClassificationRow], space: LabelSpace = REAL_FAKE) -> dict[str, Any]:
+    """Every classification metric of ``rows`` in ``space`` (see :func:`definition`); rows whose truth is not a
+    label of the space are not counted.
+
+    >>> rows = [ClassificationRow("unsafe", "unsafe", 0.9), ClassificationRow("safe", "unsafe", 0.6),
+    ...         ClassificationRow("safe", "safe", 0.1), ClassificationRow("unsafe", "unknown")]
+    >>> m = classification_metrics(rows, LabelSpace(("safe", "unsafe"), "unsafe"))
+    >>> m["n_unsafe"], m["accuracy_safe"], m["precision"], m["recall"], m["auc"]
+    (2, 0.5, 0.5, 1.0, 1.0)
+    """
+    labels, pos = space.labels, space.positive
+    rows = [r for r in rows if r.truth in labels]
     truth = [r.truth for r in rows]
-    predicted = [r.predicted if r.predicted in ("real", "fake") else "unknown" for r in rows]
-    confusion = {t: {p: 0 for p in ("real", "fake", "unknown")} for t in ("real", "fake")}
+    predicted = [r.predicted if r.predicted in labels else UNKNOWN for r in rows]
+    confusion = {t: {p: 0 for p in (*labels, UNKNOWN)} for t in labels}
     for t, p in zip(truth, predicted, strict=True):
         confusion[t][p] += 1
-    n_real, n_fake = sum(confusion["real"].values()), sum(confusion["fake"].values())
-    n = n_real + n_fake
-    unknown = confusion["real"]["unknown"] + confusion["fake"]["unknown"]
-    tp, fn = confusion["fake"]["fake"], confusion["fake"]["real"]
-    fp, tn = confusion["real"]["fake"], confusion["real"]["real"]
-    accuracy_real, accuracy_fake = _ratio(tn, n_real), _ratio(tp, n_fake)
+    counts = {label: sum(confusion[label].values()) for label in labels}
+    n = sum(counts.values())
+    unknown = sum(confusion[label][UNKNOWN] for label in labels)
+    correct = sum(confusion[label][label] for label in labels)
+    negatives = space.negatives
+    tp = confusion[pos][pos]
+    fn = sum(confusion[pos][label] for label in negatives)
+    fp = sum(confusion[label][pos] for label in negatives)
+    per_class = {label: _ratio(confusion[label][label], counts[label]) for label in labels}
     precision, recall = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
-    f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else None  # 0, not null, for a model that never says fake
-    scored = [(t == "fake", r.score) for t, r in zip(truth, rows, strict=True) if r.score is not None]
+    f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else None  # 0, not null, for a model that never says positive
+    scored = [(t == pos, r.score) for t, r in zip(truth, rows, strict=True) if r.score is not None]
     y = [s[0] for s in scored]
     s = [float(s[1]) for s in scored]
     auc, ap = binary_auc(y, s), average_precision(y, s)
@@ -120,20 +147,18 @@ def classification_metrics(rows: Sequence[ClassificationRow]) -> dict[str, Any]:
         reason = "only one class among the samples with a score"
     elif not scored:
         reason = "no answer carries a score (the backend gave no verdict-token probabilities)"
+    accuracies = list(per_class.values())
     return {
         "n": n,
-        "n_real": n_real,
-        "n_fake": n_fake,
+        **{f"n_{label}": counts[label] for label in labels},
         "n_unknown": unknown,
         "n_scored": len(scored),
+        "positive": pos,
         "coverage": _ratio(n - unknown, n),
-        "accuracy": _ratio(tp + tn, n),
-        "accuracy_answered": _ratio(tp + tn, n - unknown),
-        "accuracy_real": accuracy_real,
-        "accuracy_fake": accuracy_fake,
-        "balanced_accuracy": None
-        if accuracy_real is None or accuracy_fake is None
-        else (accuracy_real + accuracy_fake) / 2,
+        "accuracy": _ratio(correct, n),
+        "accuracy_answered": _ratio(correct, n - unknown),
+        **{f"accuracy_{label}": per_class[label] for label in labels},
+        "balanced_accuracy": None if any(a is None for a in accuracies) else sum(accuracies) / len(accuracies),
         "precision": precision,
         "recall": recall,
         "f1": f1,
@@ -142,19 +167,5 @@ def classification_metrics(rows: Sequence[ClassificationRow]) -> dict[str, Any]:
         "auc_null_reason": reason if auc is None else None,
         "ece": expected_calibration_error(y, s),
         "confusion": confusion,
-        "definition": DEFINITION,
+        "definition": definition(space),
     }
-
-
-class ClassificationScorer:
-    """Streaming: one small row per sample; ``compute`` aggregates them."""
-
-    rows: list[ClassificationRow] = field(default_factory=list)
-
-    def update(self, truth: str | None, predicted: str, score: float | None = None) -> None:
-        """Add one sample: ``truth`` in {real, fake, None} (None is not counted), ``predicted`` in {real, fake, …}."""
-        if truth in ("real", "fake"):
-            self.rows.append(ClassificationRow(truth, predicted, score))
-
-    def compute(self) -> dict[str, Any]:
-        return classification_metrics(self.rows)

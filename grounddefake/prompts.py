@@ -8,7 +8,8 @@ Pack fields::
     name: grounded                 # required, [a-z0-9_-]+
     version: 1                     # required
     description: ...               # required
-    task: grounded                 # required: "verdict" (label + rationale) or "grounded" (+ regions)
+    task: grounded                 # required: "verdict" (label + rationale), "grounded" (+ regions) or "rules"
+                                   # (a rule pack: rules, method, judge; see grounddefake.rule_packs)
     convention: norm1000           # box convention the prompt asks for (required when task is grounded);
                                    # "native": the model family's own format (its preset's convention)
     schema: {...}                  # optional JSON schema of the answer
@@ -54,6 +55,7 @@ from grounddefake.prompt_pack import (
     parse_template,
 )
 from grounddefake.resources import asset_dir
+from grounddefake.rule_packs import rehearse_judge, rule_fields, with_defaults
 
 __all__ = [
     "MAX_INPUT_CHARS",
@@ -74,7 +76,7 @@ __all__ = [
     "pack_from_mapping",
 ]
 
-TASKS = ("verdict", "grounded")
+TASKS = ("verdict", "grounded", "rules")
 _FIELDS = {
     "name",
     "version",
@@ -87,6 +89,11 @@ _FIELDS = {
     "turns",
     "answers",
     "inputs",
+    "rules",
+    "method",
+    "judge",
+    "labels",
+    "positive",
 }
 
 
@@ -167,6 +174,7 @@ def pack_from_mapping(data: Any, source: str) -> PromptPack:
 
     if not isinstance(data, Mapping):
         raise PromptPackError(f"{source}: a prompt pack must be a YAML mapping, got {type(data).__name__}")
+    data = with_defaults(data)  # a rule pack's cascade turns (grounddefake.rule_packs)
     unknown = sorted(set(data) - _FIELDS)
     if unknown:
         raise fail(unknown[0], f"unknown field (allowed: {', '.join(sorted(_FIELDS))})")
@@ -241,7 +249,8 @@ def pack_from_mapping(data: Any, source: str) -> PromptPack:
         ):
             raise fail("answers", "must map answer words to 'real' or 'fake', e.g. {yes: fake, no: real}")
         answers = {k.strip().lower(): v for k, v in answers.items()}
-    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
+    judged = rule_fields(data, fail)
+    canonical = json.dumps({**data, **judged.pop("hashed")}, sort_keys=True, ensure_ascii=False, default=str)
     pack = PromptPack(
         name=name,
         version=str(data["version"]),
@@ -255,6 +264,7 @@ def pack_from_mapping(data: Any, source: str) -> PromptPack:
         hash=hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:12],
         answers=answers,
         inputs=inputs,
+        **judged,
     )
     rehearse(pack)
     return pack
@@ -278,3 +288,4 @@ def rehearse(pack: PromptPack) -> None:
     pack.render_system(REHEARSAL_SIZE, convention, inputs)
     for index in range(len(pack.turns)):
         pack.render_turn(index, REHEARSAL_SIZE, ["(an earlier answer)"] * index, convention, inputs)
+    rehearse_judge(pack, REHEARSAL_SIZE, convention)

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from grounddefake.api import build_report, evaluate, resume, score
 from grounddefake.cli import app
+from grounddefake.records import SCHEMA
 from grounddefake.rundir import RunDirectoryError
 
 from .conftest import ScriptedBackend

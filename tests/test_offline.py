@@ -43,7 +43,7 @@ def test_score_writes_a_run_that_report_and_compare_read(tiny_dataset: Path, tmp
     assert result.exit_code == 0, result.output
     scored = tmp_path / "scored"
     config = json.loads((scored / "config.json").read_text())
-    assert config["kind"] == "score" and config["model"] == "my-model" and config["schema"] == 2
+    assert config["kind"] == "score" and config["model"] == "my-model" and config["schema"] == SCHEMA
     assert config["predictions_source"] == str(predictions.resolve())
     for name in ("predictions.jsonl", "samples.jsonl", "metrics.json", "report.md", "report.html"):
         assert (scored / name).is_file(), name

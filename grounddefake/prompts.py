@@ -129,11 +129,14 @@ def _undeclared_inputs(template: nodes.Template, declared: tuple[str, ...]) -> l
 
 
 def load_pack(source: str | Path) -> PromptPack:
-    """Load a pack by name (a shipped pack such as ``grounded``), by path to a YAML file, or by path to an
-    mllm-defake v3 prompt JSON (converted; see :mod:`grounddefake.interop`)."""
+    """Load a pack by name (a shipped pack such as ``grounded``, or its file name ``grounded.yaml`` when no such file
+    is here), by path to a YAML file, or by path to an mllm-defake v3 prompt JSON (converted; see
+    :mod:`grounddefake.interop`)."""
     path = Path(source)
     if path.suffix.lower() == ".json":
         return _load_mllm_defake(path)
+    if not path.exists() and path.name == str(source) and (asset_dir("prompts") / path.name).is_file():
+        path = asset_dir("prompts") / path.name  # a shipped pack by its file name: constitution.yaml
     if not path.suffix and not path.exists():
         path = asset_dir("prompts") / f"{source}.yaml"
         if not path.exists():

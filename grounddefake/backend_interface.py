@@ -65,7 +65,8 @@ class Request:
         convention: the box convention the prompt asks the model to answer in (None for verdict-only packs).
         schema: the JSON schema of the expected answer, when the pack has one.
         params: decoding parameters.
-        answers: short answers that state the verdict (the pack's ``answers``, e.g. ``{"yes": "fake"}``).
+        answers: short answers that state the verdict (the pack's ``answers``, e.g. ``{"yes": "fake"}``), or the two
+            answers of a Yes/No question (``{"yes": "yes", "no": "no"}``: a local model's ``score`` is then P(Yes)).
     """
 
     messages: tuple[Message, ...]

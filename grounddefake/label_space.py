@@ -94,6 +94,8 @@ class LabelSpace:
 
 REAL_FAKE = LabelSpace(("real", "fake"), "fake")
 """The default task: is the image real or AI-generated / manipulated."""
+SAFE_UNSAFE = LabelSpace(("safe", "unsafe"), "unsafe")
+"""A rule pack's space: ``unsafe`` iff a rule is violated."""
 
 
 def space_of(labels: Sequence[str] | None, positive: str | None) -> LabelSpace:

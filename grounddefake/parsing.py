@@ -15,8 +15,8 @@ from typing import Any
 
 from grounddefake.conventions import Convention, get_convention
 from grounddefake.json_recovery import iter_json
-from grounddefake.label_space import REAL_FAKE, LabelSpace
 from grounddefake.json_regions import first_key, is_region, json_region, region_items
+from grounddefake.label_space import REAL_FAKE, LabelSpace
 from grounddefake.model_regions import MAX_ITEMS, Markup, dropped_note
 from grounddefake.types import Completion, Region, Size, TokenLogprob, Transform, VerdictLabel
 from grounddefake.verdict import Verdict

@@ -21,6 +21,8 @@ from typing import Any, TypeVar
 from grounddefake.backends.base import Backend, BackendError, GenerationParams, Request
 from grounddefake.caller import Caller, RequestStats, RetryPolicy
 from grounddefake.images import ImageError, ImageInput, PreparedImage, prepare_image
+from grounddefake.judges.baselines import BaselineMemo
+from grounddefake.judges.clue import judge_image, new_baselines
 from grounddefake.parsing import parse_completion, short_answer_label
 from grounddefake.prompts import NATIVE, Message, PromptPack, PromptPackError, SampleInputError, TextPart
 from grounddefake.records import MAX_ERROR, MISSING_INPUT, prediction_record, skipped_record
@@ -113,8 +115,13 @@ async def ask(
     image: ImageInput,
     params: GenerationParams | None = None,
     inputs: Mapping[str, Any] | None = None,
+    baselines: BaselineMemo[Any] | None = None,
 ) -> Answer:
     """Ask the model about one image with every turn of ``pack``; parse the last reply.
+
+    A ``method: clue`` pack (a rule pack) is asked by the CLUE judge instead (:mod:`grounddefake.judges.clue`):
+    its Yes/No questions per precondition, then the turns as its cascade; ``baselines`` is the run's memo of
+    text-only baselines, shared by its samples (a fresh one when None).
 
     ``backend`` may be a :class:`Caller` (cache, rate limits, retries) or a bare Backend (one attempt, no cache).
     ``inputs`` holds the sample fields the pack declares (:meth:`PromptPack.inputs_of`); nothing else of the sample
@@ -127,6 +134,9 @@ async def ask(
     convention = resolve_convention(pack, caller.backend)
     prepared = await asyncio.to_thread(prepare_image, image, caller.backend.image_policy)
     params = params or GenerationParams()
+    if pack.method == "clue":
+        judged = await judge_image(caller, pack, prepared, convention, params, baselines, inputs)
+        return Answer(judged.verdict, prepared, judged.completions, judged.cached)
     size = prepared.transform.input_size
     messages: list[Message] = []
     system = pack.render_system(size, convention, inputs)
@@ -235,12 +245,13 @@ async def predict_samples(
     reused = len(records)
     problems: list[Problem] = []
     semaphore = asyncio.Semaphore(max(1, concurrency))
+    baselines = new_baselines()  # a rule pack's text-only baselines: once per question per run, for every worker
 
     with run_dir.appending_predictions() as sink:
 
         async def answer_record(sample: Sample, inputs: Mapping[str, Any] | None) -> dict[str, Any]:
             try:
-                answer = await ask(caller, pack, sample.image, params, inputs)
+                answer = await ask(caller, pack, sample.image, params, inputs, baselines)
             except ImageError as exc:
                 problems.append(Problem(sample.id, str(exc)))
                 return skipped_record(sample.id, str(exc), model=model, prompt=pack.id, run_key=run_key)

@@ -20,6 +20,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from grounddefake.label_space import REAL_FAKE, LabelSpace
+from grounddefake.rules import JudgeParams, Rule
 from grounddefake.types import Size, VerdictLabel
 
 Placement = Literal["before", "after", "none"]
@@ -135,7 +136,7 @@ class PromptPack:
     name: str
     version: str
     description: str
-    task: Literal["verdict", "grounded"]
+    task: Literal["verdict", "grounded", "rules"]
     convention: str | None
     schema: Mapping[str, Any] | None
     system: str | None
@@ -148,6 +149,12 @@ class PromptPack:
     """The fields of a sample's ``meta`` the templates may read as ``{{ inputs.NAME }}`` (part of ``hash``)."""
     label_space: LabelSpace = REAL_FAKE
     """The labels the pack's answers take and the positive class (``labels:`` and ``positive:``)."""
+    rules: tuple[Rule, ...] = ()
+    """A rule pack's rules (``task: rules``); its turns are the cascade's and see ``{{ rule.objective }}``."""
+    method: str = "reason"
+    """How the pack asks: ``reason`` (every turn, the last reply parsed) or ``clue`` (:mod:`grounddefake.judges`)."""
+    judge: JudgeParams | None = None
+    """The CLUE judge's parameters (``method: clue``)."""
 
     @property
     def id(self) -> str:
@@ -195,12 +202,14 @@ class PromptPack:
         replies: Sequence[str] = (),
         convention: str | None = None,
         inputs: Mapping[str, Any] | None = None,
+        rule: Rule | None = None,
     ) -> dict[str, Any]:
         """The whole rendering context. Built from an allow-list: no label, mask, regions or undeclared metadata.
 
         ``convention`` is the convention in force (a ``native`` pack's model convention); ``box_example`` is one
         answer written in it. ``inputs`` (the sample's ``meta``, or :meth:`inputs_of` it) gives ``inputs`` its
-        declared fields; a pack that declares none has no ``inputs`` at all.
+        declared fields; a pack that declares none has no ``inputs`` at all. A rule pack's context has ``rule``
+        (``id``, ``text``, ``objective``: ``rule``'s, or the first rule's when rehearsing).
         """
         convention = convention or (None if self.convention == NATIVE else self.convention)
         example = ""
@@ -215,15 +224,23 @@ class PromptPack:
         }
         if self.inputs:
             context["inputs"] = self.inputs_of(inputs)
+        if self.rules:
+            shown = rule or self.rules[0]
+            context["rule"] = {"id": shown.id, "text": shown.text, "objective": shown.objective}
         return context
 
     def render_system(
-        self, image_size: Size, convention: str | None = None, inputs: Mapping[str, Any] | None = None
+        self,
+        image_size: Size,
+        convention: str | None = None,
+        inputs: Mapping[str, Any] | None = None,
+        rule: Rule | None = None,
     ) -> str | None:
-        """The system text, or None when the pack has none (``inputs``: as in :meth:`context`)."""
+        """The system text, or None when the pack has none (``inputs``, ``rule``: as in :meth:`context`)."""
         if self.system is None:
             return None
-        return _render(self.system, self.context(image_size, (), convention, inputs), f"{self.source}: system")
+        context = self.context(image_size, (), convention, inputs, rule)
+        return _render(self.system, context, f"{self.source}: system")
 
     def render_turn(
         self,
@@ -232,13 +249,14 @@ class PromptPack:
         replies: Sequence[str] = (),
         convention: str | None = None,
         inputs: Mapping[str, Any] | None = None,
+        rule: Rule | None = None,
     ) -> Message:
         """The user message of turn ``index``, given the assistant ``replies`` to the earlier turns.
 
         ``inputs`` is the sample's ``meta`` (or :meth:`inputs_of` it): only the declared fields reach the template.
         """
         turn = self.turns[index]
-        context = self.context(image_size, replies, convention, inputs)
+        context = self.context(image_size, replies, convention, inputs, rule)
         text = _render(turn.text, context, f"{self.source}: turns[{index}]")
         parts: tuple[TextPart | ImagePart, ...]
         if turn.image == "before":
@@ -269,6 +287,18 @@ def _example(convention: str, size: Size) -> str:
     from grounddefake.conventions import get_convention
 
     return get_convention(convention).example(size)
+
+
+def render_template(template: str, context: Mapping[str, Any], where: str) -> str:
+    """Render one pack template in the sandbox (a judge's own questions); errors name ``where``.
+
+    >>> render_template("Content: {{ content }}", {"content": "a knife"}, "judge.fast_question")
+    'Content: a knife'
+
+    Raises:
+        PromptPackError: the sandbox refuses it, or it needs a name the context lacks.
+    """
+    return _render(template, context, where)
 
 
 def _render(template: str, context: Mapping[str, Any], where: str) -> str:

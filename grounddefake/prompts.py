@@ -8,7 +8,8 @@ Pack fields::
     name: grounded                 # required, [a-z0-9_-]+
     version: 1                     # required
     description: ...               # required
-    task: grounded                 # required: "verdict" (label + rationale) or "grounded" (+ regions)
+    task: grounded                 # required: "verdict" (label + rationale), "grounded" (+ regions) or "rules"
+                                   # (a rule pack: rules, method, judge; see grounddefake.rule_packs)
     convention: norm1000           # box convention the prompt asks for (required when task is grounded);
                                    # "native": the model family's own format (its preset's convention)
     schema: {...}                  # optional JSON schema of the answer
@@ -40,7 +41,7 @@ import yaml
 from jinja2 import TemplateError, nodes
 
 from grounddefake.interop import MllmDefakeError, pack_data_from_mllm_defake
-from grounddefake.label_space import REAL_FAKE, LabelSpace, LabelSpaceError
+from grounddefake.label_space import REAL_FAKE, SAFE_UNSAFE, LabelSpace, LabelSpaceError
 from grounddefake.prompt_pack import (
     MAX_INPUT_CHARS,
     MAX_RANGE,
@@ -58,6 +59,7 @@ from grounddefake.prompt_pack import (
     parse_template,
 )
 from grounddefake.resources import asset_dir
+from grounddefake.rule_packs import rehearse_judge, rule_fields, with_defaults
 
 __all__ = [
     "MAX_INPUT_CHARS",
@@ -78,7 +80,7 @@ __all__ = [
     "pack_from_mapping",
 ]
 
-TASKS = ("verdict", "grounded")
+TASKS = ("verdict", "grounded", "rules")
 _FIELDS = {
     "name",
     "version",
@@ -91,6 +93,9 @@ _FIELDS = {
     "turns",
     "answers",
     "inputs",
+    "rules",
+    "method",
+    "judge",
     "labels",
     "positive",
 }
@@ -127,12 +132,13 @@ def _undeclared_inputs(template: nodes.Template, declared: tuple[str, ...]) -> l
     return used
 
 
-def _label_space(labels: Any, positive: Any, fail: Any) -> LabelSpace:
-    """The ``labels`` and ``positive`` fields; real/fake with ``fake`` positive when neither is given."""
+def _label_space(labels: Any, positive: Any, fail: Any, default: LabelSpace = REAL_FAKE) -> LabelSpace:
+    """The ``labels`` and ``positive`` fields; ``default`` (real/fake, ``fake`` positive) when neither is given."""
     if labels is None:
-        if positive not in (None, "fake"):
-            raise fail("positive", f"{positive!r} is not one of the default labels (real, fake): declare 'labels'")
-        return REAL_FAKE
+        if positive not in (None, default.positive):
+            shown = ", ".join(default.labels)
+            raise fail("positive", f"{positive!r} is not one of the default labels ({shown}): declare 'labels'")
+        return default
     if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
         raise fail("labels", "must be a list of labels, e.g. [safe, unsafe]")
     if positive is None:
@@ -144,11 +150,14 @@ def _label_space(labels: Any, positive: Any, fail: Any) -> LabelSpace:
 
 
 def load_pack(source: str | Path) -> PromptPack:
-    """Load a pack by name (a shipped pack such as ``grounded``), by path to a YAML file, or by path to an
-    mllm-defake v3 prompt JSON (converted; see :mod:`grounddefake.interop`)."""
+    """Load a pack by name (a shipped pack such as ``grounded``, or its file name ``grounded.yaml`` when no such file
+    is here), by path to a YAML file, or by path to an mllm-defake v3 prompt JSON (converted; see
+    :mod:`grounddefake.interop`)."""
     path = Path(source)
     if path.suffix.lower() == ".json":
         return _load_mllm_defake(path)
+    if not path.exists() and path.name == str(source) and (asset_dir("prompts") / path.name).is_file():
+        path = asset_dir("prompts") / path.name  # a shipped pack by its file name: constitution.yaml
     if not path.suffix and not path.exists():
         path = asset_dir("prompts") / f"{source}.yaml"
         if not path.exists():
@@ -189,6 +198,7 @@ def pack_from_mapping(data: Any, source: str) -> PromptPack:
 
     if not isinstance(data, Mapping):
         raise PromptPackError(f"{source}: a prompt pack must be a YAML mapping, got {type(data).__name__}")
+    data = with_defaults(data)  # a rule pack's cascade turns (grounddefake.rule_packs)
     unknown = sorted(set(data) - _FIELDS)
     if unknown:
         raise fail(unknown[0], f"unknown field (allowed: {', '.join(sorted(_FIELDS))})")
@@ -252,7 +262,8 @@ def pack_from_mapping(data: Any, source: str) -> PromptPack:
         undeclared = _undeclared_inputs(parsed, inputs)
         if undeclared:
             raise fail(field, f"uses {undeclared[0]}, which 'inputs' does not declare")
-    space = _label_space(data.get("labels"), data.get("positive"), fail)
+    default = SAFE_UNSAFE if task == "rules" else REAL_FAKE
+    space = _label_space(data.get("labels"), data.get("positive"), fail, default)
     answers = data.get("answers")
     if isinstance(answers, Mapping):  # YAML 1.1 reads the keys yes / no as booleans
         answers = {({True: "yes", False: "no"}[k] if isinstance(k, bool) else k): v for k, v in answers.items()}
@@ -265,7 +276,8 @@ def pack_from_mapping(data: Any, source: str) -> PromptPack:
             labels = " or ".join(f"'{label}'" for label in space.labels)
             raise fail("answers", f"must map answer words to {labels}, e.g. {{yes: {space.positive}, no: ...}}")
         answers = {k.strip().lower(): v for k, v in answers.items()}
-    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
+    judged = rule_fields(data, space, fail)
+    canonical = json.dumps({**data, **judged.pop("hashed")}, sort_keys=True, ensure_ascii=False, default=str)
     pack = PromptPack(
         name=name,
         version=str(data["version"]),
@@ -280,6 +292,7 @@ def pack_from_mapping(data: Any, source: str) -> PromptPack:
         answers=answers,
         inputs=inputs,
         label_space=space,
+        **judged,
     )
     rehearse(pack)
     return pack
@@ -303,3 +316,4 @@ def rehearse(pack: PromptPack) -> None:
     pack.render_system(REHEARSAL_SIZE, convention, inputs)
     for index in range(len(pack.turns)):
         pack.render_turn(index, REHEARSAL_SIZE, ["(an earlier answer)"] * index, convention, inputs)
+    rehearse_judge(pack, REHEARSAL_SIZE, convention)

@@ -7,6 +7,8 @@ line bumps :data:`SCHEMA` and adds a step to :func:`upgrade_record` and a migrat
 Version history:
     1: the original line (no ``schema`` field).
     2: ``schema`` added; the line is written from ``Verdict.to_json`` (same fields, same meaning).
+    3: ``rules`` (per-rule decisions of a rule pack, ``[]`` otherwise) and ``requests`` (requests the sample cost,
+       text-only baselines not counted; null when not counted) added.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ from typing import Any
 
 from grounddefake.conventions import POINT_BOX_FRACTION
 from grounddefake.label_space import UNKNOWN
+from grounddefake.rules import RuleDecision
 from grounddefake.types import Region, Size, Transform, Usage
 from grounddefake.verdict import Verdict
 
-SCHEMA = 2
+SCHEMA = 3
 """Version of the prediction record, the score row and ``config.json``."""
 MAX_ERROR = 2000
 """Error messages are bounded: they can carry a server's whole response body."""
@@ -46,7 +49,7 @@ def prediction_record(
 
     >>> line = prediction_record("0001", Verdict("fake", 0.9), model="gpt-4o", prompt="grounded@1a2b")
     >>> line["schema"], line["id"], line["label"], line["score"]
-    (2, '0001', 'fake', 0.9)
+    (3, '0001', 'fake', 0.9)
     >>> verdict_from_record(line).label
     'fake'
     """
@@ -79,12 +82,21 @@ def skip_reason(record: Mapping[str, Any]) -> str:
 
 
 def upgrade_record(record: Mapping[str, Any]) -> dict[str, Any]:
-    """A line of any earlier schema as a line of the current one (version 1 → 2 adds only the field)."""
+    """A line of any earlier schema as a line of the current one (1 → 2 adds only the field; 2 → 3 adds
+    ``rules: []`` and ``requests: null``).
+
+    >>> upgrade_record({"id": "1", "label": "fake"})
+    {'id': '1', 'label': 'fake', 'schema': 3, 'rules': [], 'requests': None}
+    """
     out = dict(record)
     if not isinstance(out.get("schema"), int):
         out["schema"] = 1
     if out["schema"] < 2:
         out["schema"] = 2
+    if out["schema"] < 3:
+        out.setdefault("rules", [])
+        out.setdefault("requests", None)
+        out["schema"] = 3
     return out
 
 
@@ -134,6 +146,20 @@ def verdict_from_record(record: Mapping[str, Any]) -> Verdict:
             regions.append(Region.from_json(item, point_extent=extent))
         except (TypeError, ValueError, OverflowError, IndexError, KeyError) as exc:
             errors.append(f"region {i} of the record unusable: {exc}")
+    rules = []
+    items = record.get("rules") or []
+    if not isinstance(items, list):
+        errors.append(f"rules {items!r:.60} is not a list; ignored")
+        items = []
+    for i, item in enumerate(items):
+        try:
+            rules.append(RuleDecision.from_json(item))
+        except (TypeError, ValueError, OverflowError, IndexError, KeyError) as exc:
+            errors.append(f"rule decision {i} of the record unusable: {exc}")
+    requests = record.get("requests")
+    if requests is not None and (isinstance(requests, bool) or not isinstance(requests, int) or requests < 0):
+        errors.append(f"requests {requests!r:.40} is not a count; ignored")
+        requests = None
     label = record.get("label")
     return Verdict(
         label=label if isinstance(label, str) and label.strip() and label != UNKNOWN else UNKNOWN,
@@ -144,6 +170,8 @@ def verdict_from_record(record: Mapping[str, Any]) -> Verdict:
         error=None if record.get("error") is None else str(record.get("error")),
         parse_errors=tuple(errors),
         image_size=size,
+        rules=tuple(rules),
+        requests=requests,
     )
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from grounddefake.grounding import regions_to_heatmap, regions_to_mask
 from grounddefake.images import load_image
 from grounddefake.overlay import draw_overlay
+from grounddefake.rules import RuleDecision
 from grounddefake.types import Region, Size, VerdictLabel
 
 
@@ -32,6 +33,9 @@ class Verdict:
         error: why there is no answer (request failure), else None.
         parse_errors: one reason per item that could not be used (dropped box, hedged verdict, ...).
         image_size: (W, H) of the original image the regions refer to.
+        rules: per-rule decisions of a rule pack (:mod:`grounddefake.rules`), in the pack's order.
+        requests: the requests this answer cost (a rule pack's judge counts them; text-only baselines, shared by a
+            run, are not), None when not counted.
     """
 
     label: VerdictLabel
@@ -42,6 +46,8 @@ class Verdict:
     error: str | None = None
     parse_errors: tuple[str, ...] = ()
     image_size: Size | None = None
+    rules: tuple[RuleDecision, ...] = ()
+    requests: int | None = None
 
     def mask(self, size: Size | None = None) -> np.ndarray:
         """Union of the regions as an (H, W) bool mask; ``size`` defaults to ``image_size``
@@ -68,6 +74,8 @@ class Verdict:
             "raw": self.raw,
             "error": self.error,
             "parse_errors": list(self.parse_errors),
+            "rules": [r.to_json() for r in self.rules],
+            "requests": self.requests,
         }
 
     def _size(self, size: Size | None) -> Size:

@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from grounddefake.label_space import REAL_FAKE, LabelSpace
+from grounddefake.label_space import LabelSpace
 from grounddefake.types import TokenLogprob, VerdictLabel
 
 VERDICT_KEYS = ("verdict", "label", "answer", "prediction", "classification", "result", "judgement", "judgment")
@@ -156,6 +156,7 @@ def score_from_logprobs(logprobs: Sequence[TokenLogprob] | None) -> float | None
 def space_label(value: Any, space: LabelSpace) -> VerdictLabel | None:
     """A JSON value or a verdict-tag text that is one of ``space``'s labels, for a task other than real/fake.
 
+    >>> from grounddefake.label_space import REAL_FAKE
     >>> space_label("Unsafe.", LabelSpace(("safe", "unsafe"), "unsafe")), space_label("maybe", REAL_FAKE)
     ('unsafe', None)
     """

@@ -201,12 +201,24 @@ def test_score_takes_a_positive_class(safety_dataset: Path, tmp_path: Path) -> N
     )
     out = tmp_path / "scored"
     result = CliRunner().invoke(
-        app, ["score", "--predictions", str(predictions), "--data", str(safety_dataset), "--positive", "unsafe",
-              "--out", str(out)]
+        app,
+        [
+            "score",
+            "--predictions",
+            str(predictions),
+            "--data",
+            str(safety_dataset),
+            "--positive",
+            "unsafe",
+            "--out",
+            str(out),
+        ],
     )
     assert result.exit_code == 0, result.output
     metrics = json.loads((out / "metrics.json").read_text())["classification"]
     assert (metrics["precision"], metrics["recall"], metrics["auc"]) == (0.5, 0.5, 0.75)
-    kinds = {json.loads(line)["id"]: SampleScore.from_json(json.loads(line)).kind
-             for line in (out / "samples.jsonl").read_text().splitlines()}
+    kinds = {
+        json.loads(line)["id"]: SampleScore.from_json(json.loads(line)).kind
+        for line in (out / "samples.jsonl").read_text().splitlines()
+    }
     assert kinds == {"s0": "ok", "s1": "fn", "s2": "ok", "s3": "fp"}

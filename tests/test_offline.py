@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from grounddefake.api import build_report, evaluate, resume, score
 from grounddefake.cli import app
+from grounddefake.records import SCHEMA
 from grounddefake.rundir import RunDirectoryError
 
 from .conftest import ScriptedBackend
@@ -42,7 +43,7 @@ def test_score_writes_a_run_that_report_and_compare_read(tiny_dataset: Path, tmp
     assert result.exit_code == 0, result.output
     scored = tmp_path / "scored"
     config = json.loads((scored / "config.json").read_text())
-    assert config["kind"] == "score" and config["model"] == "my-model" and config["schema"] == 2
+    assert config["kind"] == "score" and config["model"] == "my-model" and config["schema"] == SCHEMA
     assert config["predictions_source"] == str(predictions.resolve())
     for name in ("predictions.jsonl", "samples.jsonl", "metrics.json", "report.md", "report.html"):
         assert (scored / name).is_file(), name

@@ -58,11 +58,18 @@ def test_skipped_lines_keep_their_reason() -> None:
 
 @pytest.mark.parametrize(
     ("line", "schema"),
-    [({"id": "a", "label": "fake"}, 2), ({"id": "a", "label": "fake", "schema": 1}, 2), ({"schema": 2}, 2)],
+    [
+        ({"id": "a", "label": "fake"}, 3),
+        ({"id": "a", "label": "fake", "schema": 1}, 3),
+        ({"schema": 2}, 3),
+        ({"schema": 3, "rules": [], "requests": 4}, 3),
+    ],
 )
 def test_older_lines_are_upgraded(line: dict, schema: int) -> None:
-    assert upgrade_record(line)["schema"] == schema
-    assert "schema" not in line or line["schema"] in (1, 2)  # the input is not changed
+    upgraded = upgrade_record(line)
+    assert upgraded["schema"] == schema
+    assert upgraded["rules"] == line.get("rules", []) and upgraded["requests"] == line.get("requests")
+    assert "schema" not in line or line["schema"] in (1, 2, 3)  # the input is not changed
 
 
 @pytest.mark.parametrize(

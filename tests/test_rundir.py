@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from grounddefake.records import SampleScore
+from grounddefake.records import SCHEMA, SampleScore
 from grounddefake.rundir import RunDir, RunDirectoryError, overlay_name, read_predictions, write_json
 
 from .conftest import write_dataset
@@ -77,7 +77,7 @@ def test_predictions_append_after_a_torn_tail(tmp_path: Path) -> None:
     with run.appending_predictions() as sink:
         sink.write(json.dumps({"id": "c", "label": "real"}) + "\n")
     assert list(read_predictions(run.predictions)) == ["a", "c"]
-    assert all(r["schema"] == 2 for r in run.read_predictions().values())  # read at the current schema
+    assert all(r["schema"] == SCHEMA for r in run.read_predictions().values())  # read at the current schema
 
 
 def test_samples_round_trip_and_odd_values_become_none(tmp_path: Path) -> None:

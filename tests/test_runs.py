@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from grounddefake.api import build_report, evaluate, resume
+from grounddefake.records import SCHEMA
 
 
 def _downgrade_to_schema_1(run: Path, keep: int) -> None:
@@ -49,5 +50,5 @@ def test_a_schema_1_run_resumes_and_reports(tiny_dataset: Path, tmp_path: Path) 
     assert resumed.metrics["classification"] == first.metrics["classification"]
     assert resumed.metrics["groups"]["by"] == "label"  # the flat scoring keys of version 1 were read
     config = json.loads((run / "config.json").read_text())
-    assert config["schema"] == 2 and config["options"]["group_by"] == "label"
-    assert all(json.loads(line).get("schema") in (None, 2) for line in (run / "predictions.jsonl").open())
+    assert config["schema"] == SCHEMA and config["options"]["group_by"] == "label"
+    assert all(json.loads(line).get("schema") in (None, SCHEMA) for line in (run / "predictions.jsonl").open())

@@ -21,6 +21,9 @@ from grounddefake.types import TokenLogprob
 
 VERDICT_WORDS: Mapping[str, str] = {"real": "real", "fake": "fake"}
 """The verdict words the shipped packs ask for; a pack's ``answers`` add its own."""
+YES_NO_SLOTS: Mapping[str, str] = {"yes": "fake", "no": "real"}
+"""Answers that map to ``yes`` / ``no`` (a judge's Yes/No question, ``{"yes": "yes", "no": "no"}``) are scored alone:
+the Yes tokens take the positive slot, so ``Completion.score`` is P(Yes)."""
 _GLUE = " \t\n\"'*"
 """What may be glued to a verdict word in one token: white space (``Verdict: fake``), a quote (``"fake"``), bold."""
 _SPACE_MARKS = str.maketrans({"Ġ": " ", "▁": " ", "Ċ": "\n", "ĉ": "\t"})
@@ -48,10 +51,14 @@ def verdict_vocabulary(tokenizer: Any, answers: Mapping[str, str] | None = None)
     """Every token of ``tokenizer``'s vocabulary that spells a verdict word or one of ``answers``, in any case,
     alone or with white space, quotes or asterisks glued to it (``fake``, ``▁Fake``, ``Ġ"real``).
 
-    The whole vocabulary is walked, so word pieces that encoding a word never produces (SentencePiece's ``fake``
+    When every answer maps to ``yes`` or ``no``, only those words count and ``fake`` stands for Yes (P(Yes) is the
+    score). The whole vocabulary is walked, so word pieces that encoding a word never produces (SentencePiece's ``fake``
     without its ``▁``, as after a quote) count too. A token that would stand for both labels is left out.
     """
-    words = {**VERDICT_WORDS, **{k.lower(): v for k, v in (answers or {}).items()}}
+    if answers and set(answers.values()) <= set(YES_NO_SLOTS):  # a Yes/No question: its own words, nothing else
+        words = {k.lower(): YES_NO_SLOTS[v] for k, v in answers.items()}
+    else:
+        words = {**VERDICT_WORDS, **{k.lower(): v for k, v in (answers or {}).items()}}
     found: dict[str, set[int]] = {"real": set(), "fake": set()}
     tokens = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
     for token_id, raw in enumerate(tokens):

@@ -19,7 +19,6 @@ from grounddefake.label_space import REAL_FAKE, UNKNOWN, LabelSpace
 ECE_BINS = 10
 
 
-
 def definition(space: LabelSpace = REAL_FAKE) -> dict[str, str]:
     """What each classification number means, in the words of ``space`` (written into ``metrics.json``)."""
     pos, labels = space.positive, " or ".join(space.labels)

@@ -45,8 +45,8 @@ def detect_command(
     device: str = device_option(),
     dtype: str = dtype_option(),
 ) -> None:
-    """Judge images (or every image in a folder, subfolders included): verdict, P(fake), rationale and regions in
-    original pixels."""
+    """Judge images (or every image in a folder, subfolders included): verdict, P(positive class), rationale, regions in
+    original pixels, and a rule pack's per-rule decisions."""
     from grounddefake.api import Detector
     from grounddefake.backends import GenerationParams
     from grounddefake.overlay import IMAGE_SUFFIXES, save_image
@@ -94,8 +94,9 @@ def detect_command(
             record = {"image": str(path), **verdict.to_json()}
             sys.stdout.write(json_line(record) + "\n")
             continue
-        score = "" if verdict.score is None else f"  P(fake)={verdict.score:.3f}"
-        colour = {"fake": "red", "real": "green"}.get(verdict.label, "yellow")
+        space = detector.pack.label_space
+        score = "" if verdict.score is None else f"  P({space.positive})={verdict.score:.3f}"
+        colour = "red" if verdict.label == space.positive else ("yellow" if verdict.label == "unknown" else "green")
         out.print(f"[bold]{escape(visible(path))}[/]: [{colour}]{verdict.label}[/]{score}", highlight=False)
         if verdict.error:
             out.print(f"  error: {visible(verdict.error)}", markup=False, highlight=False)
@@ -105,6 +106,11 @@ def detect_command(
             box = ", ".join(f"{v:.0f}" for v in region.box)
             extra = "" if region.score is None else f" score {region.score:.2f}"
             out.print(f"  region ({box}){extra}: {visible(region.label or '')}", markup=False, highlight=False)
+        for rule in verdict.rules:
+            rule_score = "" if rule.score is None else f" {rule.score:.2f}"
+            why = f" ({visible(rule.note)})" if rule.note else ""
+            line = f"  rule {rule.id}: {rule.decision}{rule_score} by {rule.path}{why}"
+            out.print(line, markup=False, highlight=False)
     if failed:
         raise typer.Exit(code=2)
 

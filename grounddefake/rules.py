@@ -169,6 +169,7 @@ class PreconditionScore:
         decision: ``met``, ``unmet`` or ``undecided``.
         ablated: M(x∖box, c) after region ablation, when it ran.
         note: why a score is missing or how it was decided, when that is not obvious.
+        group: the index of its OR-group in the rule's chain (None in records written before it was kept).
     """
 
     text: str
@@ -177,6 +178,7 @@ class PreconditionScore:
     decision: PreconditionDecision = "undecided"
     ablated: float | None = None
     note: str = ""
+    group: int | None = None
 
     def __post_init__(self) -> None:
         if not _text(self.text):
@@ -186,6 +188,10 @@ class PreconditionScore:
                 raise ValueError(f"precondition {name} {getattr(self, name)!r:.40} is not a number in [0, 1]")
         if self.decision not in PRECONDITION_DECISIONS:
             raise ValueError(f"precondition decision {self.decision!r:.40} is not met, unmet or undecided")
+        if self.group is not None and (
+            isinstance(self.group, bool) or not isinstance(self.group, int) or self.group < 0
+        ):
+            raise ValueError(f"precondition group {self.group!r:.40} is not a group index")
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"text": self.text, "score": _round(self.score), "baseline": _round(self.baseline)}
@@ -194,6 +200,8 @@ class PreconditionScore:
             out["ablated"] = _round(self.ablated)
         if self.note:
             out["note"] = self.note
+        if self.group is not None:
+            out["group"] = self.group
         return out
 
     @classmethod
@@ -208,6 +216,7 @@ class PreconditionScore:
             decision=data.get("decision"),  # type: ignore[arg-type]
             ablated=data.get("ablated"),
             note=str(data.get("note") or ""),
+            group=data.get("group"),
         )
 
 
@@ -223,6 +232,8 @@ class RuleDecision:
         preconditions: the preconditions scored, in order (a short-circuited rule lists only those asked).
         regions: where the violation is, in original pixels (cascade answers of ``ground: true`` rules).
         note: why, when the decision needs a word (an error, an unparseable rating).
+        groups: the size of each OR-group of the rule's chain (None in records written before it was kept); with
+            each precondition's ``group`` it lets scoring re-decide the rule from the recorded scores.
 
     >>> decision = RuleDecision("R1", "violated", 0.9, "debiased", (PreconditionScore("a gun", 0.9, 0.2, "met"),))
     >>> RuleDecision.from_json(decision.to_json()) == decision
@@ -236,10 +247,17 @@ class RuleDecision:
     preconditions: tuple[PreconditionScore, ...] = ()
     regions: tuple[Region, ...] = ()
     note: str = ""
+    groups: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not _ID.fullmatch(self.id):
             raise ValueError(f"rule id {self.id!r:.40} is not a rule id")
+        if self.groups is not None and (
+            not isinstance(self.groups, tuple)
+            or not self.groups
+            or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in self.groups)
+        ):
+            raise ValueError(f"rule {self.id}: groups {self.groups!r:.40} are not the sizes of its OR-groups")
         if self.decision not in DECISIONS:
             raise ValueError(f"rule decision {self.decision!r:.40} is not one of {', '.join(DECISIONS)}")
         if self.path not in PATHS:
@@ -256,6 +274,7 @@ class RuleDecision:
             "preconditions": [p.to_json() for p in self.preconditions],
             "regions": [r.to_json() for r in self.regions],
             "note": self.note,
+            "groups": None if self.groups is None else list(self.groups),
         }
 
     @classmethod
@@ -274,7 +293,13 @@ class RuleDecision:
             preconditions=tuple(PreconditionScore.from_json(p) for p in items),
             regions=tuple(Region.from_json(r) for r in regions),
             note=str(data.get("note") or ""),
+            groups=_sizes(data.get("groups")),
         )
+
+
+def _sizes(value: Any) -> Any:
+    """A record's group sizes as a tuple (validated by RuleDecision)."""
+    return tuple(value) if isinstance(value, list) else value
 
 
 def _probability(value: Any, none: bool = False) -> bool:

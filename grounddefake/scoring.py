@@ -25,6 +25,7 @@ from grounddefake.metrics.accumulator import MetricsAccumulator, SampleRows
 from grounddefake.metrics.classification import ClassificationRow
 from grounddefake.metrics.heatmap import heatmap_row
 from grounddefake.metrics.localization import LocalizationScorer
+from grounddefake.metrics.rules import RuleRow
 from grounddefake.records import SampleScore, verdict_from_record
 from grounddefake.types import Sample, Size
 from grounddefake.verdict import Verdict
@@ -69,8 +70,10 @@ def score_sample(
     thresholds: tuple[float, ...] = (0.5,),
     group_by: str | None = None,
     space: LabelSpace = REAL_FAKE,
+    tokens: int | None = None,
 ) -> ScoredSample:
-    """Score one verdict against one sample's ground truth, in the task's label ``space``.
+    """Score one verdict against one sample's ground truth, in the task's label ``space`` (``tokens``: what the
+    answer cost, for a rule pack's cost table).
 
     Only a positive answer's regions ("fake", "unsafe") count as its localization: a negative answer claims none.
     Localization is scored on positive samples (against their regions or mask) and on negative ones (any claimed
@@ -128,9 +131,27 @@ def score_sample(
         classification = ClassificationRow(str(sample.label), verdict.label, verdict.score)
     elif sample.label is not None:
         problems.append(f"label '{sample.label}' is not one of the task's labels ({', '.join(space.labels)})")
-    rows = SampleRows(group_value(sample, group_by), classification, fake, real, empty, heat, pair)
+    rules = None
+    if verdict.rules:
+        rules = RuleRow(sample.label, verdict.label, sample.rules, verdict.rules, verdict.requests, tokens)
+    rows = SampleRows(group_value(sample, group_by), classification, fake, real, empty, heat, pair, rules)
     row = SampleScore(sample.id, sample.label, verdict.label, verdict.score, iou, verdict.error, space.positive)
     return ScoredSample(rows, row, tuple(problems))
+
+
+def record_tokens(record: Mapping[str, Any]) -> int | None:
+    """Prompt + completion tokens of a record's ``usage``; None when it has none.
+
+    >>> record_tokens({"usage": {"prompt_tokens": 120, "completion_tokens": 3}}), record_tokens({})
+    (123, None)
+    """
+    usage = record.get("usage")
+    if not isinstance(usage, Mapping):
+        return None
+    counts = [usage.get(k) for k in ("prompt_tokens", "completion_tokens")]
+    if not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counts):
+        return None
+    return int(sum(counts))  # type: ignore[arg-type]
 
 
 def score_records(
@@ -163,6 +184,7 @@ def score_records(
             thresholds=thresholds,
             group_by=group_by,
             space=space,
+            tokens=record_tokens(record),
         )
         accumulator.add(scored.rows)
         rows.append(scored.score)

@@ -216,7 +216,14 @@ def test_the_record_round_trips_its_rules() -> None:
     answer, _ = judge(script, rule_pack(TWO_RULES), image(RED))
     line = answer.record("s1", model="test-model", prompt="test-rules@x")
     assert line["label"] == "unsafe" and line["requests"] == 2
-    assert line["rules"][0]["preconditions"][0] == {"text": GUN, "score": 0.99, "baseline": 0.5, "decision": "met"}
+    assert line["rules"][0]["preconditions"][0] == {
+        "text": GUN,
+        "score": 0.99,
+        "baseline": 0.5,
+        "decision": "met",
+        "group": 0,
+    }
+    assert line["rules"][0]["groups"] == [2]
     back = verdict_from_record(json.loads(json.dumps(line)))
     assert back.rules == answer.verdict.rules and back.requests == 2 and not back.parse_errors
     # (the label line of verdict_from_record reads real/fake only until label spaces are generalised)

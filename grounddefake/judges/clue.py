@@ -215,15 +215,19 @@ class _Session:
         return replace(item, decision="met" if met else "undecided", ablated=ablated, note=f"ablation of {target!r}")
 
     async def rule(self, rule: Rule) -> RuleDecision:
+        """The rule's decision, with the size of its chain (scoring re-decides it from the recorded scores)."""
+        return replace(await self._decide(rule), groups=tuple(len(group) for group in rule.preconditions))
+
+    async def _decide(self, rule: Rule) -> RuleDecision:
         judge = self.judge
         path = "debiased" if judge.debias else "fast"
         asked: list[list[PreconditionScore]] = []
         try:
-            for group in rule.preconditions:
+            for index, group in enumerate(rule.preconditions):
                 items: list[PreconditionScore] = []
                 asked.append(items)
                 for content in group:  # an OR-group is met by its first met precondition: the rest are not asked
-                    items.append(await self.precondition(rule, content))
+                    items.append(replace(await self.precondition(rule, content), group=index))
                     if items[-1].decision == "met":
                         break
                 if all(p.decision == "unmet" for p in items):

@@ -17,6 +17,7 @@ from grounddefake.label_space import REAL_FAKE, LabelSpace
 from grounddefake.metrics.classification import ClassificationRow, classification_metrics
 from grounddefake.metrics.heatmap import HeatmapRow, heatmap_metrics
 from grounddefake.metrics.localization import FakeRow, RealRow, localization_metrics
+from grounddefake.metrics.rules import RuleRow, rule_metrics
 from grounddefake.metrics.scores import score_metrics
 
 HEADLINE = {
@@ -40,6 +41,7 @@ class SampleRows:
     empty_truth: bool = False
     heatmap: HeatmapRow | None = None
     score: tuple[float, float] | None = None
+    rules: RuleRow | None = None
 
 
 @dataclass
@@ -90,6 +92,9 @@ class MetricsAccumulator:
         scores = [r.score for r in rows if r.score is not None]
         if scores:
             out["score"] = score_metrics(scores)
+        rules = [r.rules for r in rows if r.rules is not None]
+        if rules and with_ap:  # not resampled: the rule numbers carry no intervals
+            out["rules"] = rule_metrics(rules, self.space)
         return out
 
     def _intervals(self, out: dict[str, Any], rows: Sequence[SampleRows], n: int, seed: int) -> None:

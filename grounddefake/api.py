@@ -71,13 +71,19 @@ class Detector:
         max_retries: int = 6,
         local: LocalOptions | None = None,
     ) -> None:
+        chosen = None if prompt is None else _pack(prompt)
         if isinstance(model, Backend):
             self.backend = model
         else:
             self.backend = create_backend(
-                model, base_urls=base_urls, api_key_env=api_key_env, convention=convention, local=local
+                model,
+                base_urls=base_urls,
+                api_key_env=api_key_env,
+                convention=convention,
+                local=local,
+                prompt_convention=None if chosen is None else chosen.defined_convention,
             )
-        self.pack = _pack(prompt, self.backend.prompt_defaults.get("grounded", DEFAULT_PROMPT))
+        self.pack = chosen or _pack(None, self.backend.prompt_defaults.get("grounded", DEFAULT_PROMPT))
         self.params = params or GenerationParams()
         response_cache = ResponseCache(cache_dir) if cache and self.backend.cacheable else None
         self.caller = Caller(

@@ -163,7 +163,7 @@ def build_report(
             _draw_missing_overlays(target, config, records, rows, overlays, overlay_size)
         drawn = target.drawn_overlays()
         return target.write_report(
-            render_markdown(config, metrics, rows, drawn), render_html(config, metrics, rows, records, drawn)
+            render_markdown(config, metrics, rows, drawn, records), render_html(config, metrics, rows, records, drawn)
         )
 
 

@@ -157,6 +157,11 @@ class PromptPack:
     """The CLUE judge's parameters (``method: clue``)."""
 
     @property
+    def defined_convention(self) -> str | None:
+        """The box convention the pack itself asks for (None for a ``native`` pack or one without boxes)."""
+        return None if self.convention == NATIVE else self.convention
+
+    @property
     def id(self) -> str:
         """``name@hash``, as written in predictions (``"prompt": "grounded@1a2b3c4d5e6f"``)."""
         return f"{self.name}@{self.hash}"
@@ -211,7 +216,7 @@ class PromptPack:
         declared fields; a pack that declares none has no ``inputs`` at all. A rule pack's context has ``rule``
         (``id``, ``text``, ``objective``: ``rule``'s, or the first rule's when rehearsing).
         """
-        convention = convention or (None if self.convention == NATIVE else self.convention)
+        convention = convention or self.defined_convention
         example = ""
         if convention is not None:
             example = _example(convention, (int(image_size[0]), int(image_size[1])))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence, Set
 from typing import Any
 
@@ -37,6 +38,32 @@ def fmt_number(value: Any) -> str:
     return str(value)
 
 
+def rule_summary(record: Mapping[str, Any]) -> str:
+    """A sample's rule decisions in one line: violated and unknown rules by name with the path that decided them,
+    the others counted per path ("" for a record without rules).
+
+    >>> rule_summary({"rules": [{"id": "weapons", "decision": "violated", "path": "debiased", "score": 0.93},
+    ...     {"id": "gore", "decision": "not_violated", "path": "debiased"},
+    ...     {"id": "drugs", "decision": "not_violated", "path": "cascade"}]})
+    'weapons violated by debiased (0.93); 2 not violated (1 debiased, 1 cascade)'
+    """
+    named, rest = [], Counter()
+    for rule in record.get("rules") or []:
+        if not isinstance(rule, Mapping):
+            continue
+        decision, path = str(rule.get("decision")), str(rule.get("path"))
+        if decision == "not_violated":
+            rest[path] += 1
+            continue
+        score = rule.get("score")
+        number = f" ({score:.2f})" if isinstance(score, (int, float)) and not isinstance(score, bool) else ""
+        named.append(f"{rule.get('id')} {decision.replace('_', ' ')} by {path}{number}")
+    if rest:
+        paths = ", ".join(f"{n} {path}" for path, n in rest.items())
+        named.append(f"{sum(rest.values())} not violated ({paths})")
+    return "; ".join(named)
+
+
 def _environment() -> ImmutableSandboxedEnvironment:
     env = ImmutableSandboxedEnvironment(
         loader=FileSystemLoader(str(asset_dir("visualize"))), undefined=StrictUndefined, autoescape=False
@@ -52,11 +79,14 @@ def render_markdown(
     metrics: Mapping[str, Any],
     samples: Sequence[SampleScore],
     overlays: Set[str] = frozenset(),
+    records: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> str:
-    """The Markdown report; ``overlays`` holds the file names of the overlays drawn (linked from the sample table)."""
+    """The Markdown report; ``overlays`` holds the file names of the overlays drawn (linked from the sample table);
+    ``records`` (the prediction lines by id) give a rule pack's per-sample decision paths."""
     drawn = {s.id: name for s in samples if (name := find_overlay(s.id, overlays)) is not None}
+    rules = {s.id: rule_summary(records.get(s.id) or {}) for s in samples} if records else {}
     return (
         _environment()
         .get_template("report.md.j2")
-        .render(config=config, metrics=metrics, samples=samples, overlays=drawn)
+        .render(config=config, metrics=metrics, samples=samples, overlays=drawn, rules=rules)
     )

@@ -16,7 +16,7 @@ from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from grounddefake.records import SampleScore
-from grounddefake.report import per_class_keys
+from grounddefake.report import per_class_keys, rule_summary
 from grounddefake.resources import asset_dir
 from grounddefake.rundir import OVERLAYS, find_overlay
 
@@ -85,9 +85,46 @@ def gallery(
                 "rationale": str(record.get("rationale") or "")[:MAX_TEXT],
                 "raw": str(record.get("raw") or "")[:MAX_TEXT],
                 "regions": regions,
+                "rules": rule_rows(record),
+                "rule_summary": rule_summary(record)[:MAX_TEXT],
             }
         )
     return items
+
+
+def rule_rows(record: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A record's rule decisions for the page: id, decision, path, score, the preconditions asked, the note.
+
+    >>> gun = {"text": "a gun", "score": 0.9, "baseline": 0.2, "decision": "met"}
+    >>> rule_rows({"rules": [{"id": "R1", "decision": "violated", "path": "debiased", "preconditions": [gun]}]})[0][
+    ...     "preconditions"]
+    'a gun: met (M 0.90, M(None) 0.20)'
+    """
+    rows = []
+    for rule in (record.get("rules") or [])[:200]:
+        if not isinstance(rule, Mapping):
+            continue
+        asked = []
+        for p in rule.get("preconditions") or []:
+            if isinstance(p, Mapping):
+                numbers = ", ".join(
+                    f"{name} {value:.2f}"
+                    for name, key in (("M", "score"), ("M(None)", "baseline"), ("M(x∖box)", "ablated"))
+                    if isinstance(value := p.get(key), (int, float)) and not isinstance(value, bool)
+                )
+                asked.append(f"{str(p.get('text'))[:200]}: {p.get('decision')}" + (f" ({numbers})" if numbers else ""))
+        score = rule.get("score")
+        rows.append(
+            {
+                "id": str(rule.get("id"))[:64],
+                "decision": str(rule.get("decision"))[:20],
+                "path": str(rule.get("path"))[:20],
+                "score": score if isinstance(score, (int, float)) and not isinstance(score, bool) else None,
+                "preconditions": "; ".join(asked)[:MAX_TEXT],
+                "note": str(rule.get("note") or "")[:MAX_TEXT],
+            }
+        )
+    return rows
 
 
 def script_json(value: Any) -> str:

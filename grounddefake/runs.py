@@ -177,7 +177,8 @@ def provenance() -> dict[str, Any]:
     }
 
 
-def _backend(options: RunConfig) -> Backend:
+def _backend(options: RunConfig, pack: PromptPack | None = None) -> Backend:
+    """The run's backend; a pack that defines its box format stands in for ``--convention`` of an unknown model."""
     return create_backend(
         options.model,
         base_urls=options.base_urls,
@@ -186,6 +187,7 @@ def _backend(options: RunConfig) -> Backend:
         image_format=options.image_format,
         timeout=options.timeout,
         local=options.local,
+        prompt_convention=None if pack is None else pack.defined_convention,
     )
 
 
@@ -200,10 +202,11 @@ def _evaluate(
     if pack is None and options.prompt is not None:  # a pack the sandbox refuses fails before any file is written
         pack = load_pack(options.prompt)
     if options.out is None:  # a new folder: named after the model, so the model is made first
-        backend = backend or _backend(options)
+        backend = backend or _backend(options, pack)
         options = options.replace(out=str(default_run_dir(backend.model, options.data)))
     with RunDir.at(options.out).locked() as run_dir:  # before the model is loaded or any request is sent
-        return _evaluate_locked(run_dir, options, dataset, backend or _backend(options), pack, on_result, on_stats)
+        backend = backend or _backend(options, pack)
+        return _evaluate_locked(run_dir, options, dataset, backend, pack, on_result, on_stats)
 
 
 def _evaluate_locked(
@@ -317,7 +320,7 @@ def finish_run(
     phases["overlays"], clock = round(time.perf_counter() - clock, 3), time.perf_counter()
     overlays = run_dir.drawn_overlays()
     run_dir.write_report(
-        render_markdown(config, metrics, scores.samples, overlays),
+        render_markdown(config, metrics, scores.samples, overlays, outcome.records),
         render_html(config, metrics, scores.samples, outcome.records, overlays),
     )
     phases["reports"] = round(time.perf_counter() - clock, 3)

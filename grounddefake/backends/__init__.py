@@ -56,14 +56,17 @@ def create_backend(
     image_format: Literal["png", "jpeg"] | None = None,
     timeout: float = 120.0,
     local: LocalOptions | None = None,
+    prompt_convention: str | None = None,
 ) -> Backend:
     """The backend serving ``model``.
 
     ``forensic`` is the built-in model. A preset name or model id (``gpt-4o``, ``Qwen/Qwen2.5-VL-7B-Instruct``)
     brings its endpoint, key variable, convention, image policy and capabilities; any other name needs
-    ``convention``. ``base_urls`` (else ``OPENAI_BASE_URL``, else the preset's) overrides the endpoint; with
-    ``base_urls`` and no model, the server's only model is used. ``local:/path`` and ``hf:ORG/NAME`` run the model
-    in this process with transformers (``local`` says on what device, dtype and batch size).
+    ``convention``, or a prompt pack that defines the box format itself (``prompt_convention``, such as a rule
+    pack's ``norm1000``), which then serves as its convention. ``base_urls`` (else ``OPENAI_BASE_URL``, else the
+    preset's) overrides the endpoint; with ``base_urls`` and no model, the server's only model is used.
+    ``local:/path`` and ``hf:ORG/NAME`` run the model in this process with transformers (``local`` says on what
+    device, dtype and batch size).
 
     Raises:
         UnknownModelError: an unknown name without a convention, a missing key, a key an HTTP header cannot carry
@@ -106,6 +109,8 @@ def create_backend(
         preset = find_preset(model)
     if convention is not None:
         get_convention(convention)  # fail early on a typo
+    if preset is None and convention is None and prompt_convention is not None:
+        convention = prompt_convention  # the prompt tells the model how to write boxes
     if preset is None and convention is None:
         close = difflib.get_close_matches(str(model).lower(), [FORENSIC, *presets(), "local:", "hf:"], n=3, cutoff=0.7)
         if close and not base_urls:  # a typo of a known name: never suggest sending it to a server as it is

@@ -23,7 +23,30 @@ ROWS = (
     ("localization", "ap"),
     ("localization", "pointing_game"),
     ("localization", "real_fp_rate"),
+    ("rules", "micro.f1"),
+    ("rules", "macro.f1"),
+    ("rules", "rule_named_accuracy.value"),
+    ("rules", "ablation.raw.accuracy"),
+    ("rules", "ablation.debiased.accuracy"),
+    ("rules", "ablation.judge.accuracy"),
+    ("rules", "cost.requests_per_image"),
+    ("rules", "cost.tokens_per_image"),
 )
+"""(group, key) of the headline rows; a key may be a dotted path into the group. A rule pack's runs add each
+rule's F1 (``rules.per_rule.ID.f1``)."""
+
+
+def metric_at(metrics: Any, path: str) -> Any:
+    """The value at a dotted ``path`` of nested mappings, None when any step is missing.
+
+    >>> metric_at({"rules": {"micro": {"f1": 0.5}}}, "rules.micro.f1"), metric_at({}, "rules.micro.f1")
+    (0.5, None)
+    """
+    for part in path.split("."):
+        if not isinstance(metrics, dict):
+            return None
+        metrics = metrics.get(part)
+    return metrics
 
 
 @dataclass(frozen=True)
@@ -55,13 +78,18 @@ def compare_runs(run_dirs: Sequence[str | Path]) -> Comparison:
     packs = list(dict.fromkeys(str(c.get("prompt")) for c in configs))
     if len(packs) > 1:
         warnings.append(f"the runs used different prompt packs ({', '.join(packs)}): a difference may be the prompt's")
+    positives = {metric_at(m, "classification.positive") for m in metrics} - {None}
+    if len(positives) > 1:
+        warnings.append(f"the runs score different positive classes ({', '.join(sorted(positives))})")
+    rule_ids = dict.fromkeys(r for m in metrics for r in (metric_at(m, "rules.rules") or []) if isinstance(r, str))
     rows = []
-    for group, key in ROWS:
+    for group, key in (*ROWS, *(("rules", f"per_rule.{rule}.f1") for rule in rule_ids)):
         cells = []
         for m in metrics:
-            g: dict[str, Any] = m.get(group) or {}
-            value = g.get(key)
-            cells.append((value if isinstance(value, (int, float)) else None, (g.get("ci95") or {}).get(key)))
+            value = metric_at(m, f"{group}.{key}")
+            ci = metric_at(m, f"{group}.ci95")
+            number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+            cells.append((number, ci.get(key) if isinstance(ci, dict) else None))
         if any(v is not None for v, _ in cells):
             rows.append((f"{group}.{key}", tuple(cells)))
     group_by = None

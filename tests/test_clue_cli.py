@@ -113,3 +113,24 @@ def test_detect_prints_one_line_per_rule(dataset: Path, monkeypatch: pytest.Monk
     assert ": unsafe" in result.output and "P(unsafe)=0.990" in result.output
     assert "rule weapons: violated 0.99 by debiased" in result.output
     assert result.output.count("  rule ") == 8
+
+
+def test_compare_shows_rule_metrics_side_by_side(dataset: Path, tmp_path: Path) -> None:
+    runs = []
+    for name, rating in (("yes", ("Yes", 0.9)), ("no", ("No", 0.2))):
+        responder = script()
+        responder.ratings[BLUE] = rating  # "no": blue's weapons rule is missed by the cascade
+        with FakeOpenAIServer(responder=responder) as server:
+            args = ["eval", "--data", str(dataset), "--prompt", "constitution.yaml", "--model", "test-model"]
+            out = tmp_path / name
+            result = CliRunner().invoke(app, [*args, "--base-url", server.base_url, "--out", str(out), "--no-cache"])
+        assert result.exit_code == 0, result.output
+        runs.append(out)
+    result = CliRunner().invoke(app, ["compare", *map(str, runs), "--out", str(tmp_path / "cmp")])
+    assert result.exit_code == 0, result.output
+    markdown = (tmp_path / "cmp" / "compare.md").read_text()
+    # weapons: tp 2, tn 1 → F1 1; missed: tp 1, fn 1 → 2/3. Rule-named accuracy 3/3 and 2/3.
+    assert "| rules.per_rule.weapons.f1 | 1.000 | 0.667 |" in markdown
+    assert "| rules.rule_named_accuracy.value | 1.000 | 0.667 |" in markdown
+    assert "| rules.ablation.raw.accuracy | 0.667 | 0.667 |" in markdown
+    assert "rules.micro.f1" in result.output

@@ -54,7 +54,7 @@ def dataset(tmp_path: Path) -> Path:
         pixels = np.zeros((120, 160, 3), np.uint8)
         pixels[:] = COLOURS[colour]
         Image.fromarray(pixels).save(tmp_path / f"{name}.png")
-        line = {"id": name, "image": f"{name}.png", "label": label}
+        line = {"id": name, "image": f"{name}.png", "label": label, "meta": {"rule": "weapons" if rules else "none"}}
         if rules:
             line["rules"] = rules
         lines.append(json.dumps(line))
@@ -134,3 +134,16 @@ def test_compare_shows_rule_metrics_side_by_side(dataset: Path, tmp_path: Path) 
     assert "| rules.rule_named_accuracy.value | 1.000 | 0.667 |" in markdown
     assert "| rules.ablation.raw.accuracy | 0.667 | 0.667 |" in markdown
     assert "rules.micro.f1" in result.output
+
+
+def test_the_os_bench_suite_runs_the_constitution(dataset: Path, tmp_path: Path) -> None:
+    out = tmp_path / "suite"
+    with FakeOpenAIServer(responder=script()) as server:
+        args = ["eval", "--suite", "os-bench", "--data", str(dataset), "--model", "test-model", "--no-cache"]
+        result = CliRunner().invoke(app, [*args, "--base-url", server.base_url, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    config = json.loads((out / "config.json").read_text())
+    assert config["prompt"].startswith("constitution@") and config["positive"] == "unsafe"
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["classification"]["recall"] == 1.0 and metrics["rules"]["micro"]["f1"] == 1.0
+    assert set(metrics["groups"]["values"]) == {"weapons", "none"}

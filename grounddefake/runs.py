@@ -220,8 +220,12 @@ def _evaluate_locked(
 ) -> RunResult:
     task = "grounded" if options.with_boxes else "verdict"
     pack = pack or load_pack(options.prompt or backend.prompt_defaults.get(task, task))
-    if options.with_boxes and pack.task != "grounded":
-        raise PromptPackError(f"--with-boxes needs a grounding prompt pack; '{pack.name}' has task '{pack.task}'")
+    grounds = pack.task == "grounded" or any(rule.ground for rule in pack.rules)
+    if options.with_boxes and not grounds:
+        raise PromptPackError(
+            f"--with-boxes needs a grounding prompt pack (task grounded, or rules with ground: true); '{pack.name}' "
+            f"has task '{pack.task}'"
+        )
     convention = resolve_convention(pack, backend)
     try:
         space = pack.label_space.with_positive(options.positive)
@@ -249,7 +253,7 @@ def _evaluate_locked(
         "prompt_source": pack.source,
         "convention": convention,
         **space.to_json(),
-        "localization": options.with_boxes or pack.task == "grounded",
+        "localization": options.with_boxes or grounds,
         "concurrency": concurrency,
     }
     run_dir.write_config(config)

@@ -204,9 +204,10 @@ def test_baselines_are_asked_once_per_precondition_per_run(tmp_path: Path, concu
     )
     records = outcome.records
     assert [records[s.id]["label"] for s in samples] == ["unsafe", "safe", "safe", "unsafe", "safe", "safe"]
-    # a met gun ends its OR-group (a rifle is not asked); baselines are not counted per image
-    assert [records[s.id]["requests"] for s in samples] == [2, 3, 3, 2, 3, 3]
-    assert len(server.requests) == 16 + 3
+    # a met gun ends its OR-group (a rifle is not asked), then the grounded rule asks for its box; baselines are not
+    # counted per image
+    assert [records[s.id]["requests"] for s in samples] == [3, 3, 3, 3, 3, 3]
+    assert len(server.requests) == 18 + 3
     line = json.loads((tmp_path / "run" / "predictions.jsonl").read_text().splitlines()[0])
     assert line["schema"] == 3 and {r["id"] for r in line["rules"]} == {"R1", "R2"}
 
@@ -215,7 +216,8 @@ def test_the_record_round_trips_its_rules() -> None:
     script = YesNoScript(scores={(None, GUN): 0.5, ("#c81e1e", GUN): 0.99, (None, "blood"): 0.5}, default=0.2)
     answer, _ = judge(script, rule_pack(TWO_RULES), image(RED))
     line = answer.record("s1", model="test-model", prompt="test-rules@x")
-    assert line["label"] == "unsafe" and line["requests"] == 2
+    assert line["label"] == "unsafe" and line["requests"] == 3  # two questions and R1's box (the model has none)
+    assert line["rules"][0]["note"] == "grounding: the model gave no box of 'a gun'"
     assert line["rules"][0]["preconditions"][0] == {
         "text": GUN,
         "score": 0.99,
@@ -225,7 +227,7 @@ def test_the_record_round_trips_its_rules() -> None:
     }
     assert line["rules"][0]["groups"] == [2]
     back = verdict_from_record(json.loads(json.dumps(line)))
-    assert back.rules == answer.verdict.rules and back.requests == 2 and not back.parse_errors
+    assert back.rules == answer.verdict.rules and back.requests == 3 and not back.parse_errors
     # (the label line of verdict_from_record reads real/fake only until label spaces are generalised)
 
 

@@ -40,23 +40,24 @@ def script() -> Baselines05:
         scores[(colour, "a gun")] = gun
         scores[(colour, "a weapon pointed at a person")] = 0.99
     scores[(GREEN, "a person")] = 0.6
-    return Baselines05(scores=scores, default=0.1, ratings={BLUE: ("Yes", 0.9)})
+    # red's box question (after a violation decided by the scores) gets the middle half: (40, 30, 120, 90) in pixels
+    return Baselines05(scores=scores, default=0.1, ratings={BLUE: ("Yes", 0.9)}, boxes={RED: [250, 250, 750, 750]})
 
 
 @pytest.fixture
 def dataset(tmp_path: Path) -> Path:
     lines = []
-    for name, colour, label, rules in (
-        ("red", RED, "unsafe", {"weapons": True}),
-        ("blue", BLUE, "unsafe", {"weapons": True}),
-        ("green", GREEN, "safe", None),
+    for name, colour, label, rules, box in (
+        ("red", RED, "unsafe", {"weapons": True}, [40, 30, 120, 90]),
+        ("blue", BLUE, "unsafe", {"weapons": True}, [16, 12, 80, 60]),  # the cascade's [100, 100, 500, 500]
+        ("green", GREEN, "safe", None, None),
     ):
         pixels = np.zeros((120, 160, 3), np.uint8)
         pixels[:] = COLOURS[colour]
         Image.fromarray(pixels).save(tmp_path / f"{name}.png")
         line = {"id": name, "image": f"{name}.png", "label": label, "meta": {"rule": "weapons" if rules else "none"}}
         if rules:
-            line["rules"] = rules
+            line["rules"], line["regions"] = rules, [{"box": box}]
         lines.append(json.dumps(line))
     (tmp_path / "data.jsonl").write_text("\n".join(lines) + "\n")
     return tmp_path / "data.jsonl"
@@ -78,11 +79,18 @@ def test_eval_with_the_constitution_scores_rules_end_to_end(dataset: Path, tmp_p
     ]
     assert weapons["blue"]["score"] == pytest.approx(0.9, abs=1e-6) and weapons["red"]["groups"] == [4, 2]
     # one text-only baseline per precondition asked, however many images asked it
+    # grounded safety: the violated rules' regions in original pixels, labelled with the rule, scored like fakes
+    assert [(r["box"], r["label"]) for r in records["red"]["regions"]] == [([40.0, 30.0, 120.0, 90.0], "weapons")]
+    assert [(r["box"], r["label"]) for r in records["blue"]["regions"]] == [([16.0, 12.0, 80.0, 60.0], "weapons")]
     baselines = [b["messages"][-1]["content"][-1]["text"] for b in fast_requests(server, with_image=False)]
     assert len(baselines) == len(set(baselines)) > 8
 
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["classification"]["positive"] == "unsafe" and metrics["classification"]["accuracy"] == 1.0
+    localization = metrics["localization"]
+    assert (localization["n"], localization["iou_mean"], localization["n_real"], localization["real_fp_rate"]) == (
+        2, 1.0, 1, 0.0,
+    )  # fmt: skip
     rules = metrics["rules"]
     assert rules["rules"][:2] == ["violence", "weapons"] and len(rules["rules"]) == 8
     assert {k: rules["per_rule"]["weapons"][k] for k in ("n", "support", "tp", "tn", "fp", "fn")} == {
@@ -97,7 +105,11 @@ def test_eval_with_the_constitution_scores_rules_end_to_end(dataset: Path, tmp_p
     assert rules["cost"]["requests"] == sum(r["requests"] for r in records.values())
 
     report = (out / "report.md").read_text()
-    assert "## Rules (8 rules, positive class unsafe)" in report and "| weapons | 3 | 2 |" in report
+    assert (
+        "## Rules (8 rules, positive class unsafe)" in report
+        and "## Localization (unsafe samples" in report
+        and "| weapons | 3 | 2 |" in report
+    )
     assert "| raw M ≥ 0.5 | 0.667 |" in report
     assert "weapons violated by cascade (0.90); 7 not violated (7 debiased)" in report
     html = (out / "report.html").read_text()

@@ -200,11 +200,7 @@ class _Session:
         """Blank the model's own box of the precondition's object and score again."""
         assert item.score is not None
         target = rule.object_of(item.text)
-        context = self.pack.context(self.size, (), self.convention)
-        box_context = {"object": target, "box_example": context["box_example"], "convention": context["convention"]}
-        text = render_template(self.judge.box_question, box_context, f"{self.pack.source}: judge.box_question")
-        reply = await self.send([Message("user", (ImagePart(), TextPart(text)))], self.prepared, self.params.max_tokens)
-        found = parse_with_transform(reply.text, self.convention, self.prepared.transform).regions
+        found = await self.boxes(target)
         if not found:
             return replace(item, note=f"ablation: the model gave no box of {target!r}")
         blanked = blank_box(self.prepared, found[0].box, self.caller.backend.image_policy)
@@ -214,9 +210,33 @@ class _Session:
         met = item.score - ablated > self.judge.ablation_margin
         return replace(item, decision="met" if met else "undecided", ablated=ablated, note=f"ablation of {target!r}")
 
+    async def boxes(self, target: str) -> tuple[Region, ...]:
+        """The model's boxes of ``target`` (the judge's box question), in original pixels. Raises _Failed."""
+        context = self.pack.context(self.size, (), self.convention)
+        box_context = {"object": target, "box_example": context["box_example"], "convention": context["convention"]}
+        text = render_template(self.judge.box_question, box_context, f"{self.pack.source}: judge.box_question")
+        reply = await self.send([Message("user", (ImagePart(), TextPart(text)))], self.prepared, self.params.max_tokens)
+        return parse_with_transform(reply.text, self.convention, self.prepared.transform).regions
+
     async def rule(self, rule: Rule) -> RuleDecision:
-        """The rule's decision, with the size of its chain (scoring re-decides it from the recorded scores)."""
-        return replace(await self._decide(rule), groups=tuple(len(group) for group in rule.preconditions))
+        """The rule's decision, with the size of its chain (scoring re-decides it from the recorded scores); a
+        violated ``ground: true`` rule decided without regions (by its scores, not the cascade) asks for them."""
+        decision = await self._decide(rule)
+        if decision.decision == "violated" and rule.ground and not decision.regions:
+            decision = await self.ground(rule, decision)
+        return replace(decision, groups=tuple(len(group) for group in rule.preconditions))
+
+    async def ground(self, rule: Rule, decision: RuleDecision) -> RuleDecision:
+        """Ask for the box of the object of the rule's first met precondition (one request, counted)."""
+        met = next((p.text for p in decision.preconditions if p.decision == "met"), rule.preconditions[0][0])
+        target = rule.object_of(met)
+        try:
+            found = await self.boxes(target)
+        except _Failed as exc:
+            return replace(decision, note=f"grounding {target!r}: {exc}"[:MAX_NOTE])
+        if not found:
+            return replace(decision, note=f"grounding: the model gave no box of {target!r}")
+        return replace(decision, regions=found)
 
     async def _decide(self, rule: Rule) -> RuleDecision:
         judge = self.judge

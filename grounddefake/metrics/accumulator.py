@@ -85,6 +85,7 @@ class MetricsAccumulator:
                 self.thresholds,
                 sum(1 for r in rows if r.empty_truth),
                 with_ap=with_ap,
+                space=self.space,
             )
         heatmaps = [r.heatmap for r in rows if r.heatmap is not None]
         if heatmaps:

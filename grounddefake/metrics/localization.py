@@ -18,33 +18,46 @@ from typing import Any
 import numpy as np
 
 from grounddefake.grounding import box_pixel_range, polygon_mask, region_level
+from grounddefake.label_space import REAL_FAKE, LabelSpace
 from grounddefake.types import Box, Region, Size
 
 POINTING_TOLERANCE = 15.0
 """A pointing-game hit: the highest-scoring predicted location lies within this many pixels of a GT pixel."""
 
-DEFINITION = {
-    "counted": "fake samples with a ground-truth mask or regions (n); an empty ground-truth mask is skipped and "
-    "counted in n_empty_truth",
-    "prediction": "union of the regions of a 'fake' answer at ground-truth resolution (a pixel counts when its centre "
-    "is inside a region); a 'real' or 'unknown' answer claims none",
-    "iou_mean": "per-image |P∩G| / |P∪G|, averaged over counted samples; no predicted region scores 0",
-    "iou_pooled": "Σ|P∩G| / Σ|P∪G| over counted samples (large regions weigh more)",
-    "f1_precision_recall_mean": "per-image binary pixel F1, precision and recall of the fake class, averaged; "
-    "an empty prediction has precision 0, recall 0, F1 0",
-    "pixel_auc_mean": "per-image ROC AUC of the predicted heatmap (each pixel: the highest score of the regions "
-    "covering it, 1 when a region has no score, 0 outside) against the GT mask, averaged; exact from the "
-    "cumulative counts at each distinct score; an empty prediction scores 0.5 (chance)",
-    "box": "one-to-one Hungarian matching of predicted boxes (clipped to the image) and GT boxes maximising IoU; "
-    "a match counts at IoU >= the "
-    "threshold; pooled TP, FP, FN over fake samples with GT boxes (n_box) → box_precision, box_recall, box_f1",
-    "ap": "COCO AP@[.5:.95] and AP50 (pycocotools) over fake samples with GT boxes, one category; needs a score on "
-    "every predicted region, else null with a reason",
-    "pointing_game": f"hit when the highest-scoring predicted location (its point, else its box centre) lies within "
-    f"{POINTING_TOLERANCE:g} px of a GT pixel; a sample without predicted regions is a miss",
-    "real_fp": "over real samples (n_real): real_fp_rate = share whose answer claims any region; real_fp_area = mean "
-    "fraction of the image those regions cover",
-}
+
+def definition(space: LabelSpace = REAL_FAKE) -> dict[str, str]:
+    """What each localization number means, in the words of ``space`` (the keys keep their real/fake names:
+    ``n_real``, ``real_fp_rate`` count the negative class).
+
+    >>> definition(LabelSpace(("safe", "unsafe"), "unsafe"))["counted"][:60]
+    'unsafe samples with a ground-truth mask or regions (n); an e'
+    """
+    pos, neg = space.positive, " / ".join(space.negatives)
+    return {
+        "counted": f"{pos} samples with a ground-truth mask or regions (n); an empty ground-truth mask is skipped and "
+        "counted in n_empty_truth",
+        "prediction": f"union of the regions of a '{pos}' answer at ground-truth resolution (a pixel counts when its "
+        f"centre is inside a region); a '{neg}' or 'unknown' answer claims none",
+        "iou_mean": "per-image |P∩G| / |P∪G|, averaged over counted samples; no predicted region scores 0",
+        "iou_pooled": "Σ|P∩G| / Σ|P∪G| over counted samples (large regions weigh more)",
+        "f1_precision_recall_mean": f"per-image binary pixel F1, precision and recall of the {pos} region, averaged; "
+        "an empty prediction has precision 0, recall 0, F1 0",
+        "pixel_auc_mean": "per-image ROC AUC of the predicted heatmap (each pixel: the highest score of the regions "
+        "covering it, 1 when a region has no score, 0 outside) against the GT mask, averaged; exact from the "
+        "cumulative counts at each distinct score; an empty prediction scores 0.5 (chance)",
+        "box": "one-to-one Hungarian matching of predicted boxes (clipped to the image) and GT boxes maximising IoU; "
+        f"a match counts at IoU >= the threshold; pooled TP, FP, FN over {pos} samples with GT boxes (n_box) → "
+        "box_precision, box_recall, box_f1",
+        "ap": f"COCO AP@[.5:.95] and AP50 (pycocotools) over {pos} samples with GT boxes, one category; needs a score "
+        "on every predicted region, else null with a reason",
+        "pointing_game": "hit when the highest-scoring predicted location (its point, else its box centre) lies "
+        f"within {POINTING_TOLERANCE:g} px of a GT pixel; a sample without predicted regions is a miss",
+        "real_fp": f"over {neg} samples (n_real): real_fp_rate = share whose answer claims any region; real_fp_area = "
+        "mean fraction of the image those regions cover",
+    }
+
+
+DEFINITION = definition()
 
 
 @dataclass(frozen=True)
@@ -227,8 +240,10 @@ def localization_metrics(
     thresholds: Sequence[float] = (0.5,),
     n_empty: int = 0,
     with_ap: bool = True,
+    space: LabelSpace = REAL_FAKE,
 ) -> dict[str, Any]:
-    """Every localization metric over the rows (see DEFINITION)."""
+    """Every localization metric over the rows (see :func:`definition`; ``fakes`` are the positive samples,
+    ``reals`` the negative ones)."""
     n = len(fakes)
     inter = sum(r.pixels.intersection for r in fakes)
     union = sum(r.pixels.union for r in fakes)
@@ -265,7 +280,7 @@ def localization_metrics(
     out["ap_null_reason"] = None
     unscored = sum(1 for r in boxed for _, s in r.predicted if s is None)
     if not boxed:
-        out["ap_null_reason"] = "no fake sample has ground-truth boxes"
+        out["ap_null_reason"] = f"no {space.positive} sample has ground-truth boxes"
     elif unscored:
         out["ap_null_reason"] = f"{unscored} predicted region(s) carry no score: AP needs a ranking"
     elif not with_ap:
@@ -275,7 +290,7 @@ def localization_metrics(
     out["n_real"] = len(reals)
     out["real_fp_rate"] = mean([float(r.claimed) for r in reals])
     out["real_fp_area"] = mean([r.area for r in reals])
-    out["definition"] = {**DEFINITION, "iou_thresholds": sorted(set(thresholds))}
+    out["definition"] = {**definition(space), "iou_thresholds": sorted(set(thresholds))}
     return out
 
 

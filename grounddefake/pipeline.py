@@ -23,6 +23,7 @@ from grounddefake.caller import Caller, RequestStats, RetryPolicy
 from grounddefake.images import ImageError, ImageInput, PreparedImage, prepare_image
 from grounddefake.judges.baselines import BaselineMemo
 from grounddefake.judges.clue import judge_image, new_baselines
+from grounddefake.label_space import REAL_FAKE
 from grounddefake.parsing import parse_completion, short_answer_label
 from grounddefake.prompts import NATIVE, Message, PromptPack, PromptPackError, SampleInputError, TextPart
 from grounddefake.records import MAX_ERROR, MISSING_INPUT, prediction_record, skipped_record
@@ -93,6 +94,22 @@ def run_blocking(coro_factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
     return box["value"]
 
 
+def slot_answers(pack: PromptPack) -> Mapping[str, str] | None:
+    """The pack's verdict words for a backend that scores them (a local model): each answer word, and for a label
+    space other than real/fake each label word, mapped to the ``fake`` slot when it states the positive class and to
+    ``real`` otherwise, so that ``Completion.score`` is P(positive class) in every space.
+
+    >>> from grounddefake.prompts import load_pack
+    >>> slot_answers(load_pack("verdict")) is None
+    True
+    """
+    space = pack.label_space
+    if space == REAL_FAKE:
+        return pack.answers
+    words = {label: label for label in space.labels} | dict(pack.answers or {})
+    return {word: "fake" if label == space.positive else "real" for word, label in words.items()}
+
+
 def resolve_convention(pack: PromptPack, backend: Backend) -> str | None:
     """The convention answers are parsed in: the pack's, or the model's own for a ``native`` pack.
 
@@ -147,7 +164,7 @@ async def ask(
     cached = True
     for turn in range(len(pack.turns)):
         messages.append(pack.render_turn(turn, size, replies, convention, inputs))
-        request = Request(tuple(messages), (prepared,), convention, pack.schema, params, pack.answers)
+        request = Request(tuple(messages), (prepared,), convention, pack.schema, params, slot_answers(pack))
         try:
             completion, hit = await caller.complete(request)
         except Exception as exc:  # a failed request is data (principle 2), whatever raised it

@@ -633,3 +633,31 @@ def test_a_thinking_models_reasoning_does_not_give_the_score(backends: dict[str,
         round(3.0 - math.log(math.exp(3.0) + 3), 4),
         round(math.log(4.0) - math.log(4.0 + 3), 4),
     ]
+
+
+def test_a_safety_packs_answers_score_p_unsafe() -> None:
+    """A verdict pack in another label space ({yes: unsafe, no: safe}): its words take the slots by the positive
+    class, so a local model's score is P(unsafe)."""
+    from grounddefake.pipeline import slot_answers
+    from grounddefake.prompts import pack_from_mapping
+
+    pack = pack_from_mapping(
+        {
+            "name": "unsafe-yes-no",
+            "version": 1,
+            "description": "d",
+            "task": "verdict",
+            "labels": ["safe", "unsafe"],
+            "positive": "unsafe",
+            "answers": {"yes": "unsafe", "no": "safe"},
+            "turns": ["Is this image unsafe? Answer yes or no."],
+        },
+        "p.yaml",
+    )
+    answers = slot_answers(pack)
+    assert answers == {"safe": "real", "unsafe": "fake", "yes": "fake", "no": "real"}
+    tokenizer = tiny_tokenizer(["<unk>", "<s>"])
+    vocabulary = verdict_vocabulary(tokenizer, answers)
+    expected = independent_verdict_ids(tokenizer, {"real": "real", "fake": "fake", **answers})
+    assert set(vocabulary.fake) == expected["fake"] and set(vocabulary.real) == expected["real"]
+    assert expected["fake"] & {tokenizer.convert_tokens_to_ids("yes")}  # "yes" stands for unsafe

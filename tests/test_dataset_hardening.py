@@ -1,5 +1,6 @@
 """Datasets from the [hardening] issue: decompression bombs, class folders linked out, every manifest problem, a bad
-first line, a folder's one annotation file, converting elsewhere, and plain folders of unlabelled images."""
+first line, a folder's one annotation file, converting elsewhere, plain folders of unlabelled images, and images a
+COCO conversion cannot read."""
 
 from __future__ import annotations
 
@@ -251,3 +252,46 @@ def test_eval_on_unlabelled_images_reports_answers_only(tmp_path: Path) -> None:
     assert metrics["classification"]["n"] == 0
     answers = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
     assert len(answers) == 4 and all(a["label"] in ("real", "fake", "unknown") for a in answers)
+
+
+# --- data convert --to coco: an image it cannot read is skipped with its reason, never written as 0x0 -------------
+
+
+def _unreadable(root: Path, broken: str) -> None:
+    """A manifest of a readable fake (with its mask) and one sample whose ``broken`` file cannot be read."""
+    _image(root / "ok.png")
+    Image.fromarray(np.full((30, 40), 255, np.uint8)).save(root / "mask.png")
+    bad = {"id": "bad", "image": "bad.png", "label": "fake", "mask": "mask.png"}
+    if broken == "image":
+        (root / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n not really a PNG")
+    elif broken == "mask":
+        _image(root / "bad.png", 1)
+        (root / "bad_mask.png").write_bytes(b"garbage")
+        bad["mask"] = "bad_mask.png"
+    lines = [{"id": "ok", "image": "ok.png", "label": "fake", "mask": "mask.png"}, bad]
+    (root / "manifest.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+
+
+@pytest.mark.parametrize(("broken", "reason"), [("image", "bad.png"), ("missing", "bad.png"), ("mask", "bad_mask")])
+def test_coco_conversion_skips_an_unreadable_image_with_its_reason(tmp_path: Path, broken: str, reason: str) -> None:
+    from grounddefake.datasets.convert import to_coco
+
+    root = tmp_path / "data"
+    root.mkdir()
+    _unreadable(root, broken)
+    written = to_coco(load_dataset(root), tmp_path / "c.json")
+    coco = json.loads((tmp_path / "c.json").read_text())
+    assert [(i["sample_id"], i["width"], i["height"]) for i in coco["images"]] == [("ok", 40, 30)]
+    assert {a["image_id"] for a in coco["annotations"]} == {1}
+    assert written.count == 1 and len(written.skipped) == 1
+    assert written.skipped[0].startswith("bad: ") and reason in written.skipped[0]
+
+
+def test_data_convert_says_how_many_images_it_skipped(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    root.mkdir()
+    _unreadable(root, "image")
+    result = _cli("data", "convert", str(root), str(tmp_path / "c.json"), "--to", "coco")
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "1 samples (manifest)" in text and "1 image skipped" in text and "bad: " in text

@@ -9,7 +9,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from grounddefake.cli.app import USER_ERRORS, app, fail, out
+from grounddefake.cli.app import USER_ERRORS, app, err, fail, out
+from grounddefake.datasets.manifest import bounded
 from grounddefake.untrusted import json_line, visible
 
 data_app = typer.Typer(help="Inspect and convert datasets.", no_args_is_help=True)
@@ -91,3 +92,8 @@ def data_convert_command(
     except (*USER_ERRORS, OSError) as exc:
         raise fail(exc) from None
     out.print(f"{written.count} samples ({dataset.format}) → {escape(str(target))}; {written.how}", highlight=False)
+    if written.skipped:
+        n = len(written.skipped)
+        err.print(f"[yellow]{n} image{'s' * (n > 1)} skipped[/] (unreadable, so no size to write):", highlight=False)
+        for line in bounded(written.skipped, where="`grounddefake data inspect` lists every problem"):
+            err.print(f"  {escape(visible(line))}", highlight=False)

@@ -9,31 +9,53 @@ Data section lists them).
 - ``fakexplained``: FakeXplained JSONL (``objects.bbox`` in pixels, ``objects.ref`` their descriptions).
 - ``llava``: LLaVA conversation JSON (FakeClue, ICM-Instruct): the ``label`` field, else the verdict of the answer.
 - ``expl-aigi``: Expl-AIGI-Eval / RichHF JSONL: a heatmap PNG and a score per generated image.
+
+One bad entry costs only itself: every reader keeps each usable entry and lists every unusable one (a path leaving
+the dataset, a field of the wrong type, a line that is not JSON) in ``Dataset.problems``, with file and entry.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from grounddefake.datasets.common import IMAGE_EXTENSIONS as IMAGE_SUFFIXES
 from grounddefake.datasets.common import find_under, first_line_keys, read_json, read_jsonl
-from grounddefake.datasets.manifest import Dataset, DatasetError
+from grounddefake.datasets.manifest import Dataset, DatasetError, problems_error
 from grounddefake.types import Region, Sample
 
 IMAGE_FOLDERS = ("", "images", "image", "imgs")
 
 
+_ENTRY_ERRORS = (DatasetError, TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError)
+"""What reading one entry may raise: it becomes a problem of that entry, never the end of the file."""
+
+
+def _each(entries: Iterable[tuple[str, Any]], read: Callable[[str, Any], Sample], problems: list[str]) -> list[Sample]:
+    """``read(where, entry)`` for every entry; an entry that cannot be read is listed in ``problems`` (with ``where``
+    and why) and costs only itself."""
+    samples = []
+    for where, entry in entries:
+        try:
+            samples.append(read(where, entry))
+        except DatasetError as exc:
+            problems.append(str(exc))
+        except _ENTRY_ERRORS as exc:
+            problems.append(f"{where}: unusable entry ({type(exc).__name__}: {exc})")
+    return samples
+
+
 def _finish(path: Path, samples: list[Sample], problems: list[str], fmt: str) -> Dataset:
+    """The dataset of the samples read; with none, an error listing every problem (bounded)."""
     if not samples:
-        raise DatasetError(f"{path}: no samples in this {fmt} file")
+        raise problems_error(path, problems) if problems else DatasetError(f"{path}: no samples in this {fmt} file")
     seen: set[str] = set()
     unique = []
     for sample in samples:
         if sample.id in seen:
-            problems.append(f"{sample.id}: duplicate id, later entry ignored")
+            problems.append(f"{path}: {sample.id}: duplicate id, later entry ignored")
             continue
         seen.add(sample.id)
         unique.append(sample)
@@ -57,17 +79,17 @@ def read_imdl_json(path: Path) -> Dataset:
     data = read_json(path)
     if not isinstance(data, list):
         raise DatasetError(f"{path}: an IMDL-BenCo JSON is a list of [image, mask] pairs")
-    samples, problems = [], []
-    root = path.parent
-    for i, item in enumerate(data):
-        where = f"{path}: item {i}"
+    problems: list[str] = []
+
+    def read(where: str, item: Any) -> Sample:
         if not (isinstance(item, list) and len(item) == 2 and all(_path_text(v) for v in item)):
-            problems.append(f"{where}: not an [image, mask] pair of paths")
-            continue
-        image = find_under(root, item[0], where)
+            raise DatasetError(f"{where}: not an [image, mask] pair of paths")
+        image = find_under(path.parent, item[0], where)
         real = item[1] == "Negative"
-        mask = None if real else find_under(root, item[1], where)
-        samples.append(Sample(Path(item[0]).with_suffix("").as_posix(), image, "real" if real else "fake", mask=mask))
+        mask = None if real else find_under(path.parent, item[1], where)
+        return Sample(Path(item[0]).with_suffix("").as_posix(), image, "real" if real else "fake", mask=mask)
+
+    samples = _each(((f"{path}: item {i}", item) for i, item in enumerate(data)), read, problems)
     return _finish(path, samples, problems, "imdl-json")
 
 
@@ -75,21 +97,28 @@ def read_coco(path: Path) -> Dataset:
     data = read_json(path)
     if not isinstance(data, Mapping) or not isinstance(data.get("images"), list):
         raise DatasetError(f"{path}: a COCO file has an 'images' list")
+    problems: list[str] = []
     by_image: dict[Any, list[Mapping[str, Any]]] = {}
-    for ann in data.get("annotations") or []:
-        if isinstance(ann, Mapping):
-            by_image.setdefault(ann.get("image_id"), []).append(ann)
-    categories = {c.get("id"): c.get("name") for c in data.get("categories") or [] if isinstance(c, Mapping)}
-    samples, problems = [], []
-    for image in data["images"]:
-        if not isinstance(image, Mapping) or not isinstance(image.get("file_name"), str):
-            problems.append(f"{path}: an image entry without 'file_name'")
+    for i, ann in enumerate(_list(data.get("annotations"), f"{path}: 'annotations'")):
+        if not isinstance(ann, Mapping) or not _key(ann.get("image_id")):
+            problems.append(f"{path}: annotation {i}: not an object with an 'image_id' number or string")
             continue
+        by_image.setdefault(ann["image_id"], []).append(ann)
+    categories = {
+        c["id"]: c.get("name")
+        for c in _list(data.get("categories"), f"{path}: 'categories'")
+        if isinstance(c, Mapping) and _key(c.get("id"))
+    }
+
+    def read(where: str, image: Any) -> Sample:
+        if not isinstance(image, Mapping) or not isinstance(image.get("file_name"), str):
+            raise DatasetError(f"{where}: an image entry without 'file_name'")
         name = image["file_name"]
         where = f"{path}: image {name}"
         if not _path_text(name):
-            problems.append(f"{where}: empty file_name")
-            continue
+            raise DatasetError(f"{where}: empty file_name")
+        if image.get("id") is not None and not _key(image["id"]):
+            raise DatasetError(f"{where}: 'id' is not a number or string")
         regions, masks = [], []
         annotations = by_image.get(image.get("id"), [])
         for ann in annotations:
@@ -113,17 +142,31 @@ def read_coco(path: Path) -> Dataset:
             flag = image.get("is_fake")
             label = "fake" if annotations or flag is True else "real"
         meta = {k: image[k] for k in ("generator", "subtype", "source") if k in image}
-        samples.append(
-            Sample(
-                str(image.get("sample_id", image.get("id", Path(name).stem))),
-                find_under(path.parent, name, where, IMAGE_FOLDERS),
-                label,
-                tuple(regions),
-                mask=mask,
-                meta=meta,
-            )
+        return Sample(
+            str(image.get("sample_id", image.get("id", Path(name).stem))),
+            find_under(path.parent, name, where, IMAGE_FOLDERS),
+            label,
+            tuple(regions),
+            mask=mask,
+            meta=meta,
         )
+
+    samples = _each(((f"{path}: image {i}", image) for i, image in enumerate(data["images"])), read, problems)
     return _finish(path, samples, problems, "coco")
+
+
+def _list(value: Any, where: str) -> list[Any]:
+    """A list field (absent or null: empty)."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise DatasetError(f"{where} is not a list")
+    return value
+
+
+def _key(value: Any) -> bool:
+    """An id COCO entries refer to each other by: a number or a string."""
+    return isinstance(value, (int, float, str)) and not isinstance(value, bool)
 
 
 def _coco_regions(ann: Mapping[str, Any], label: str | None) -> list[Region]:
@@ -200,41 +243,46 @@ def _path_text(value: Any) -> bool:
 
 def read_synthscars(path: Path) -> Dataset:
     data = read_json(path)
-    entries = data if isinstance(data, list) else [data]
-    samples, problems = [], []
-    for entry in entries:
-        if not isinstance(entry, Mapping):
-            continue
-        for sample_id, item in entry.items():
-            where = f"{path}: {sample_id}"
-            if not isinstance(item, Mapping) or not _path_text(item.get("img_file_name")):
-                problems.append(f"{where}: no img_file_name")
+    problems: list[str] = []
+
+    def entries() -> Iterable[tuple[str, Any]]:
+        for i, entry in enumerate(data if isinstance(data, list) else [data]):
+            if isinstance(entry, Mapping):
+                yield from ((f"{path}: {sample_id}", (sample_id, item)) for sample_id, item in entry.items())
+            else:
+                yield f"{path}: entry {i}", None
+
+    def read(where: str, pair: Any) -> Sample:
+        if pair is None:
+            raise DatasetError(f"{where}: not an object of samples by id")
+        sample_id, item = pair
+        if not isinstance(item, Mapping) or not _path_text(item.get("img_file_name")):
+            raise DatasetError(f"{where}: no img_file_name")
+        regions = []
+        for ref in item.get("refs") or []:
+            if not isinstance(ref, Mapping):
+                problems.append(f"{where}: a ref that is not an object")
                 continue
-            regions = []
-            for ref in item.get("refs") or []:
-                if not isinstance(ref, Mapping):
-                    problems.append(f"{where}: a ref that is not an object")
-                    continue
-                for flat in ref.get("segmentation") or []:
-                    try:
-                        regions.append(_polygon_region(flat, ref.get("sentence")))
-                    except (TypeError, ValueError) as exc:
-                        problems.append(f"{where}: a polygon unusable ({exc})")
-            image = find_under(path.parent, item["img_file_name"], where, IMAGE_FOLDERS)
-            meta = {"caption": item.get("caption")} if item.get("caption") else {}
-            samples.append(Sample(str(sample_id), image, "fake", tuple(regions), meta=meta))
-    return _finish(path, samples, problems, "synthscars")
+            for flat in ref.get("segmentation") or []:
+                try:
+                    regions.append(_polygon_region(flat, ref.get("sentence")))
+                except (TypeError, ValueError) as exc:
+                    problems.append(f"{where}: a polygon unusable ({exc})")
+        image = find_under(path.parent, item["img_file_name"], where, IMAGE_FOLDERS)
+        meta = {"caption": item.get("caption")} if item.get("caption") else {}
+        return Sample(str(sample_id), image, "fake", tuple(regions), meta=meta)
+
+    return _finish(path, _each(entries(), read, problems), problems, "synthscars")
 
 
 def read_loki(path: Path) -> Dataset:
     data = read_json(path)
     items = data if isinstance(data, list) else list(data.values()) if isinstance(data, Mapping) else []
-    samples, problems = [], []
-    for i, item in enumerate(items):
+    problems: list[str] = []
+
+    def read(where: str, item: Any) -> Sample:
         if not isinstance(item, Mapping) or not _path_text(item.get("image_path")):
-            problems.append(f"{path}: item {i} has no image_path")
-            continue
-        where = f"{path}: item {i}"
+            raise DatasetError(f"{where} has no image_path")
         regions = []
         problems_field = item.get("problems")
         if isinstance(problems_field, Mapping):
@@ -247,9 +295,9 @@ def read_loki(path: Path) -> Dataset:
         label = _loki_label(item, bool(regions))
         sample_id = str(item.get("id", Path(item["image_path"]).with_suffix("").as_posix()))
         meta = {k: item[k] for k in ("question_type", "metric", "modality") if k in item}
-        samples.append(
-            Sample(sample_id, find_under(path.parent, item["image_path"], where), label, tuple(regions), meta=meta)
-        )
+        return Sample(sample_id, find_under(path.parent, item["image_path"], where), label, tuple(regions), meta=meta)
+
+    samples = _each(((f"{path}: item {i}", item) for i, item in enumerate(items)), read, problems)
     return _finish(path, samples, problems, "loki")
 
 
@@ -271,15 +319,14 @@ def _loki_label(item: Mapping[str, Any], has_regions: bool) -> str | None:
 def read_fakexplained(path: Path) -> Dataset:
     from grounddefake.parsing import parse
 
-    samples, problems = [], []
-    for number, item in read_jsonl(path):
-        where = f"{path}:{number}"
+    problems: list[str] = []
+
+    def read(where: str, item: Any) -> Sample:
         images = item.get("images") if isinstance(item, Mapping) else None
         if isinstance(images, str):
             images = [images]
         if not isinstance(images, list) or not images or not _path_text(images[0]):
-            problems.append(f"{where}: no images")
-            continue
+            raise DatasetError(f"{where}: no images")
         objects = item.get("objects") if isinstance(item.get("objects"), Mapping) else {}
         regions = []
         for i, box in enumerate(objects.get("bbox") or []):
@@ -300,7 +347,9 @@ def read_fakexplained(path: Path) -> Dataset:
         if label == "unknown":
             label = "fake" if regions else None  # FakeXplained's boxes mark fakes; real images have none
         sample_id = str(item.get("id", Path(images[0]).with_suffix("").as_posix()))
-        samples.append(Sample(sample_id, find_under(path.parent, images[0], where), label, tuple(regions)))
+        return Sample(sample_id, find_under(path.parent, images[0], where), label, tuple(regions))
+
+    samples = _each(((f"{path}:{n}", item) for n, item in read_jsonl(path, problems)), read, problems)
     return _finish(path, samples, problems, "fakexplained")
 
 
@@ -310,11 +359,11 @@ def read_llava(path: Path) -> Dataset:
     data = read_json(path)
     if not isinstance(data, list):
         raise DatasetError(f"{path}: a LLaVA conversation file is a list of objects")
-    samples, problems = [], []
-    for i, item in enumerate(data):
+    problems: list[str] = []
+
+    def read(where: str, item: Any) -> Sample:
         if not isinstance(item, Mapping) or not _path_text(item.get("image")):
-            problems.append(f"{path}: item {i} has no image")
-            continue
+            raise DatasetError(f"{where} has no image")
         label = _label_value(item.get("label"))
         if label is None:
             answer = next(
@@ -329,11 +378,9 @@ def read_llava(path: Path) -> Dataset:
             label = None if verdict == "unknown" else verdict
         sample_id = str(item.get("id", Path(item["image"]).with_suffix("").as_posix()))
         meta = {k: item[k] for k in ("cate", "category", "generator") if k in item}
-        samples.append(
-            Sample(
-                sample_id, find_under(path.parent, item["image"], f"{path}: item {i}", IMAGE_FOLDERS), label, meta=meta
-            )
-        )
+        return Sample(sample_id, find_under(path.parent, item["image"], where, IMAGE_FOLDERS), label, meta=meta)
+
+    samples = _each(((f"{path}: item {i}", item) for i, item in enumerate(data)), read, problems)
     return _finish(path, samples, problems, "llava")
 
 
@@ -347,25 +394,24 @@ def _label_value(value: Any) -> str | None:
 
 
 def read_expl_aigi(path: Path) -> Dataset:
-    samples, problems = [], []
-    for number, item in read_jsonl(path):
-        where = f"{path}:{number}"
+    problems: list[str] = []
+
+    def read(where: str, item: Any) -> Sample:
         if not isinstance(item, Mapping) or not _path_text(item.get("image")):
-            problems.append(f"{where}: no image")
-            continue
+            raise DatasetError(f"{where}: no image")
         heatmap = item.get("heatmap") if _path_text(item.get("heatmap")) else None
         meta: dict[str, Any] = {}
         if isinstance(item.get("score"), (int, float)):
             meta["score"] = float(item["score"])
-        samples.append(
-            Sample(
-                str(item.get("id", Path(item["image"]).with_suffix("").as_posix())),
-                find_under(path.parent, item["image"], where, IMAGE_FOLDERS),
-                "fake",  # Pick-a-Pic images: all generated
-                heatmap=None if not isinstance(heatmap, str) else find_under(path.parent, heatmap, where),
-                meta=meta,
-            )
+        return Sample(
+            str(item.get("id", Path(item["image"]).with_suffix("").as_posix())),
+            find_under(path.parent, item["image"], where, IMAGE_FOLDERS),
+            "fake",  # Pick-a-Pic images: all generated
+            heatmap=None if not isinstance(heatmap, str) else find_under(path.parent, heatmap, where),
+            meta=meta,
         )
+
+    samples = _each(((f"{path}:{n}", item) for n, item in read_jsonl(path, problems)), read, problems)
     return _finish(path, samples, problems, "expl-aigi")
 
 

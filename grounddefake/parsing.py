@@ -4,6 +4,10 @@ Order of evidence: structured JSON anywhere in the text (fenced or bare), then e
 (``<verdict>fake</verdict>``, ``Answer: real``), then free-text cues with simple negation. A hedged or
 contradictory answer is ``unknown`` with a reason, never a guess. Boxes go model space → input pixels
 (the convention) → original pixels (the Transform) → ordered, clipped, non-empty, each fix recorded.
+
+One bad item never costs the others: numbers past a box of 4 keep every complete box and are noted. A JSON box of 5
+numbers ``[x1, y1, x2, y2, s]`` is the box with ``s`` as its score when ``s`` lies in [0, 1] and the item has no
+score key (else ``s`` is ignored); 8 numbers are two boxes (:func:`grounddefake.json_regions.item_regions`).
 """
 
 from __future__ import annotations

@@ -190,6 +190,8 @@ def summary(result: Any) -> None:
         )
     for fallback in requests.get("fallbacks", []):
         err.print(f"[yellow]fallback[/] {escape(visible(fallback))}", highlight=False)
+    for warning in requests.get("warnings", []):
+        err.print(f"[yellow]warning[/] {escape(visible(warning))}", highlight=False, soft_wrap=True)
     for problem in result.problems:
         err.print(
             f"[yellow]skipped[/] {escape(visible(problem.id))}: {escape(visible(problem.reason))}", highlight=False

@@ -22,7 +22,7 @@ from typing import Literal
 from grounddefake.grounding import clip_box
 from grounddefake.images import QWEN_MAX_PIXELS, QWEN_MAX_RATIO, QWEN_PATCH_FACTOR, smart_resize
 from grounddefake.json_recovery import iter_json
-from grounddefake.json_regions import json_region, region_items
+from grounddefake.json_regions import read_items, region_items
 from grounddefake.model_regions import MAX_ITEMS, MAX_LABEL, Found, ModelRegion, Syntax, dropped_note
 from grounddefake.native_syntaxes import MolmoPoints
 from grounddefake.types import Box, Region, Size, Transform
@@ -175,13 +175,14 @@ class Convention:
         """Text → regions in model space: the first JSON value holding regions, else the native markup.
 
         >>> from grounddefake.conventions import get_convention
-        >>> get_convention("paligemma").parse("<loc0256><loc0102><loc0768><loc0512> hand")
-        [ModelRegion(values=(256.0, 102.0, 768.0, 512.0), kind='box', label='hand', score=None, problem=None)]
+        >>> (region,) = get_convention("paligemma").parse("<loc0256><loc0102><loc0768><loc0512> hand")
+        >>> region.values, region.kind, region.label
+        ((256.0, 102.0, 768.0, 512.0), 'box', 'hand')
         """
         for found in iter_json(text):
             items = region_items(found.value)
             if items is not None:
-                return [json_region(item, self.axis_order) for item in items[:MAX_ITEMS]]
+                return list(read_items(items, self.axis_order).regions)
         return list(self.read_native(text).regions)
 
     def format(self, regions: Sequence[Region], image_size: Size, input_size: Size | None = None) -> str:
@@ -287,6 +288,8 @@ class Convention:
             if item.problem is not None:
                 notes.append(f"region {i}: {item.problem}")
                 continue
+            if item.note is not None:
+                notes.append(f"region {i}: {item.note}")
             need = 2 if item.kind == "point" else 4
             if len(item.values) != need:
                 notes.append(f"region {i}: a {item.kind} needs {need} numbers, got {len(item.values)}")

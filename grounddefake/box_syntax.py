@@ -23,7 +23,8 @@ from grounddefake.json_regions import (
     JsonList,
     first_key,
     is_region,
-    json_region,
+    item_regions,
+    read_items,
     region_items,
 )
 from grounddefake.model_regions import (
@@ -78,9 +79,10 @@ __all__ = [
     "first_key",
     "format_number",
     "is_region",
+    "item_regions",
     "iter_json",
-    "json_region",
     "loads_tolerant",
     "patch_index_to_box",
+    "read_items",
     "region_items",
 ]

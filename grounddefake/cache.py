@@ -4,10 +4,15 @@ The key is a hash of everything that decides the answer: the backend's identity 
 pack's hash, the rendered messages, the image bytes' hashes, the generation parameters and the server options
 (schema, log-probabilities). Values are Completions as JSON in one SQLite file (WAL: shards of a run may share it).
 It lives in the platform's user cache folder unless ``--cache-dir`` or ``GROUNDDEFAKE_CACHE_DIR`` says otherwise.
+
+A cache is an optimisation: when its database cannot be opened, read or written (a full disk, a read-only folder, a
+damaged file), it turns itself off for the rest of the run and says why once in :attr:`ResponseCache.problem`; the
+answers are still asked and written.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -20,6 +25,8 @@ from typing import Any
 from grounddefake.types import Completion, TokenLogprob, Usage
 
 SCHEMA_VERSION = 1
+CACHE_ERRORS = (sqlite3.Error, OSError)
+"""What the database and the file system raise when the cache cannot be used."""
 
 
 def default_cache_dir() -> Path:
@@ -68,43 +75,72 @@ def completion_from_json(data: dict[str, Any]) -> Completion:
 
 
 class ResponseCache:
-    """Completions by request key in ``<folder>/responses.sqlite3``."""
+    """Completions by request key in ``<folder>/responses.sqlite3``.
+
+    Attributes:
+        problem: why the cache turned itself off (its first failure, with the database's path), or None while it
+            works; once off, every read is a miss and every write is skipped.
+    """
 
     def __init__(self, folder: Path | str | None = None) -> None:
         self.folder = Path(folder) if folder is not None else default_cache_dir()
-        self.folder.mkdir(parents=True, exist_ok=True)
         self.path = self.folder / "responses.sqlite3"
-        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, value TEXT, created REAL)")
-        self._db.execute("CREATE TABLE IF NOT EXISTS facts (key TEXT PRIMARY KEY, value TEXT)")
+        self.problem: str | None = None
+        self._db: sqlite3.Connection | None = None
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        except CACHE_ERRORS as exc:
+            self._turn_off(exc)
+        self._execute("PRAGMA journal_mode=WAL")
+        self._execute("PRAGMA synchronous=NORMAL")
+        self._execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, value TEXT, created REAL)")
+        self._execute("CREATE TABLE IF NOT EXISTS facts (key TEXT PRIMARY KEY, value TEXT)")
+
+    def _execute(self, sql: str, values: tuple[Any, ...] = ()) -> list[Any]:
+        """The rows of ``sql`` (none once the cache is off); a failure turns the cache off for good."""
+        if self._db is None:
+            return []
+        try:
+            return self._db.execute(sql, values).fetchall()
+        except CACHE_ERRORS as exc:
+            self._turn_off(exc)
+            return []
+
+    def _turn_off(self, exc: Exception) -> None:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
+        self.problem = self.problem or f"response cache turned off for the rest of the run: {reason} ({self.path})"
+        self.close()
 
     def get(self, key: str) -> Completion | None:
-        row = self._db.execute("SELECT value FROM responses WHERE key = ?", (key,)).fetchone()
-        if row is None:
+        rows = self._execute("SELECT value FROM responses WHERE key = ?", (key,))
+        if not rows:
             return None
         try:
-            return completion_from_json(json.loads(row[0]))
+            return completion_from_json(json.loads(rows[0][0]))
         except (ValueError, KeyError, TypeError):
             return None  # an entry from another version: ask again
 
     def put(self, key: str, completion: Completion) -> None:
         value = json.dumps(completion_to_json(completion), ensure_ascii=False)
-        self._db.execute(
+        self._execute(
             "INSERT OR REPLACE INTO responses (key, value, created) VALUES (?, ?, ?)", (key, value, time.time())
         )
 
     def get_fact(self, key: str) -> Any:
         """What was learnt about a server (such as the features it rejects), or None."""
-        row = self._db.execute("SELECT value FROM facts WHERE key = ?", (key,)).fetchone()
-        return None if row is None else json.loads(row[0])
+        rows = self._execute("SELECT value FROM facts WHERE key = ?", (key,))
+        return json.loads(rows[0][0]) if rows else None
 
     def put_fact(self, key: str, value: Any) -> None:
-        self._db.execute("INSERT OR REPLACE INTO facts (key, value) VALUES (?, ?)", (key, json.dumps(value)))
+        self._execute("INSERT OR REPLACE INTO facts (key, value) VALUES (?, ?)", (key, json.dumps(value)))
 
     def __len__(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
+        rows = self._execute("SELECT COUNT(*) FROM responses")
+        return int(rows[0][0]) if rows else 0
 
     def close(self) -> None:
-        self._db.close()
+        db, self._db = self._db, None
+        if db is not None:
+            with contextlib.suppress(*CACHE_ERRORS):
+                db.close()

@@ -96,6 +96,8 @@ class RequestStats:
     completion_tokens: int = 0
     cost: float = 0.0
     fallbacks: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """What went wrong beside the answers, once each (the response cache turned off by a full disk)."""
 
     @property
     def tokens(self) -> int:
@@ -112,6 +114,7 @@ class RequestStats:
             "completion_tokens": self.completion_tokens,
             "cost_usd": round(self.cost, 6),
             "fallbacks": list(self.fallbacks),
+            "warnings": list(self.warnings),
         }
 
     def add_json(self, counts: dict[str, Any]) -> None:
@@ -124,6 +127,7 @@ class RequestStats:
         self.completion_tokens += int(counts.get("completion_tokens", 0))
         self.cost += float(counts.get("cost_usd", 0.0))
         self.fallbacks += [f for f in counts.get("fallbacks", []) if f not in self.fallbacks]
+        self.warnings += [w for w in counts.get("warnings", []) if w not in self.warnings]
 
 
 def estimate_tokens(request: Request) -> int:
@@ -166,6 +170,7 @@ class Caller:
                     backend.disable(feature, remembered=True)
             self._disabled = list(getattr(backend, "disabled", []))
             self.stats.fallbacks = list(getattr(backend, "fallbacks", []))
+        self._note_cache()
 
     def key(self, request: Request) -> str:
         return request_key(
@@ -184,6 +189,7 @@ class Caller:
         key = self.key(request) if self.cache is not None else ""
         if self.cache is not None:
             hit = self.cache.get(key)
+            self._note_cache()
             if hit is not None:
                 self.stats.cached += 1
                 return hit, True
@@ -204,6 +210,7 @@ class Caller:
             if self.cache is not None and completion.text:
                 key = self.key(request)  # the options may have changed (a schema fallback)
                 self.cache.put(key, completion)
+                self._note_cache()
             return completion, False
 
     async def _attempt(self, request: Request) -> Completion:
@@ -225,6 +232,12 @@ class Caller:
             self.tokens_bucket.settle(completion.usage.prompt_tokens + completion.usage.completion_tokens - estimate)
         return completion
 
+    def _note_cache(self) -> None:
+        """A cache that turned itself off is a warning of the run, once: the answers go on without it."""
+        problem = None if self.cache is None else self.cache.problem
+        if problem is not None and problem not in self.stats.warnings:
+            self.stats.warnings.append(problem)
+
     def _note_fallbacks(self) -> None:
         fallbacks = getattr(self.backend, "fallbacks", None)
         if fallbacks is not None:
@@ -235,6 +248,7 @@ class Caller:
         if self.cache is not None and disabled != self._disabled:
             self._disabled = disabled
             self.cache.put_fact(self._facts_key, {"disabled": disabled, "time": time.time()})
+            self._note_cache()
 
     def _count(self, completion: Completion) -> None:
         self.stats.prompt_tokens += completion.usage.prompt_tokens

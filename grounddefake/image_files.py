@@ -352,11 +352,20 @@ def resize_pixels(pixels: np.ndarray, target: Size) -> np.ndarray:
     return cv2.resize(pixels, target, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
 
 
+def read_size(path: str | Path) -> Size:
+    """(W, H) of an image as displayed (EXIF rotation applied), from its header.
+
+    Raises:
+        ImageError: missing, unreadable, not an image, or refused (with the reason).
+    """
+    with open_encoded(Path(path)) as encoded:
+        return encoded.header.size
+
+
 def image_size_of(path: str | Path) -> Size | None:
-    """(W, H) of an image as displayed (EXIF rotation applied), from its header; None when unreadable."""
+    """:func:`read_size`, None when the image is unreadable."""
     try:
-        with open_encoded(Path(path)) as encoded:
-            return encoded.header.size
+        return read_size(path)
     except ImageError:
         return None
 

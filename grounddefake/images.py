@@ -22,6 +22,7 @@ from grounddefake.image_files import (
     image_size_of,
     load_image,
     open_encoded,
+    read_size,
     release_free_memory,
     resize_pixels,
     well_formed,
@@ -45,6 +46,7 @@ __all__ = [
     "image_size_of",
     "load_image",
     "prepare_image",
+    "read_size",
     "release_free_memory",
     "smart_resize",
 ]

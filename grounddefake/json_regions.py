@@ -3,6 +3,9 @@
 ``{"regions": [{"bbox_2d": [1, 2, 3, 4], "label": "hand"}]}``, a bare list of such objects, named corner keys
 (``x_min`` …, ``x``/``y``/``width``/``height``) and lists of numbers are all read. The JSON values themselves are
 found by :mod:`grounddefake.json_recovery`.
+
+A box written with more than 4 numbers costs none of its complete boxes (:func:`item_regions`): the 5th of 5 is the
+region's score when it lies in [0, 1] (``[x1, y1, x2, y2, score]``), 8 numbers are two boxes, and a remainder is noted.
 """
 
 from __future__ import annotations
@@ -10,11 +13,20 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from grounddefake.json_recovery import iter_json
-from grounddefake.model_regions import MAX_ITEMS, Found, Markup, ModelRegion, Syntax, clean_label, format_number
+from grounddefake.model_regions import (
+    Found,
+    Markup,
+    ModelRegion,
+    Syntax,
+    capped,
+    clean_label,
+    format_number,
+    grouped,
+)
 
 BOX_KEYS = ("box", "bbox", "bbox_2d", "box_2d", "coordinates", "bounding_box", "bndbox")
 POINT_KEYS = ("point_2d", "point", "points")
@@ -63,10 +75,29 @@ def is_region(item: Mapping[Any, Any]) -> bool:
     return bool(keys & {*BOX_KEYS, *POINT_KEYS}) or any(set(names) <= keys for names in named)
 
 
-def json_region(item: Any, axis_order: str = "xy") -> ModelRegion:
-    """A region from a JSON item: a mapping with a box or point key (or x_min/... keys), or a list of numbers.
+def read_items(items: Sequence[Any], axis_order: str = "xy") -> Found:
+    """The regions of JSON region items, in order: the first :data:`~grounddefake.model_regions.MAX_ITEMS`, the rest
+    counted as dropped."""
+    return capped([region for item in items for region in item_regions(item, axis_order)])
 
-    Named corner keys are explicit about their axes, so they are returned in ``axis_order``.
+
+def item_regions(item: Any, axis_order: str = "xy") -> list[ModelRegion]:
+    """The regions of a JSON item: a mapping with a box or point key (or x_min/... keys), or a list of numbers.
+
+    Named corner keys are explicit about their axes, so they are returned in ``axis_order``. A box of more than 4
+    numbers keeps every complete box and notes the rest:
+
+    - 5 numbers ``[x1, y1, x2, y2, s]``: the box, with ``s`` as its score when ``s`` lies in [0, 1] and the item
+      has no score key; otherwise ``s`` is ignored. Either way a note says so.
+    - 8 numbers: two boxes (noted: a quadrilateral is not read as one).
+    - any other count: boxes of 4, and a problem item for the numbers left over.
+
+    A box key holding a list of number lists (``[[x1, y1, x2, y2], [...]]``) is read list by list.
+
+    >>> [(r.values, r.score, r.note) for r in item_regions({"box": [10, 20, 30, 40, 0.9]})]
+    [((10.0, 20.0, 30.0, 40.0), 0.9, '5th number 0.9 read as its score')]
+    >>> [r.values for r in item_regions({"bbox": [1, 2, 3, 4, 5, 6, 7, 8]})]
+    [(1.0, 2.0, 3.0, 4.0), (5.0, 6.0, 7.0, 8.0)]
     """
     label = score = None
     raw: Any = item
@@ -88,18 +119,38 @@ def json_region(item: Any, axis_order: str = "xy") -> ModelRegion:
             raw, kind = _named_corners(corners, axis_order), "box"
             if raw is None:
                 raw, kind = _named_point(corners, axis_order), "point"
-    if isinstance(raw, list) and len(raw) == 1 and isinstance(raw[0], list):
-        raw = raw[0]
     where = json.dumps(item, default=str)[:80]
     if not isinstance(raw, (list, tuple)):
-        return ModelRegion((), label=label, score=score, problem=f"no box of 4 numbers in {where}")
-    try:
-        values = tuple(_number(v) for v in raw)
-    except (TypeError, ValueError):
-        return ModelRegion((), label=label, score=score, problem=f"box values are not numbers: {where}")
-    if len(values) == 2 and kind == "box" and not isinstance(item, Mapping):
-        kind = "point"
-    return ModelRegion(values, kind, label, score)
+        return [ModelRegion((), label=label, score=score, problem=f"no box of 4 numbers in {where}")]
+    lists = raw if raw and all(isinstance(v, (list, tuple)) for v in raw) else [raw]
+    regions = []
+    for numbers in lists:
+        try:
+            values = tuple(_number(v) for v in numbers)
+        except (TypeError, ValueError):
+            regions.append(ModelRegion((), label=label, score=score, problem=f"box values are not numbers: {where}"))
+            continue
+        if len(values) == 2 and kind == "box" and not isinstance(item, Mapping):
+            regions.append(ModelRegion(values, "point", label, score))
+        elif kind == "box" and len(values) > 4:
+            regions.extend(_boxes(values, label, score, where))
+        else:
+            regions.append(ModelRegion(values, kind, label, score))
+    return regions
+
+
+def _boxes(values: tuple[float, ...], label: str | None, score: float | None, where: str) -> list[ModelRegion]:
+    """More than 4 numbers of one box key as boxes (see :func:`item_regions`)."""
+    if len(values) == 5:
+        extra, text = values[4], format_number(values[4]) if math.isfinite(values[4]) else str(values[4])
+        if score is None and 0 <= extra <= 1:
+            return [ModelRegion(values[:4], "box", label, extra, note=f"5th number {text} read as its score")]
+        why = "the region has a score" if score is not None else "not a score in 0–1"
+        return [ModelRegion(values[:4], "box", label, score, note=f"5th number {text} ignored: {why}")]
+    regions = grouped(values, label, where, score)
+    if len(values) == 8:
+        regions[0] = replace(regions[0], note="8 numbers read as 2 boxes of 4 (not as a quadrilateral)")
+    return regions
 
 
 def _named_corners(item: Mapping[Any, Any], axis_order: str) -> list[Any] | None:
@@ -149,8 +200,8 @@ class JsonList(Syntax):
         for found in iter_json(text):
             items = region_items(found.value)
             if items is not None:
-                regions = tuple(json_region(item) for item in items[:MAX_ITEMS])
-                return Found(regions, (Markup(found.start, found.end),), max(0, len(items) - MAX_ITEMS))
+                read = read_items(items)
+                return Found(read.regions, (Markup(found.start, found.end),), read.dropped)
         return Found()
 
     def write(self, regions: Sequence[ModelRegion]) -> str:

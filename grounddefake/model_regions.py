@@ -31,6 +31,8 @@ class ModelRegion:
         label: the model's label for the region, when it gave one.
         score: the model's confidence, when it gave one.
         problem: why this item cannot be used (then ``values`` may be empty).
+        note: how a usable item was read when the model wrote more than it (a 5th number read as the score, 8
+            numbers read as two boxes); the parser reports it beside the region.
     """
 
     values: tuple[float, ...]
@@ -38,6 +40,7 @@ class ModelRegion:
     label: str | None = None
     score: float | None = None
     problem: str | None = None
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,25 @@ class Found:
 def capped(regions: Sequence[ModelRegion], markup: Sequence[Markup] = ()) -> Found:
     """A Found of the first :data:`MAX_ITEMS` regions, counting the rest as dropped."""
     return Found(tuple(regions[:MAX_ITEMS]), tuple(markup), max(0, len(regions) - MAX_ITEMS))
+
+
+def grouped(numbers: Sequence[float], label: str | None, where: str, score: float | None = None) -> list[ModelRegion]:
+    """Numbers in groups of 4 (boxes); a remainder (a stray or truncated value) is one problem item after them.
+
+    One bad value never costs the complete boxes: 13 numbers are 3 boxes and a note about the 13th (Hugging Face's
+    Florence-2 post-processor keeps the 3 boxes too).
+    """
+    whole = len(numbers) - len(numbers) % 4
+    regions = [ModelRegion(tuple(numbers[i : i + 4]), "box", label, score) for i in range(0, whole, 4)]
+    if not numbers:
+        regions.append(ModelRegion((), label=label, problem=f"no numbers in {where[:80]!r}, not a box of 4"))
+    elif whole < len(numbers):
+        left = len(numbers) - whole
+        problem = (
+            f"{left} number{'s' * (left > 1)} left over after {whole // 4} box(es) in {where[:80]!r}, not a box of 4"
+        )
+        regions.append(ModelRegion((), label=label, problem=problem))
+    return regions
 
 
 def dropped_note(dropped: int) -> str:

@@ -24,6 +24,7 @@ from grounddefake.model_regions import (
     capped,
     clean_label,
     format_number,
+    grouped,
 )
 
 _NUMBERS = re.compile(NUMBER)
@@ -31,25 +32,6 @@ _NUMBERS = re.compile(NUMBER)
 
 def _numbers(text: str) -> tuple[float, ...]:
     return tuple(float(v) for v in _NUMBERS.findall(text))
-
-
-def _grouped(numbers: Sequence[float], label: str | None, where: str) -> list[ModelRegion]:
-    """Numbers in groups of 4 (boxes); a remainder (a stray or truncated value) is one problem item after them.
-
-    One bad value never costs the complete boxes: 13 numbers are 3 boxes and a note about the 13th (Hugging Face's
-    Florence-2 post-processor keeps the 3 boxes too).
-    """
-    whole = len(numbers) - len(numbers) % 4
-    regions = [ModelRegion(tuple(numbers[i : i + 4]), "box", label) for i in range(0, whole, 4)]
-    if not numbers:
-        regions.append(ModelRegion((), label=label, problem=f"no numbers in {where[:80]!r}, not a box of 4"))
-    elif whole < len(numbers):
-        left = len(numbers) - whole
-        problem = (
-            f"{left} number{'s' * (left > 1)} left over after {whole // 4} box(es) in {where[:80]!r}, not a box of 4"
-        )
-        regions.append(ModelRegion((), label=label, problem=problem))
-    return regions
 
 
 def _keep(label: str | None, regions: Sequence[ModelRegion]) -> str:
@@ -92,7 +74,7 @@ class Tagged(Syntax):
             tagged = self.label_open is not None
             label = clean_label(match.group("label")) if tagged else _preceding_phrase(text, match.start(), last)
             last = match.end()
-            regions.extend(_grouped(_numbers(match.group("inner")), label, match.group()))
+            regions.extend(grouped(_numbers(match.group("inner")), label, match.group()))
             markup.append(Markup(match.start(), match.end(), _keep(match.group("label") if tagged else "", regions)))
         return capped(regions, markup)
 
@@ -146,7 +128,7 @@ class LocTokens(Syntax):
         markup = []
         for match in self._pattern.finditer(text):
             label = clean_label(match.group("label").strip())
-            regions.extend(_grouped(_numbers(match.group(1)), label, match.group(1)))
+            regions.extend(grouped(_numbers(match.group(1)), label, match.group(1)))
             markup.append(Markup(match.start(), match.end(), _keep(label, regions)))
         return capped(regions, markup)
 
@@ -174,7 +156,7 @@ class Florence(Syntax):
             cut = max(before.rfind(c) for c in ">\n.;:!?")
             label = clean_label(before[cut + 1 :].strip())
             start = match.start() - len(before) + cut + 1
-            regions.extend(_grouped(_numbers(match.group()), label, match.group()))
+            regions.extend(grouped(_numbers(match.group()), label, match.group()))
             markup.append(Markup(start, match.end(), _keep(before[cut + 1 :], regions)))
             last = match.end()
         return capped(regions, markup)
@@ -198,7 +180,7 @@ class DoubleBracket(Syntax):
         for match in self._pattern.finditer(text):
             label = _preceding_phrase(text, match.start(), last)
             for part in match.group("inner").split(";"):
-                regions.extend(_grouped(_numbers(part), label, part))
+                regions.extend(grouped(_numbers(part), label, part))
             markup.append(Markup(match.start(), match.end()))
             last = match.end()
         return capped(regions, markup)

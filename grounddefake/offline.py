@@ -24,7 +24,7 @@ from grounddefake.report import render_markdown
 from grounddefake.report_html import render_html
 from grounddefake.run_config import DEFAULT_OVERLAY_SIZE, OVERLAY_MODES, OverlayMode, RunConfig
 from grounddefake.rundir import RunDir, RunDirectoryError, read_predictions
-from grounddefake.runs import data_name, finish_run, provenance
+from grounddefake.runs import data_name, data_problems_json, finish_run, provenance
 from grounddefake.scoring import score_records
 
 
@@ -103,7 +103,7 @@ def score(
             bootstrap=bootstrap,
             space=space,
         )
-        return {**scores.metrics, "n_unmatched_predictions": n_unmatched}
+        return {**scores.metrics, "n_unmatched_predictions": n_unmatched, **data_problems_json(dataset.problems)}
     target = RunDir.at(out)
     if target.has_config() and target.read_config().get("kind", "eval") != "score":
         raise RunDirectoryError(f"{out} is the run directory of an eval: score into another --out")
@@ -128,7 +128,7 @@ def score(
         target.write_config(config)
         problems = tuple(Problem(i, skip_reason(r)) for i, r in ordered.items() if r.get("skipped"))
         outcome = PredictionOutcome(ordered, problems, 0, 0.0, RequestStats())
-        result = finish_run(target, options, config, samples, outcome)
+        result = finish_run(target, options, config, samples, outcome, dataset.problems)
     metrics = {**result.metrics, "n_unmatched_predictions": n_unmatched}
     target.write_metrics(metrics)
     return metrics

@@ -4,6 +4,10 @@ Order of evidence: structured JSON anywhere in the text (fenced or bare), then e
 (``<verdict>fake</verdict>``, ``Answer: real``), then free-text cues with simple negation. A hedged or
 contradictory answer is ``unknown`` with a reason, never a guess. Boxes go model space → input pixels
 (the convention) → original pixels (the Transform) → ordered, clipped, non-empty, each fix recorded.
+
+One bad item never costs the others: numbers past a box of 4 keep every complete box and are noted. A JSON box of 5
+numbers ``[x1, y1, x2, y2, s]`` is the box with ``s`` as its score when ``s`` lies in [0, 1] and the item has no
+score key (else ``s`` is ignored); 8 numbers are two boxes (:func:`grounddefake.json_regions.item_regions`).
 """
 
 from __future__ import annotations
@@ -15,9 +19,9 @@ from typing import Any
 
 from grounddefake.conventions import Convention, get_convention
 from grounddefake.json_recovery import iter_json
-from grounddefake.json_regions import first_key, is_region, json_region, region_items
+from grounddefake.json_regions import first_key, is_region, read_items, region_items
 from grounddefake.label_space import REAL_FAKE, LabelSpace
-from grounddefake.model_regions import MAX_ITEMS, Markup, dropped_note
+from grounddefake.model_regions import Markup, dropped_note
 from grounddefake.types import Completion, Region, Size, TokenLogprob, Transform, VerdictLabel
 from grounddefake.verdict import Verdict
 from grounddefake.verdict_words import (
@@ -182,9 +186,10 @@ def parse_with_transform(
     prose = _replace(raw, json_spans)
     model_regions = None
     if items is not None:
-        model_regions = [json_region(item, conv.axis_order if conv else "xy") for item in items[:MAX_ITEMS]]
-        if len(items) > MAX_ITEMS:
-            errors.append(dropped_note(len(items) - MAX_ITEMS))
+        found_items = read_items(items, conv.axis_order if conv else "xy")
+        model_regions = list(found_items.regions)
+        if found_items.dropped:
+            errors.append(dropped_note(found_items.dropped))
     elif conv is not None:
         native = conv.read_native(prose)
         if native.regions:

@@ -21,6 +21,7 @@ from grounddefake.backends import Backend, create_backend
 from grounddefake.cache import ResponseCache
 from grounddefake.caller import Caller, RequestStats, RetryPolicy
 from grounddefake.datasets import Dataset, fingerprint, load_dataset
+from grounddefake.datasets.manifest import MAX_LISTED_PROBLEMS
 from grounddefake.label_space import LabelSpaceError, space_of
 from grounddefake.overlay_pass import draw_overlays
 from grounddefake.pipeline import PredictionOutcome, Problem, predict_samples, resolve_convention, run_blocking
@@ -276,7 +277,7 @@ def _evaluate_locked(
                 response_cache.close()
 
     outcome = run_blocking(predict)
-    return finish_run(run_dir, options, config, samples, outcome)
+    return finish_run(run_dir, options, config, samples, outcome, dataset.problems)
 
 
 def finish_run(
@@ -285,11 +286,13 @@ def finish_run(
     config: Mapping[str, Any],
     samples: Sequence[Sample],
     outcome: PredictionOutcome,
+    data_problems: Sequence[str] = (),
 ) -> RunResult:
     """Score the records, write metrics.json and samples.jsonl, draw the overlays, write the reports.
 
     ``metrics.json`` → ``phases`` holds the seconds of each step (``answers`` is the request phase, also
-    ``seconds``), so the time after the model is visible beside the time with it.
+    ``seconds``), so the time after the model is visible beside the time with it. ``data_problems``: the dataset's
+    entries that could not be read (:func:`data_problems_json`).
     """
     clock = time.perf_counter()
     scores = score_records(
@@ -303,6 +306,7 @@ def finish_run(
     )
     metrics = dict(scores.metrics)
     metrics["skipped"] = [{"id": p.id, "reason": p.reason} for p in outcome.problems]
+    metrics.update(data_problems_json(data_problems))
     metrics["seconds"] = round(outcome.seconds, 3)
     metrics["requests"] = outcome.stats.to_json()
     phases = metrics["phases"] = {"answers": round(outcome.seconds, 3)}
@@ -332,6 +336,14 @@ def finish_run(
     return RunResult(run_dir.path, metrics, scores, outcome.problems, outcome.reused, outcome.seconds, outcome.stats)
 
 
+def data_problems_json(problems: Sequence[str]) -> dict[str, Any]:
+    """The metrics keys of a dataset's unusable entries: ``n_data_problems`` and the first
+    :data:`~grounddefake.datasets.manifest.MAX_LISTED_PROBLEMS` of them in ``data_problems`` (none: no keys)."""
+    if not problems:
+        return {}
+    return {"n_data_problems": len(problems), "data_problems": list(problems[:MAX_LISTED_PROBLEMS])}
+
+
 def merge(run_dirs: Sequence[str | Path], out: str | Path) -> RunResult:
     """Combine shard runs of one configuration into one run; its metrics equal those of the unsharded run.
 
@@ -350,7 +362,8 @@ def merge(run_dirs: Sequence[str | Path], out: str | Path) -> RunResult:
         raise RunDirectoryError(
             f"the runs differ in limit; only shards of one run merge ({', '.join(map(str, run_dirs))})"
         )
-    samples = list(load_dataset(first["data"], first.get("data_format")).samples)[: options.limit]
+    dataset = load_dataset(first["data"], first.get("data_format"))
+    samples = list(dataset.samples)[: options.limit]
     records: dict[str, dict[str, Any]] = {}
     for d, shard in zip(run_dirs, shards, strict=True):
         for sample_id, record in shard.read_predictions().items():
@@ -380,4 +393,4 @@ def merge(run_dirs: Sequence[str | Path], out: str | Path) -> RunResult:
         }
         target.write_config(config)
         outcome = PredictionOutcome(ordered, (*unreadable, *missing), 0, seconds, stats)
-        return finish_run(target, options, config, samples, outcome)
+        return finish_run(target, options, config, samples, outcome, dataset.problems)

@@ -13,8 +13,8 @@ from grounddefake.box_syntax import (
     MolmoPoints,
     Tagged,
     box_to_patch_index,
+    item_regions,
     iter_json,
-    json_region,
     patch_index_to_box,
     region_items,
 )
@@ -102,8 +102,8 @@ def test_region_items(value, count) -> None:
         ({"box": [1, None, 3, 4]}, "xy", None),
     ],
 )
-def test_json_region(item, axis_order: str, expected) -> None:
-    region = json_region(item, axis_order)
+def test_item_regions(item, axis_order: str, expected) -> None:
+    (region,) = item_regions(item, axis_order)
     if expected is None:
         assert region.problem is not None
     else:

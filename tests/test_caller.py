@@ -140,3 +140,31 @@ def test_cached_completions_keep_every_field(score: float | None) -> None:
         "fake", (TokenLogprob("fake", -0.2, (("real", -1.7),)),), Usage(12, 1), 0.5, "stop", score=score
     )
     assert completion_from_json(json.loads(json.dumps(completion_to_json(completion)))) == completion
+
+
+def _damaged(folder) -> None:
+    folder.mkdir()
+    (folder / "responses.sqlite3").write_bytes(b"not a database, " * 100)
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [(lambda p: p.write_text("a file"), "exists"), (_damaged, "not a database")],
+    ids=["a-file-as-folder", "damaged-database"],
+)
+def test_a_cache_that_cannot_be_used_is_off_and_the_answers_go_on(tmp_path, make, reason: str) -> None:
+    from grounddefake.cache import ResponseCache
+
+    make(tmp_path / "cache")
+    cache = ResponseCache(tmp_path / "cache")
+    assert cache.problem is not None and reason in cache.problem and "turned off" in cache.problem
+    caller = Caller(CacheableBackend(lambda r: "ok"), cache=cache)
+    for _ in range(2):
+        completion, cached = asyncio.run(caller.complete(_request()))
+        assert completion.text == "ok" and not cached
+    assert caller.stats.requests == 2 and caller.stats.warnings == [cache.problem]
+    assert len(cache) == 0 and cache.get_fact("k") is None
+
+
+class CacheableBackend(ScriptedBackend):
+    cacheable = True

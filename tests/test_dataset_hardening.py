@@ -1,5 +1,6 @@
 """Datasets from the [hardening] issue: decompression bombs, class folders linked out, every manifest problem, a bad
-first line, a folder's one annotation file, converting elsewhere, and plain folders of unlabelled images."""
+first line, a folder's one annotation file, converting elsewhere, plain folders of unlabelled images, images a
+COCO conversion cannot read, and every bad entry of an annotation file."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from typer.testing import CliRunner
 from grounddefake.cli import app
 from grounddefake.datasets import DatasetError, detect_format, load_dataset
 from grounddefake.images import ImageError
-from tests.test_dataset_formats import _image, fakexplained, imdl_json, loki, synthscars
+from tests.test_dataset_formats import _image, coco, expl_aigi, fakexplained, imdl_json, llava, loki, synthscars
 
 runner = CliRunner()
 PACKAGE = Path(__file__).resolve().parent.parent / "grounddefake"
@@ -251,3 +252,154 @@ def test_eval_on_unlabelled_images_reports_answers_only(tmp_path: Path) -> None:
     assert metrics["classification"]["n"] == 0
     answers = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
     assert len(answers) == 4 and all(a["label"] in ("real", "fake", "unknown") for a in answers)
+
+
+# --- data convert --to coco: an image it cannot read is skipped with its reason, never written as 0x0 -------------
+
+
+def _unreadable(root: Path, broken: str) -> None:
+    """A manifest of a readable fake (with its mask) and one sample whose ``broken`` file cannot be read."""
+    _image(root / "ok.png")
+    Image.fromarray(np.full((30, 40), 255, np.uint8)).save(root / "mask.png")
+    bad = {"id": "bad", "image": "bad.png", "label": "fake", "mask": "mask.png"}
+    if broken == "image":
+        (root / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n not really a PNG")
+    elif broken == "mask":
+        _image(root / "bad.png", 1)
+        (root / "bad_mask.png").write_bytes(b"garbage")
+        bad["mask"] = "bad_mask.png"
+    lines = [{"id": "ok", "image": "ok.png", "label": "fake", "mask": "mask.png"}, bad]
+    (root / "manifest.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+
+
+@pytest.mark.parametrize(("broken", "reason"), [("image", "bad.png"), ("missing", "bad.png"), ("mask", "bad_mask")])
+def test_coco_conversion_skips_an_unreadable_image_with_its_reason(tmp_path: Path, broken: str, reason: str) -> None:
+    from grounddefake.datasets.convert import to_coco
+
+    root = tmp_path / "data"
+    root.mkdir()
+    _unreadable(root, broken)
+    written = to_coco(load_dataset(root), tmp_path / "c.json")
+    coco = json.loads((tmp_path / "c.json").read_text())
+    assert [(i["sample_id"], i["width"], i["height"]) for i in coco["images"]] == [("ok", 40, 30)]
+    assert {a["image_id"] for a in coco["annotations"]} == {1}
+    assert written.count == 1 and len(written.skipped) == 1
+    assert written.skipped[0].startswith("bad: ") and reason in written.skipped[0]
+
+
+def test_data_convert_says_how_many_images_it_skipped(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    root.mkdir()
+    _unreadable(root, "image")
+    result = _cli("data", "convert", str(root), str(tmp_path / "c.json"), "--to", "coco")
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "1 samples (manifest)" in text and "1 image skipped" in text and "bad: " in text
+
+
+# --- annotation files: every good entry kept, every bad one listed (bounded, with a count of the rest) ------------
+
+
+def _json(path: Path, change: Callable[[object], object], encoding: str = "utf-8") -> Path:
+    path.write_bytes(json.dumps(change(json.loads(path.read_bytes().decode(encoding)))).encode(encoding))
+    return path
+
+
+def _lines(path: Path, *bad: str) -> Path:
+    with path.open("a") as f:
+        f.write("".join(line + "\n" for line in bad))
+    return path
+
+
+def _spoiled_imdl(root: Path) -> Path:
+    return _json(imdl_json(root), lambda d: [["../out.png", "Negative"], *d, "junk", ["/abs.png", "gts/t.png"]])
+
+
+def _spoiled_coco(root: Path) -> Path:
+    def spoil(data):
+        data["images"] += [{"id": 7, "file_name": "../out.png"}, {"id": [8], "file_name": "x.png"}]
+        data["annotations"].append({"id": 9, "image_id": [0], "bbox": [1, 1, 2, 2]})
+        return data
+
+    return _json(coco(root), spoil)
+
+
+def _spoiled_synthscars(root: Path) -> Path:
+    bad = {"s2": {"img_file_name": "../../out.png"}, "s3": {"img_file_name": "s1.png", "refs": 5}}
+    return _json(synthscars(root), lambda d: [*d, "junk", bad])
+
+
+def _spoiled_loki(root: Path) -> Path:
+    bad = [{"image_path": "/abs.png"}, {"image_path": "img/a.png", "problems": {"regional": 7}}]
+    return _json(loki(root), lambda d: [*d, *bad], "utf-16")
+
+
+def _spoiled_fakexplained(root: Path) -> Path:
+    bad = [json.dumps({"images": ["../x.png"]}), json.dumps({"images": ["imgs/a.png"], "objects": {"bbox": 5}})]
+    return _lines(fakexplained(root), "{not json", *bad)
+
+
+def _spoiled_llava(root: Path) -> Path:
+    return _json(llava(root), lambda d: [*d, {"image": "../x.png"}, {"id": "c", "image": "a.png", "conversations": 3}])
+
+
+def _spoiled_expl_aigi(root: Path) -> Path:
+    bad = json.dumps({"id": "b", "image": "images/a.png", "heatmap": "../h.png"})
+    return _lines(expl_aigi(root), "{not json", bad, "[]")
+
+
+SPOILED = [
+    (_spoiled_imdl, "imdl-json", 2, 3),
+    (_spoiled_coco, "coco", 3, 3),
+    (_spoiled_synthscars, "synthscars", 1, 3),
+    (_spoiled_loki, "loki", 2, 2),
+    (_spoiled_fakexplained, "fakexplained", 1, 3),
+    (_spoiled_llava, "llava", 2, 2),
+    (_spoiled_expl_aigi, "expl-aigi", 1, 3),
+]
+
+
+@pytest.mark.parametrize(("build", "fmt", "good", "bad"), SPOILED, ids=[c[1] for c in SPOILED])
+def test_every_bad_entry_of_an_annotation_file_is_listed(
+    tmp_path: Path, build: Callable[[Path], Path], fmt: str, good: int, bad: int
+) -> None:
+    path = build(tmp_path / "data")
+    dataset = load_dataset(path, fmt)
+    assert len(dataset) == good
+    assert len(dataset.problems) == bad, dataset.problems
+    assert all(p.startswith(str(path)) for p in dataset.problems), dataset.problems
+    inspected = _cli("data", "inspect", str(path), "--format", fmt, "--json", "--no-hash")
+    assert inspected.exit_code == 0, inspected.output
+    assert json.loads(inspected.output)["problems"][:bad] == list(dataset.problems)
+
+
+def test_an_annotation_file_of_bad_entries_only_lists_them_all(tmp_path: Path) -> None:
+    path = tmp_path / "test.json"
+    path.write_text(json.dumps([[f"../{i}.png", "Negative"] for i in range(60)]))
+    with pytest.raises(DatasetError) as info:
+        load_dataset(path)
+    message = str(info.value)
+    assert "60 problems" in message and "and 10 more" in message
+    assert message.count("leaves the dataset folder") == 50
+
+
+def test_eval_lists_the_data_problems_bounded(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    path = _json(imdl_json(root), lambda d: [*d, *([f"../{i}.png", "Negative"] for i in range(60))])
+    out = tmp_path / "run"
+    result = _cli("eval", "--data", str(path), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n_samples"] == 2 and metrics["n_data_problems"] == 60
+    assert len(metrics["data_problems"]) == 50 and "leaves the dataset folder" in metrics["data_problems"][0]
+    text = " ".join(result.output.split())
+    assert text.count("leaves the dataset folder") == 50 and "and 10 more" in text
+
+
+def test_data_convert_says_which_entries_it_left_out(tmp_path: Path) -> None:
+    path = _spoiled_imdl(tmp_path / "data")
+    result = _cli("data", "convert", str(path), str(tmp_path / "m.jsonl"), "--to", "manifest")
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "2 samples (imdl-json)" in text and "3 unusable entries of the dataset left out" in text
+    assert "leaves the dataset folder" in text and "not an [image, mask] pair" in text

@@ -8,6 +8,7 @@ import json
 import math
 import os
 import signal
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -474,3 +475,49 @@ def test_detect_command_on_a_served_model(server, tmp_path) -> None:
     assert result.exit_code == 0, result.output
     verdict = json.loads(result.output.splitlines()[-1])
     assert verdict["label"] == "fake" and verdict["regions"][0]["label"] == "fused fingers"
+
+
+class _FullDisk:
+    """A response-cache connection whose every write fails as a full disk does."""
+
+    def __init__(self, db, error: Exception) -> None:
+        self.db, self.error = db, error
+
+    def execute(self, sql: str, *args):
+        if sql.lstrip().upper().startswith("INSERT"):
+            raise self.error
+        return self.db.execute(sql, *args)
+
+    def close(self) -> None:
+        self.db.close()
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        sqlite3.OperationalError("database or disk is full"),
+        OSError(28, "No space left on device"),
+    ],
+    ids=["sqlite-full", "enospc"],
+)
+def test_a_full_disk_under_the_cache_turns_it_off_with_one_warning(
+    server, tiny_dataset, tmp_path, monkeypatch, error: Exception
+) -> None:
+    import sqlite3
+
+    from typer.testing import CliRunner
+
+    from grounddefake.cli import app
+
+    connect = sqlite3.connect
+    monkeypatch.setattr(sqlite3, "connect", lambda *a, **k: _FullDisk(connect(*a, **k), error))
+    out = tmp_path / "run"
+    command = eval_command(tiny_dataset, server.base_url, out, "--concurrency", "1")[3:]  # past "python -m pkg"
+    result = CliRunner().invoke(app, command)
+    assert result.exit_code == 0, result.output
+    records = _records(out)
+    assert len(records) == 4 and all(r["error"] is None for r in records.values())
+    warnings = [line for line in result.output.splitlines() if "response cache" in line]
+    assert len(warnings) == 1 and str(error.args[-1]) in warnings[0], result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert len(metrics["requests"]["warnings"]) == 1 and len(server.requests) == 4

@@ -452,3 +452,126 @@ def test_grounding_more_than_the_cap_says_how_many_were_dropped() -> None:
     )
     assert len(regions) == 1000
     assert notes == ["3 region(s) dropped: at most 1000 regions are read from one answer"]
+
+
+# JSON boxes with more than 4 numbers: every complete box is kept, the remainder noted. A 5th number in [0, 1] is the
+# region's score ([x1, y1, x2, y2, score], as detectors write it) unless the item has a score key; 8 numbers are two
+# boxes.
+EXTRA_NUMBERS = [
+    ('{"box": [100, 200, 300, 400, 0.9], "label": "hand"}', [(100, 200, 300, 400)], [0.9], "read as its score"),
+    ('{"box": [100, 200, 300, 400, 1]}', [(100, 200, 300, 400)], [1.0], "read as its score"),
+    ('{"box": [100, 200, 300, 400, 3]}', [(100, 200, 300, 400)], [None], "not a score in 0–1"),
+    ('{"box": [100, 200, 300, 400, 0.9], "score": 0.5}', [(100, 200, 300, 400)], [0.5], "the region has a score"),
+    (
+        '{"bbox": [100, 200, 300, 400, 500, 600, 700, 800]}',
+        [(100, 200, 300, 400), (500, 600, 700, 800)],
+        [None] * 2,
+        "read as 2 boxes",
+    ),
+    (
+        '{"box": [[100, 200, 300, 400], [500, 600, 700, 800]]}',
+        [(100, 200, 300, 400), (500, 600, 700, 800)],
+        [None] * 2,
+        "",
+    ),
+    ('{"box": [1, 2, 3, 4, 5, 6, 7, 8, 9]}', [(1, 2, 3, 4), (5, 6, 7, 8)], [None] * 2, "1 number left over"),
+    ('{"box": [100, 200, 300, 400, 500, 600]}', [(100, 200, 300, 400)], [None], "2 numbers left over"),
+    ("[100, 200, 300, 400, 0.75]", [(100, 200, 300, 400)], [0.75], "read as its score"),  # a bare list as an item
+]
+
+
+@pytest.mark.parametrize(
+    ("item", "boxes", "scores", "note"),
+    EXTRA_NUMBERS,
+    ids=["score", "score-1", "not-a-score", "keyed-score", "eight", "nested", "nine", "six", "bare-list"],
+)
+def test_json_boxes_with_extra_numbers_keep_every_complete_box(item: str, boxes, scores, note: str) -> None:
+    verdict = parse(f'{{"verdict": "fake", "regions": [{item}]}}', "norm1000", (1000, 1000))
+    assert [r.box for r in verdict.regions] == [pytest.approx(b) for b in boxes]
+    assert [r.score for r in verdict.regions] == scores
+    notes = [e for e in verdict.parse_errors if e.startswith("region ")]
+    assert len(notes) == (1 if note else 0), verdict.parse_errors
+    assert all(note in n for n in notes)
+
+
+def test_a_json_item_of_two_boxes_keeps_its_label_on_both() -> None:
+    verdict = parse('[{"box_2d": [100, 200, 300, 400, 500, 600, 700, 800], "label": "eyes"}] fake', "gemini", SIZE)
+    assert [r.label for r in verdict.regions] == ["eyes", "eyes"]
+    assert verdict.regions[0].box == pytest.approx((40, 10, 80, 30))  # Gemini: y first, 0–1000
+
+
+# Raw answers from other projects' published parser tests (and, for InternVL, its documented format), with the boxes
+# those projects expect. The Florence-2, PaliGemma and Qwen2.5-VL answers with stray values are in test_conventions.
+PUBLISHED = [
+    # roboflow/supervision test/detection/test_vlm.py, test_from_google_gemini "multiple valid boxes"
+    (
+        "gemini",
+        '```json\n[{"box_2d": [10, 20, 110, 120], "label": "cat"}, '
+        '{"box_2d": [50, 100, 150, 200], "label": "dog"}]\n```',
+        (640, 480),
+        None,
+        [(12.8, 4.8, 76.8, 52.8), (64.0, 24.0, 128.0, 72.0)],
+        ["cat", "dog"],
+    ),
+    # the same test, "single valid box with coordinate scaling"
+    (
+        "gemini",
+        '```json\n[{"box_2d": [100, 200, 300, 400], "label": "cat"}]\n```',
+        (1000, 500),
+        None,
+        [(200.0, 50.0, 400.0, 150.0)],
+        ["cat"],
+    ),
+    # supervision test_from_qwen_2_5_vl "multiple no classes" (its input_wh is the coordinate space: pixel + input_size)
+    (
+        "pixel",
+        '```json\n[{"bbox_2d": [0, 0, 64, 64], "label": "dog"}, '
+        '{"bbox_2d": [100, 200, 300, 400], "label": "cat"}]\n```',
+        (640, 640),
+        (640, 640),
+        [(0, 0, 64, 64), (100, 200, 300, 400)],
+        ["dog", "cat"],
+    ),
+    # supervision test_from_qwen_2_5_vl "missing keys": supervision returns no box at all; here the two complete items
+    # are kept and the one without a box is noted
+    (
+        "pixel",
+        '```json\n[{"bbox_2d": [10, 10, 100, 100]}, {"label": "missing box"}, {"bbox_2d": [50, 60, 110, 120], '
+        '"unused": "something"}]\n```',
+        (1280, 720),
+        (640, 640),
+        [(20, 11.25, 200, 112.5), (100, 67.5, 220, 135)],
+        [None, None],
+    ),
+    # supervision test_from_moondream "partial valid boxes" (Moondream's 0–1 corner keys)
+    (
+        "norm1",
+        '{"objects": [{"x_min": 0.1, "y_min": 0.2}, {"x_min": 0.5, "y_min": 0.6, "x_max": 0.7, "y_max": 0.8}]}',
+        (640, 480),
+        None,
+        [(320.0, 288.0, 448.0, 384.0)],
+        [None],
+    ),
+    # supervision test_florence_2 "Region to Category: detected" (within Florence-2's bin centres)
+    ("florence2", "some object<loc_300><loc_400><loc_500><loc_600>", (10, 10), None, [(3, 4, 5, 6)], ["some object"]),
+    # OpenGVLab/InternVL internvl_chat/eval/refcoco/evaluate_grounding.py: [[x1, y1, x2, y2]] / 1000 × (W, H)
+    (
+        "internvl",
+        "<ref>the man on the left</ref><box>[[150, 210, 420, 980]]</box>",
+        (640, 480),
+        None,
+        [(96.0, 100.8, 268.8, 470.4)],
+        ["the man on the left"],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("convention", "text", "size", "input_size", "boxes", "labels"),
+    PUBLISHED,
+    ids=["gemini-two", "gemini-one", "qwen-multiple", "qwen-missing-keys", "moondream", "florence2", "internvl"],
+)
+def test_published_parser_answers_give_their_boxes(convention, text, size, input_size, boxes, labels) -> None:
+    verdict = parse(text, convention, size, input_size=input_size)
+    assert [r.box for r in verdict.regions] == [pytest.approx(b, abs=0.01) for b in boxes]
+    assert [r.label for r in verdict.regions] == labels

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from grounddefake.cli.app import USER_ERRORS, app, fail, out
+from grounddefake.cli.app import USER_ERRORS, app, err, fail, out
+from grounddefake.datasets.manifest import bounded
 from grounddefake.untrusted import json_line, visible
 
 data_app = typer.Typer(help="Inspect and convert datasets.", no_args_is_help=True)
@@ -64,10 +66,8 @@ def data_inspect_command(
     table.add_row("image sizes", f"{sizes}; {report.sizes['readable']} readable")
     table.add_row("problems", str(len(report.problems)))
     out.print(table, markup=False, highlight=False)
-    for problem in report.problems[:200]:
+    for problem in bounded(report.problems, 200, "--json lists them all"):
         out.print(f"  {visible(problem)}", markup=False, highlight=False)
-    if len(report.problems) > 200:
-        out.print(f"  … and {len(report.problems) - 200} more (--json lists them all)", highlight=False)
 
 
 @data_app.command("convert")
@@ -91,3 +91,16 @@ def data_convert_command(
     except (*USER_ERRORS, OSError) as exc:
         raise fail(exc) from None
     out.print(f"{written.count} samples ({dataset.format}) → {escape(str(target))}; {written.how}", highlight=False)
+    if dataset.problems:
+        n = len(dataset.problems)
+        err.print(f"[yellow]{n} unusable entr{'ies' if n > 1 else 'y'} of the dataset left out[/]:", highlight=False)
+        _listed(dataset.problems)
+    if written.skipped:
+        n = len(written.skipped)
+        err.print(f"[yellow]{n} image{'s' * (n > 1)} skipped[/] (unreadable, so no size to write):", highlight=False)
+        _listed(written.skipped)
+
+
+def _listed(problems: Sequence[str]) -> None:
+    for line in bounded(problems, where="`grounddefake data inspect` lists every problem"):
+        err.print(f"  {escape(visible(line))}", highlight=False)

@@ -111,6 +111,8 @@ def detect_command(
             why = f" ({visible(rule.note)})" if rule.note else ""
             line = f"  rule {rule.id}: {rule.decision}{rule_score} by {rule.path}{why}"
             out.print(line, markup=False, highlight=False)
+    for warning in detector.caller.stats.warnings:
+        err.print(f"[yellow]warning[/] {escape(visible(warning))}", highlight=False, soft_wrap=True)
     if failed:
         raise typer.Exit(code=2)
 

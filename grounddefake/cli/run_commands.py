@@ -190,6 +190,8 @@ def summary(result: Any) -> None:
         )
     for fallback in requests.get("fallbacks", []):
         err.print(f"[yellow]fallback[/] {escape(visible(fallback))}", highlight=False)
+    for warning in requests.get("warnings", []):
+        err.print(f"[yellow]warning[/] {escape(visible(warning))}", highlight=False, soft_wrap=True)
     for problem in result.problems:
         err.print(
             f"[yellow]skipped[/] {escape(visible(problem.id))}: {escape(visible(problem.reason))}", highlight=False
@@ -197,6 +199,17 @@ def summary(result: Any) -> None:
     for problem in result.metrics.get("overlay_problems", []):
         overlay = f"{escape(visible(problem['id']))}: {escape(visible(problem['reason']))}"
         err.print(f"[yellow]overlay[/] {overlay}", highlight=False)
+    data_problems(result.metrics)
+
+
+def data_problems(metrics: dict[str, Any]) -> None:
+    """The dataset's unusable entries a run left out: those listed in its metrics, then how many more."""
+    listed = metrics.get("data_problems") or []
+    for problem in listed:
+        err.print(f"[yellow]data[/] {escape(visible(problem))}", highlight=False)
+    more = int(metrics.get("n_data_problems", 0)) - len(listed)
+    if more > 0:
+        err.print(f"[yellow]data[/] … and {more} more (`grounddefake data inspect` lists them all)", highlight=False)
 
 
 @app.command("score")
@@ -239,6 +252,7 @@ def score_command(
     out.print(metrics_table(metrics))
     if out_dir is not None:
         out.print(f"→ [bold]{escape(str(out_dir))}[/] (metrics.json, report.md, report.html)")
+    data_problems(metrics)
 
 
 @app.command("report")

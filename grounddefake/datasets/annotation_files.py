@@ -2,255 +2,109 @@
 Data section lists them).
 
 - ``imdl-json``: IMDL-BenCo ``[[image, mask | "Negative"], ...]`` ("Negative" = real).
-- ``coco``: COCO JSON; an image with annotations is fake, its polygons (or RLE masks, traced to polygons) are its
-  regions; an image without annotations is real unless it says otherwise (``label`` / ``is_fake``).
+- ``coco``: COCO JSON (:mod:`grounddefake.datasets.coco`).
 - ``synthscars``: LEGION's SynthScars (fully synthetic; one flat polygon list per phrase).
 - ``loki``: LOKI (UTF-16 JSON); open-ended items carry regions ``[x, y, w, h]``; yes/no items carry their label.
 - ``fakexplained``: FakeXplained JSONL (``objects.bbox`` in pixels, ``objects.ref`` their descriptions).
 - ``llava``: LLaVA conversation JSON (FakeClue, ICM-Instruct): the ``label`` field, else the verdict of the answer.
 - ``expl-aigi``: Expl-AIGI-Eval / RichHF JSONL: a heatmap PNG and a score per generated image.
+
+One bad entry costs only itself (:mod:`grounddefake.datasets.entries`): every reader keeps each usable entry and
+lists every unusable one (a path leaving the dataset, a field of the wrong type, a line that is not JSON) in
+``Dataset.problems``, with file and entry.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from grounddefake.datasets.coco import read_coco
 from grounddefake.datasets.common import IMAGE_EXTENSIONS as IMAGE_SUFFIXES
 from grounddefake.datasets.common import find_under, first_line_keys, read_json, read_jsonl
+from grounddefake.datasets.entries import IMAGE_FOLDERS, each_entry, finish, path_text, polygon_region, xywh
 from grounddefake.datasets.manifest import Dataset, DatasetError
 from grounddefake.types import Region, Sample
-
-IMAGE_FOLDERS = ("", "images", "image", "imgs")
-
-
-def _finish(path: Path, samples: list[Sample], problems: list[str], fmt: str) -> Dataset:
-    if not samples:
-        raise DatasetError(f"{path}: no samples in this {fmt} file")
-    seen: set[str] = set()
-    unique = []
-    for sample in samples:
-        if sample.id in seen:
-            problems.append(f"{sample.id}: duplicate id, later entry ignored")
-            continue
-        seen.add(sample.id)
-        unique.append(sample)
-    return Dataset(path.parent.name, path, path.parent, tuple(unique), fmt, tuple(problems))
-
-
-def _xywh(box: Any) -> tuple[float, float, float, float]:
-    x, y, w, h = (float(v) for v in box)
-    return (x, y, x + w, y + h)
-
-
-def _polygon_region(flat: Any, label: str | None = None) -> Region:
-    values = [float(v) for v in flat]
-    if len(values) < 6 or len(values) % 2:
-        raise ValueError(f"a polygon needs an even number (≥ 6) of coordinates, got {len(values)}")
-    points = [[values[i], values[i + 1]] for i in range(0, len(values), 2)]
-    return Region.from_json({"polygon": points, "label": label})
 
 
 def read_imdl_json(path: Path) -> Dataset:
     data = read_json(path)
     if not isinstance(data, list):
         raise DatasetError(f"{path}: an IMDL-BenCo JSON is a list of [image, mask] pairs")
-    samples, problems = [], []
-    root = path.parent
-    for i, item in enumerate(data):
-        where = f"{path}: item {i}"
-        if not (isinstance(item, list) and len(item) == 2 and all(_path_text(v) for v in item)):
-            problems.append(f"{where}: not an [image, mask] pair of paths")
-            continue
-        image = find_under(root, item[0], where)
+    problems: list[str] = []
+
+    def read(where: str, item: Any) -> Sample:
+        if not (isinstance(item, list) and len(item) == 2 and all(path_text(v) for v in item)):
+            raise DatasetError(f"{where}: not an [image, mask] pair of paths")
+        image = find_under(path.parent, item[0], where)
         real = item[1] == "Negative"
-        mask = None if real else find_under(root, item[1], where)
-        samples.append(Sample(Path(item[0]).with_suffix("").as_posix(), image, "real" if real else "fake", mask=mask))
-    return _finish(path, samples, problems, "imdl-json")
+        mask = None if real else find_under(path.parent, item[1], where)
+        return Sample(Path(item[0]).with_suffix("").as_posix(), image, "real" if real else "fake", mask=mask)
 
-
-def read_coco(path: Path) -> Dataset:
-    data = read_json(path)
-    if not isinstance(data, Mapping) or not isinstance(data.get("images"), list):
-        raise DatasetError(f"{path}: a COCO file has an 'images' list")
-    by_image: dict[Any, list[Mapping[str, Any]]] = {}
-    for ann in data.get("annotations") or []:
-        if isinstance(ann, Mapping):
-            by_image.setdefault(ann.get("image_id"), []).append(ann)
-    categories = {c.get("id"): c.get("name") for c in data.get("categories") or [] if isinstance(c, Mapping)}
-    samples, problems = [], []
-    for image in data["images"]:
-        if not isinstance(image, Mapping) or not isinstance(image.get("file_name"), str):
-            problems.append(f"{path}: an image entry without 'file_name'")
-            continue
-        name = image["file_name"]
-        where = f"{path}: image {name}"
-        if not _path_text(name):
-            problems.append(f"{where}: empty file_name")
-            continue
-        regions, masks = [], []
-        annotations = by_image.get(image.get("id"), [])
-        for ann in annotations:
-            label = categories.get(ann.get("category_id"))
-            try:
-                if isinstance(ann.get("segmentation"), Mapping):
-                    masks.append(ann["segmentation"])
-                    regions.append(_rle_box(ann["segmentation"], image, label))
-                else:
-                    regions.extend(_coco_regions(ann, label))
-            except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
-                problems.append(f"{where}: annotation {ann.get('id')} unusable ({exc})")
-        mask = None
-        if masks:
-            try:
-                mask = _mask_file(masks, regions)
-            except (TypeError, ValueError, KeyError) as exc:
-                problems.append(f"{where}: RLE masks unusable ({exc})")
-        label = image.get("label")
-        if label not in ("real", "fake"):
-            flag = image.get("is_fake")
-            label = "fake" if annotations or flag is True else "real"
-        meta = {k: image[k] for k in ("generator", "subtype", "source") if k in image}
-        samples.append(
-            Sample(
-                str(image.get("sample_id", image.get("id", Path(name).stem))),
-                find_under(path.parent, name, where, IMAGE_FOLDERS),
-                label,
-                tuple(regions),
-                mask=mask,
-                meta=meta,
-            )
-        )
-    return _finish(path, samples, problems, "coco")
-
-
-def _coco_regions(ann: Mapping[str, Any], label: str | None) -> list[Region]:
-    segmentation = ann.get("segmentation")
-    if isinstance(segmentation, list) and segmentation:
-        return [_polygon_region(flat, label) for flat in segmentation]
-    if ann.get("bbox") is not None:
-        return [Region.from_json({"box": list(_xywh(ann["bbox"])), "label": label})]
-    raise ValueError("no segmentation and no bbox")
-
-
-MAX_RLE_PIXELS = 100_000_000
-
-
-def _rle(rle: Mapping[str, Any]) -> Any:
-    from pycocotools import mask as mask_utils
-
-    h, w = (int(v) for v in rle["size"])
-    if h < 1 or w < 1 or h * w > MAX_RLE_PIXELS:
-        raise ValueError(f"RLE size {w}x{h} is not a plausible image size")
-    if isinstance(rle.get("counts"), list):
-        return mask_utils.frPyObjects(dict(rle), h, w)
-    counts = rle["counts"]
-    return {"size": [h, w], "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
-
-
-def _rle_box(rle: Mapping[str, Any], image: Mapping[str, Any], label: str | None) -> Region:
-    """The box of an RLE mask (its pixels become the sample's mask file)."""
-    from pycocotools import mask as mask_utils
-
-    h, w = (int(v) for v in rle["size"])
-    if (image.get("width"), image.get("height")) not in ((None, None), (w, h)):
-        raise ValueError(f"RLE size {w}x{h} differs from the image's {image.get('width')}x{image.get('height')}")
-    x, y, bw, bh = (float(v) for v in mask_utils.toBbox(_rle(rle)))
-    if bw <= 0 or bh <= 0:
-        raise ValueError("an empty RLE mask")
-    return Region((x, y, x + bw, y + bh), label=label)
-
-
-def _mask_file(masks: list[Mapping[str, Any]], regions: list[Region]) -> Path:
-    """The union of an image's RLE masks and polygons, written once (by content) to the user cache as a PNG."""
-    import hashlib
-
-    import numpy as np
-    from PIL import Image
-    from pycocotools import mask as mask_utils
-
-    from grounddefake.cache import default_cache_dir
-    from grounddefake.grounding import regions_to_mask
-
-    union = None
-    for rle in masks:
-        decoded = mask_utils.decode(_rle(rle)).astype(bool)
-        union = decoded if union is None else union | decoded
-    assert union is not None
-    polygons = [r for r in regions if r.polygon is not None]
-    if polygons:
-        union |= regions_to_mask(polygons, (union.shape[1], union.shape[0]))
-    data = np.packbits(union).tobytes() + repr(union.shape).encode()
-    folder = default_cache_dir() / "masks"
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{hashlib.sha256(data).hexdigest()[:24]}.png"
-    if not target.exists():
-        temporary = target.with_suffix(".tmp.png")
-        Image.fromarray(union.astype(np.uint8) * 255).save(temporary)
-        temporary.replace(target)
-    return target
-
-
-def _path_text(value: Any) -> bool:
-    """A usable relative path: a non-empty string that names a file."""
-    return isinstance(value, str) and value.strip() not in ("", ".", "..") and not value.endswith(("/", "\\"))
+    samples = each_entry(((f"{path}: item {i}", item) for i, item in enumerate(data)), read, problems)
+    return finish(path, samples, problems, "imdl-json")
 
 
 def read_synthscars(path: Path) -> Dataset:
     data = read_json(path)
-    entries = data if isinstance(data, list) else [data]
-    samples, problems = [], []
-    for entry in entries:
-        if not isinstance(entry, Mapping):
-            continue
-        for sample_id, item in entry.items():
-            where = f"{path}: {sample_id}"
-            if not isinstance(item, Mapping) or not _path_text(item.get("img_file_name")):
-                problems.append(f"{where}: no img_file_name")
+    problems: list[str] = []
+
+    def entries() -> Iterable[tuple[str, Any]]:
+        for i, entry in enumerate(data if isinstance(data, list) else [data]):
+            if isinstance(entry, Mapping):
+                yield from ((f"{path}: {sample_id}", (sample_id, item)) for sample_id, item in entry.items())
+            else:
+                yield f"{path}: entry {i}", None
+
+    def read(where: str, pair: Any) -> Sample:
+        if pair is None:
+            raise DatasetError(f"{where}: not an object of samples by id")
+        sample_id, item = pair
+        if not isinstance(item, Mapping) or not path_text(item.get("img_file_name")):
+            raise DatasetError(f"{where}: no img_file_name")
+        regions = []
+        for ref in item.get("refs") or []:
+            if not isinstance(ref, Mapping):
+                problems.append(f"{where}: a ref that is not an object")
                 continue
-            regions = []
-            for ref in item.get("refs") or []:
-                if not isinstance(ref, Mapping):
-                    problems.append(f"{where}: a ref that is not an object")
-                    continue
-                for flat in ref.get("segmentation") or []:
-                    try:
-                        regions.append(_polygon_region(flat, ref.get("sentence")))
-                    except (TypeError, ValueError) as exc:
-                        problems.append(f"{where}: a polygon unusable ({exc})")
-            image = find_under(path.parent, item["img_file_name"], where, IMAGE_FOLDERS)
-            meta = {"caption": item.get("caption")} if item.get("caption") else {}
-            samples.append(Sample(str(sample_id), image, "fake", tuple(regions), meta=meta))
-    return _finish(path, samples, problems, "synthscars")
+            for flat in ref.get("segmentation") or []:
+                try:
+                    regions.append(polygon_region(flat, ref.get("sentence")))
+                except (TypeError, ValueError) as exc:
+                    problems.append(f"{where}: a polygon unusable ({exc})")
+        image = find_under(path.parent, item["img_file_name"], where, IMAGE_FOLDERS)
+        meta = {"caption": item.get("caption")} if item.get("caption") else {}
+        return Sample(str(sample_id), image, "fake", tuple(regions), meta=meta)
+
+    return finish(path, each_entry(entries(), read, problems), problems, "synthscars")
 
 
 def read_loki(path: Path) -> Dataset:
     data = read_json(path)
     items = data if isinstance(data, list) else list(data.values()) if isinstance(data, Mapping) else []
-    samples, problems = [], []
-    for i, item in enumerate(items):
-        if not isinstance(item, Mapping) or not _path_text(item.get("image_path")):
-            problems.append(f"{path}: item {i} has no image_path")
-            continue
-        where = f"{path}: item {i}"
+    problems: list[str] = []
+
+    def read(where: str, item: Any) -> Sample:
+        if not isinstance(item, Mapping) or not path_text(item.get("image_path")):
+            raise DatasetError(f"{where} has no image_path")
         regions = []
         problems_field = item.get("problems")
         if isinstance(problems_field, Mapping):
             for regional in problems_field.get("regional") or []:
                 try:
-                    box = _xywh(regional["region"])
+                    box = xywh(regional["region"])
                     regions.append(Region.from_json({"box": list(box), "label": regional.get("desc")}))
                 except (TypeError, ValueError, KeyError) as exc:
                     problems.append(f"{where}: a region unusable ({exc})")
         label = _loki_label(item, bool(regions))
         sample_id = str(item.get("id", Path(item["image_path"]).with_suffix("").as_posix()))
         meta = {k: item[k] for k in ("question_type", "metric", "modality") if k in item}
-        samples.append(
-            Sample(sample_id, find_under(path.parent, item["image_path"], where), label, tuple(regions), meta=meta)
-        )
-    return _finish(path, samples, problems, "loki")
+        return Sample(sample_id, find_under(path.parent, item["image_path"], where), label, tuple(regions), meta=meta)
+
+    samples = each_entry(((f"{path}: item {i}", item) for i, item in enumerate(items)), read, problems)
+    return finish(path, samples, problems, "loki")
 
 
 def _loki_label(item: Mapping[str, Any], has_regions: bool) -> str | None:
@@ -271,15 +125,14 @@ def _loki_label(item: Mapping[str, Any], has_regions: bool) -> str | None:
 def read_fakexplained(path: Path) -> Dataset:
     from grounddefake.parsing import parse
 
-    samples, problems = [], []
-    for number, item in read_jsonl(path):
-        where = f"{path}:{number}"
+    problems: list[str] = []
+
+    def read(where: str, item: Any) -> Sample:
         images = item.get("images") if isinstance(item, Mapping) else None
         if isinstance(images, str):
             images = [images]
-        if not isinstance(images, list) or not images or not _path_text(images[0]):
-            problems.append(f"{where}: no images")
-            continue
+        if not isinstance(images, list) or not images or not path_text(images[0]):
+            raise DatasetError(f"{where}: no images")
         objects = item.get("objects") if isinstance(item.get("objects"), Mapping) else {}
         regions = []
         for i, box in enumerate(objects.get("bbox") or []):
@@ -300,8 +153,10 @@ def read_fakexplained(path: Path) -> Dataset:
         if label == "unknown":
             label = "fake" if regions else None  # FakeXplained's boxes mark fakes; real images have none
         sample_id = str(item.get("id", Path(images[0]).with_suffix("").as_posix()))
-        samples.append(Sample(sample_id, find_under(path.parent, images[0], where), label, tuple(regions)))
-    return _finish(path, samples, problems, "fakexplained")
+        return Sample(sample_id, find_under(path.parent, images[0], where), label, tuple(regions))
+
+    samples = each_entry(((f"{path}:{n}", item) for n, item in read_jsonl(path, problems)), read, problems)
+    return finish(path, samples, problems, "fakexplained")
 
 
 def read_llava(path: Path) -> Dataset:
@@ -310,11 +165,11 @@ def read_llava(path: Path) -> Dataset:
     data = read_json(path)
     if not isinstance(data, list):
         raise DatasetError(f"{path}: a LLaVA conversation file is a list of objects")
-    samples, problems = [], []
-    for i, item in enumerate(data):
-        if not isinstance(item, Mapping) or not _path_text(item.get("image")):
-            problems.append(f"{path}: item {i} has no image")
-            continue
+    problems: list[str] = []
+
+    def read(where: str, item: Any) -> Sample:
+        if not isinstance(item, Mapping) or not path_text(item.get("image")):
+            raise DatasetError(f"{where} has no image")
         label = _label_value(item.get("label"))
         if label is None:
             answer = next(
@@ -329,12 +184,10 @@ def read_llava(path: Path) -> Dataset:
             label = None if verdict == "unknown" else verdict
         sample_id = str(item.get("id", Path(item["image"]).with_suffix("").as_posix()))
         meta = {k: item[k] for k in ("cate", "category", "generator") if k in item}
-        samples.append(
-            Sample(
-                sample_id, find_under(path.parent, item["image"], f"{path}: item {i}", IMAGE_FOLDERS), label, meta=meta
-            )
-        )
-    return _finish(path, samples, problems, "llava")
+        return Sample(sample_id, find_under(path.parent, item["image"], where, IMAGE_FOLDERS), label, meta=meta)
+
+    samples = each_entry(((f"{path}: item {i}", item) for i, item in enumerate(data)), read, problems)
+    return finish(path, samples, problems, "llava")
 
 
 def _label_value(value: Any) -> str | None:
@@ -347,26 +200,25 @@ def _label_value(value: Any) -> str | None:
 
 
 def read_expl_aigi(path: Path) -> Dataset:
-    samples, problems = [], []
-    for number, item in read_jsonl(path):
-        where = f"{path}:{number}"
-        if not isinstance(item, Mapping) or not _path_text(item.get("image")):
-            problems.append(f"{where}: no image")
-            continue
-        heatmap = item.get("heatmap") if _path_text(item.get("heatmap")) else None
+    problems: list[str] = []
+
+    def read(where: str, item: Any) -> Sample:
+        if not isinstance(item, Mapping) or not path_text(item.get("image")):
+            raise DatasetError(f"{where}: no image")
+        heatmap = item.get("heatmap") if path_text(item.get("heatmap")) else None
         meta: dict[str, Any] = {}
         if isinstance(item.get("score"), (int, float)):
             meta["score"] = float(item["score"])
-        samples.append(
-            Sample(
-                str(item.get("id", Path(item["image"]).with_suffix("").as_posix())),
-                find_under(path.parent, item["image"], where, IMAGE_FOLDERS),
-                "fake",  # Pick-a-Pic images: all generated
-                heatmap=None if not isinstance(heatmap, str) else find_under(path.parent, heatmap, where),
-                meta=meta,
-            )
+        return Sample(
+            str(item.get("id", Path(item["image"]).with_suffix("").as_posix())),
+            find_under(path.parent, item["image"], where, IMAGE_FOLDERS),
+            "fake",  # Pick-a-Pic images: all generated
+            heatmap=None if not isinstance(heatmap, str) else find_under(path.parent, heatmap, where),
+            meta=meta,
         )
-    return _finish(path, samples, problems, "expl-aigi")
+
+    samples = each_entry(((f"{path}:{n}", item) for n, item in read_jsonl(path, problems)), read, problems)
+    return finish(path, samples, problems, "expl-aigi")
 
 
 def detect_file(path: Path, guess: bool = True) -> str | None:

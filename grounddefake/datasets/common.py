@@ -119,18 +119,22 @@ def read_json(path: Path) -> Any:
         raise DatasetError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
 
 
-def read_jsonl(path: Path) -> Iterable[tuple[int, Any]]:
-    """(line number, parsed object) for every non-empty line.
+def read_jsonl(path: Path, problems: list[str] | None = None) -> Iterable[tuple[int, Any]]:
+    """(line number, parsed object) for every non-empty line; with a ``problems`` list, a line that is not JSON is
+    listed there (with file and line) and skipped.
 
     Raises:
-        DatasetError: a line that is not JSON (with file and line).
+        DatasetError: the file cannot be read; without ``problems``, a line that is not JSON.
     """
     for number, line in enumerate(read_text(path).split("\n"), start=1):
         if line.strip():
             try:
                 yield number, json.loads(line)
             except json.JSONDecodeError as exc:
-                raise DatasetError(f"{path}:{number}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+                error = DatasetError(f"{path}:{number}: not valid JSON ({exc.msg} at column {exc.colno})")
+                if problems is None:
+                    raise error from None
+                problems.append(str(error))
 
 
 def find_under(root: Path, relative: str, where: str, folders: Iterable[str] = ("",)) -> Path:

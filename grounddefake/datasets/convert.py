@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grounddefake.datasets.manifest import FOLLOW_LINKS_ENV, Dataset
+from grounddefake.datasets.manifest import FOLLOW_LINKS_ENV, Dataset, problems_error
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,8 @@ class Converted:
     count: int
     paths: int
     absolute: int
+    skipped: tuple[str, ...] = ()
+    """Samples left out, each as ``id: reason`` (an image or mask that cannot be read: never a made-up size)."""
 
     @property
     def how(self) -> str:
@@ -60,8 +63,8 @@ class _Paths:
             return Path(absolute).as_posix()
         return relative.as_posix()
 
-    def result(self, count: int) -> Converted:
-        return Converted(count, self.total, self.absolute)
+    def result(self, count: int, skipped: Sequence[str] = ()) -> Converted:
+        return Converted(count, self.total, self.absolute, tuple(skipped))
 
 
 def to_manifest(dataset: Dataset, out: Path) -> Converted:
@@ -86,18 +89,33 @@ def to_manifest(dataset: Dataset, out: Path) -> Converted:
 
 def to_coco(dataset: Dataset, out: Path) -> Converted:
     """Write ``dataset`` as COCO JSON at ``out``: regions as polygons and boxes, mask files as RLE, the image-level
-    label in ``images[].label``; file names as in :func:`to_manifest`."""
+    label in ``images[].label``; file names as in :func:`to_manifest`.
+
+    A sample whose image (or mask) cannot be read is left out and listed in ``skipped`` with the reason: COCO
+    records every image's size, and a guessed one would be false.
+
+    Raises:
+        DatasetError: no image could be read (every reason listed).
+    """
     import numpy as np
     from pycocotools import mask as mask_utils
 
     from grounddefake.grounding import load_mask
-    from grounddefake.images import image_size_of
+    from grounddefake.images import ImageError, read_size
 
     out.parent.mkdir(parents=True, exist_ok=True)
     paths = _Paths(out.parent)
-    images, annotations = [], []
-    for image_id, sample in enumerate(dataset, start=1):
-        size = image_size_of(sample.image) or (0, 0)
+    images: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
+    skipped: list[str] = []
+    for sample in dataset:
+        try:
+            size = read_size(sample.image)
+            mask = load_mask(sample.mask, size) if sample.mask is not None and not sample.regions else None
+        except ImageError as exc:
+            skipped.append(f"{sample.id}: {exc}")
+            continue
+        image_id = len(images) + 1
         entry: dict[str, Any] = {
             "id": image_id,
             "file_name": paths(sample.image),
@@ -122,21 +140,21 @@ def to_coco(dataset: Dataset, out: Path) -> Converted:
                     "area": (x2 - x1) * (y2 - y1),
                 }
             )
-        if sample.mask is not None and not sample.regions:
-            mask = load_mask(sample.mask)
-            if mask.any():
-                rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
-                annotations.append(
-                    {
-                        "id": len(annotations) + 1,
-                        "image_id": image_id,
-                        "category_id": 1,
-                        "iscrowd": 1,
-                        "segmentation": {"size": rle["size"], "counts": rle["counts"].decode("ascii")},
-                        "bbox": [float(v) for v in mask_utils.toBbox(rle)],
-                        "area": float(mask_utils.area(rle)),
-                    }
-                )
+        if mask is not None and mask.any():
+            rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
+            annotations.append(
+                {
+                    "id": len(annotations) + 1,
+                    "image_id": image_id,
+                    "category_id": 1,
+                    "iscrowd": 1,
+                    "segmentation": {"size": rle["size"], "counts": rle["counts"].decode("ascii")},
+                    "bbox": [float(v) for v in mask_utils.toBbox(rle)],
+                    "area": float(mask_utils.area(rle)),
+                }
+            )
+    if not images:
+        raise problems_error(dataset.source, skipped)
     data = {"images": images, "annotations": annotations, "categories": [{"id": 1, "name": "artifact"}]}
     out.write_text(json.dumps(data), encoding="utf-8")
-    return paths.result(len(images))
+    return paths.result(len(images), skipped)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -173,14 +173,20 @@ def _rule_truth(value: Any, where: str) -> dict[str, bool]:
 MAX_LISTED_PROBLEMS = 50
 
 
-def problems_error(path: Path, problems: list[str]) -> DatasetError:
+def bounded(
+    problems: Sequence[str], limit: int = MAX_LISTED_PROBLEMS, where: str = "`grounddefake data inspect` lists them all"
+) -> list[str]:
+    """The first ``limit`` problems, then one line saying how many more there are and ``where`` they are all."""
+    more = len(problems) - limit
+    return [*problems[:limit], *([f"… and {more} more ({where})"] if more > 0 else [])]
+
+
+def problems_error(path: Path, problems: Sequence[str]) -> DatasetError:
     """One error listing every problem (the first :data:`MAX_LISTED_PROBLEMS`, then how many more)."""
     if len(problems) == 1:
         return DatasetError(problems[0])
-    listed = "\n".join(f"  {p}" for p in problems[:MAX_LISTED_PROBLEMS])
-    more = len(problems) - MAX_LISTED_PROBLEMS
-    tail = f"\n  … and {more} more (`grounddefake data inspect` lists them all)" if more > 0 else ""
-    return DatasetError(f"{path}: {len(problems)} problems\n{listed}{tail}")
+    listed = "\n".join(f"  {p}" for p in bounded(problems))
+    return DatasetError(f"{path}: {len(problems)} problems\n{listed}")
 
 
 def read_manifest(path: str | Path, strict: bool = True) -> Dataset:

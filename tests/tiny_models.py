@@ -52,9 +52,10 @@ CORPUS = [
 ]
 
 
-def tokenizer(special: list[str], sentencepiece: bool = False, bos: str | None = None):
-    """A BPE tokenizer trained on ``CORPUS``: byte-level (GPT-2, Qwen) or, with ``sentencepiece``, Metaspace pieces
-    (``▁word``, as Llama and Gemma tokenizers); ``bos`` is added in front of every text, as Llama's tokenizer does."""
+def tokenizer(special: list[str], sentencepiece: bool = False, bos: str | None = None, corpus: list[str] | None = None):
+    """A BPE tokenizer trained on ``corpus`` (default ``CORPUS``): byte-level (GPT-2, Qwen) or, with
+    ``sentencepiece``, Metaspace pieces (``▁word``, as Llama and Gemma tokenizers); ``bos`` is added in front of every
+    text, as Llama's tokenizer does."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -70,7 +71,7 @@ def tokenizer(special: list[str], sentencepiece: bool = False, bos: str | None =
         trainer = trainers.BpeTrainer(
             vocab_size=400, special_tokens=special, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
         )
-    tok.train_from_iterator(CORPUS * 20, trainer)
+    tok.train_from_iterator((corpus or CORPUS) * 20, trainer)
     if bos is not None:
         bos_id = tok.token_to_id(bos)
         tok.post_processor = processors.TemplateProcessing(
@@ -89,12 +90,13 @@ def token_ids(tok) -> dict[str, int]:
     }
 
 
-def build_qwen(folder: Path, version: str = "2.5", seed: int = 0) -> Path:
-    """A tiny Qwen2-VL (``version="2"``), Qwen2.5-VL (``"2.5"``) or Qwen3-VL (``"3"``) checkpoint in ``folder``."""
+def build_qwen(folder: Path, version: str = "2.5", seed: int = 0, corpus: list[str] | None = None) -> Path:
+    """A tiny Qwen2-VL (``version="2"``), Qwen2.5-VL (``"2.5"``) or Qwen3-VL (``"3"``) checkpoint in ``folder``
+    (its tokenizer trained on ``corpus``, default ``CORPUS``)."""
     import torch
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
-    tok = tokenizer(QWEN_SPECIAL)
+    tok = tokenizer(QWEN_SPECIAL, corpus=corpus)
     tok.pad_token, tok.eos_token = "<|endoftext|>", "<|im_end|>"
     tok.chat_template = QWEN_TEMPLATE
     ids = {s: tok.convert_tokens_to_ids(s) for s in QWEN_SPECIAL}

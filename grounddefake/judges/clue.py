@@ -9,7 +9,9 @@ For each rule, its OR-groups are asked in order and each precondition c of a gro
   d > high·(1 − M(None,c)) → met, else undecided;
 - ``ablate: own-box``: an undecided precondition's object box is asked for (the pack's convention), blanked in the
   image's mean colour and c scored again; M(x,c) − M(x∖box,c) > ablation_margin → met;
-- no Yes/No probability at all (no log-probabilities, no Yes/No among them) → undecided, the reason noted.
+- no Yes/No probability at all (no log-probabilities, no Yes/No among them) → undecided, the reason noted; a
+  backend that can never score Yes/No (a local tokenizer without a Yes or a No token,
+  :meth:`~grounddefake.backend_interface.Backend.answer_gap`) is not asked the questions at all.
 
 Short circuit: an OR-group stops at its first met precondition; a group whose preconditions are all unmet decides the
 rule ``not_violated`` and the later groups are not asked. A rule with a met precondition in every group is
@@ -143,12 +145,19 @@ class _Session:
         self.replies: list[str] = []
         self.cached = True
         self.size = prepared.transform.input_size
+        self.gap = caller.backend.answer_gap(YES_NO)
 
-    async def send(self, messages: Sequence[Message], image: PreparedImage | None, max_tokens: int) -> Completion:
-        """One request of this image. Raises _Failed when it fails."""
+    async def send(
+        self,
+        messages: Sequence[Message],
+        image: PreparedImage | None,
+        max_tokens: int,
+        answers: Mapping[str, str] | None = None,
+    ) -> Completion:
+        """One request of this image (``answers``: YES_NO for a Yes/No answer). Raises _Failed when it fails."""
         params = replace(self.params, max_tokens=max_tokens)
         images = (image,) if image is not None else ()
-        request = Request(tuple(messages), images, self.convention, None, params, YES_NO if max_tokens == 1 else None)
+        request = Request(tuple(messages), images, self.convention, None, params, answers)
         completion, hit = await _complete(self.caller, request)
         self.completions.append(completion)
         self.cached = self.cached and hit
@@ -159,8 +168,10 @@ class _Session:
         return render_template(self.judge.fast_question, {"content": content}, where)
 
     async def fast(self, content: str, image: PreparedImage) -> tuple[float | None, str]:
+        if self.gap:
+            return None, self.gap
         message = Message("user", (ImagePart(), TextPart(self.question(content))))
-        return yes_probability(await self.send([message], image, 1))
+        return yes_probability(await self.send([message], image, 1, YES_NO))
 
     async def baseline(self, content: str) -> Baseline:
         question = self.question(content)
@@ -263,7 +274,8 @@ class _Session:
         try:
             for turn in range(len(self.pack.turns)):
                 messages.append(self.pack.render_turn(turn, self.size, replies, self.convention, self.inputs, rule))
-                last = await self.send(messages, self.prepared, self.params.max_tokens)
+                rating = turn == len(self.pack.turns) - 1  # a local model scores its rating's Yes / No tokens
+                last = await self.send(messages, self.prepared, self.params.max_tokens, YES_NO if rating else None)
                 replies.append(last.text)
                 messages.append(Message("assistant", (TextPart(last.text),)))
         except _Failed as exc:
@@ -274,7 +286,8 @@ class _Session:
         if rating is None:
             note = "the cascade's answer has no rating Yes or No"
             return RuleDecision(rule.id, "unknown", None, "cascade", flat, note=note)
-        score, _ = yes_probability(last) if last.logprobs or last.score is not None else (None, "")
+        scored = (last.logprobs or last.score is not None) and not self.gap
+        score, _ = yes_probability(last) if scored else (None, "")
         regions: tuple[Region, ...] = ()
         if rating and rule.ground:
             regions = parse_with_transform(last.text, self.convention, self.prepared.transform).regions

@@ -233,3 +233,42 @@ def build_paligemma(folder: Path, seed: int = 0) -> Path:
     model.save_pretrained(folder)
     processor.save_pretrained(folder)
     return folder
+
+
+CLIP_SPECIAL = ["<|startoftext|>", "<|endoftext|>"]
+
+
+def build_clip(folder: Path, seed: int = 0) -> Path:
+    """A tiny CLIP checkpoint (2-layer text and vision towers, 56-px images, 16-d projections) with a byte-level
+    tokenizer that writes ``<|startoftext|> … <|endoftext|>`` and pads with ``<|endoftext|>``, as CLIP's does."""
+    import torch
+    from tokenizers import processors
+    from transformers import CLIPConfig, CLIPModel
+    from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
+
+    tok = tokenizer(CLIP_SPECIAL)
+    tok.bos_token, tok.eos_token, tok.pad_token = CLIP_SPECIAL[0], CLIP_SPECIAL[1], CLIP_SPECIAL[1]
+    bos, eos = tok.bos_token_id, tok.eos_token_id
+    tok.backend_tokenizer.post_processor = processors.TemplateProcessing(
+        single=f"{CLIP_SPECIAL[0]} $A {CLIP_SPECIAL[1]}",
+        special_tokens=[(CLIP_SPECIAL[0], bos), (CLIP_SPECIAL[1], eos)],
+    )
+    text = {
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "max_position_embeddings": 64,
+        "vocab_size": len(tok),
+        "bos_token_id": bos,
+        "eos_token_id": eos,
+        "pad_token_id": eos,
+    }
+    vision = {k: v for k, v in VISION_TOWER.items()}
+    torch.manual_seed(seed)
+    model = CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=16)).eval()
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+    CLIPImageProcessorPil(size={"shortest_edge": 56}, crop_size={"height": 56, "width": 56}).save_pretrained(folder)
+    return folder

@@ -1,4 +1,9 @@
-"""The CLUE judge of a rule pack: one image, every rule, fast → debiased → ablation → cascade.
+"""The CLUE judge of a rule pack: one image, every rule, relevance → fast → debiased → ablation → cascade.
+
+With ``relevance: clip``, the CLIP similarity of the image and each rule's objective is computed first
+(:mod:`grounddefake.judges.relevance`): a rule below ``relevance_threshold`` is ``not_violated`` by path
+``relevance`` with no request; the others go on as below, their similarity recorded. A scan that fails makes every
+rule ``unknown`` (asked again on resume).
 
 For each rule, its OR-groups are asked in order and each precondition c of a group is scored by one request with
 ``max_tokens: 1`` and log-probabilities: M(x, c) = p(Yes) / (p(Yes) + p(No)). Then:
@@ -33,6 +38,7 @@ from grounddefake.images import PreparedImage
 from grounddefake.json_recovery import iter_json
 from grounddefake.judges.ablation import blank_box
 from grounddefake.judges.baselines import BaselineMemo
+from grounddefake.judges.relevance import scan
 from grounddefake.judges.yes_no import YES_NO, yes_no_word, yes_probability
 from grounddefake.parsing import parse_with_transform
 from grounddefake.prompt_pack import ImagePart, Message, PromptPack, TextPart, render_template
@@ -79,7 +85,21 @@ async def judge_image(
     """
     memo = new_baselines() if baselines is None else baselines  # an empty memo is falsy: test for None
     session = _Session(caller, pack, prepared, convention, params, memo, inputs)
-    decisions = [await session.rule(rule) for rule in pack.rules]
+    judge = session.judge
+    try:
+        similarities, failed = await _relevance(judge, prepared, pack.rules), ""
+    except Exception as exc:  # a broken CLIP checkpoint is data too: every rule unknown, asked again on resume
+        similarities, failed = {}, f"request failed: relevance scan: {type(exc).__name__}: {exc}"[:MAX_NOTE]
+    decisions = []
+    for rule in pack.rules:
+        similarity = similarities.get(rule.id)
+        if failed:
+            decisions.append(RuleDecision(rule.id, "unknown", None, "relevance", note=failed))
+        elif similarity is not None and similarity < judge.relevance_threshold:
+            note = f"CLIP similarity {similarity:.4f} < relevance_threshold {judge.relevance_threshold}: not asked"
+            decisions.append(RuleDecision(rule.id, "not_violated", None, "relevance", note=note, similarity=similarity))
+        else:
+            decisions.append(replace(await session.rule(rule), similarity=similarity))
     verdict = image_verdict(pack.rules, decisions, session.replies, prepared.transform.original_size)
     verdict = replace(verdict, requests=len(session.completions))
     return Judged(verdict, tuple(session.completions), bool(session.completions) and session.cached)
@@ -293,6 +313,14 @@ class _Session:
             regions = parse_with_transform(last.text, self.convention, self.prepared.transform).regions
         decision = "violated" if rating else "not_violated"
         return RuleDecision(rule.id, decision, score, "cascade", flat, regions)  # type: ignore[arg-type]
+
+
+async def _relevance(judge: JudgeParams, prepared: PreparedImage, rules: Sequence[Rule]) -> dict[str, float]:
+    """Rule id → cos(image, objective) when the pack scans relevance, else nothing."""
+    if judge.relevance is None or judge.relevance_model is None:
+        return {}
+    values = await scan(judge.relevance_model, prepared.pixels, [r.objective for r in rules])
+    return {rule.id: value for rule, value in zip(rules, values, strict=True)}
 
 
 def chain_score(asked: Sequence[Sequence[PreconditionScore]]) -> float | None:

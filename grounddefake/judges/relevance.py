@@ -68,12 +68,13 @@ class ClipScanner:
     """A CLIP checkpoint on the CPU: cosine similarities of one image with rule texts (thread-safe, serial)."""
 
     def __init__(self, folder: str) -> None:
+        import torch
+        import transformers
         from transformers import AutoTokenizer, CLIPModel
         from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
 
-        from grounddefake.backends.local import load_torch
-
-        self.torch = load_torch()
+        transformers.utils.logging.disable_progress_bar()  # the run's progress bar is the one that counts
+        self.torch = torch
         self.folder = folder
         self.model = CLIPModel.from_pretrained(folder, dtype=self.torch.float32).eval()
         self.tokenizer = AutoTokenizer.from_pretrained(folder)

@@ -117,6 +117,11 @@ class Backend(ABC):
         """The model part of a run key: what makes answers interchangeable across runs and shards."""
         return self.cache_identity()
 
+    def answer_gap(self, answers: Mapping[str, str] | None) -> str | None:
+        """Why this backend can never score a question with these short ``answers`` (a local tokenizer without a
+        "No" token), else None (an API backend cannot know before it asks)."""
+        return None
+
     def request_options(self, request: Request) -> dict[str, Any]:
         """Server-side options that change the answer (schema on or off, log-probabilities): part of the cache key."""
         return {}

@@ -276,7 +276,7 @@ def pack_from_mapping(data: Any, source: str) -> PromptPack:
             labels = " or ".join(f"'{label}'" for label in space.labels)
             raise fail("answers", f"must map answer words to {labels}, e.g. {{yes: {space.positive}, no: ...}}")
         answers = {k.strip().lower(): v for k, v in answers.items()}
-    judged = rule_fields(data, space, fail)
+    judged = rule_fields(data, space, fail, source)
     canonical = json.dumps({**data, **judged.pop("hashed")}, sort_keys=True, ensure_ascii=False, default=str)
     pack = PromptPack(
         name=name,

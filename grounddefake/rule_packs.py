@@ -10,7 +10,8 @@ rule pack without ``turns`` gets the CLUE cascade's two turns), then :func:`rule
     method: clue                   # the CLUE judge (the only method of a rule pack)
     convention: norm1000           # needed when a rule has ground: true or judge.ablate is on
     judge: {tau: 0.5, debias: true, low: 0.3, high: 0.8, ablate: own-box, ablation_margin: 0.6, cascade: true,
-            fast_question: "...", box_question: "..."}   # every key optional, CLUE's defaults
+            relevance: clip, relevance_model: PATH, relevance_threshold: 0.22,
+            fast_question: "...", box_question: "..."}   # every key optional, CLUE's defaults (relevance off)
     rules:
       - id: R1
         text: No weapons.                           # as the policy owner wrote it
@@ -26,7 +27,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from grounddefake.judges.relevance import ENV_MODEL, checkpoint_problem, resolve_model
 from grounddefake.label_space import SAFE_UNSAFE, LabelSpace
+from grounddefake.local.loading import checkpoint_fingerprint
 from grounddefake.prompt_pack import PromptPack, PromptPackError, render_template
 from grounddefake.rules import JudgeParams, Rule
 
@@ -59,10 +62,12 @@ def with_defaults(data: Any) -> Any:
 
 
 def rule_fields(
-    data: Mapping[str, Any], space: LabelSpace, fail: Callable[[str, str], PromptPackError]
+    data: Mapping[str, Any], space: LabelSpace, fail: Callable[[str, str], PromptPackError], source: str = ""
 ) -> dict[str, Any]:
     """The PromptPack fields ``rules``, ``method`` and ``judge`` of a validated pack mapping, plus ``hashed``: what
-    the pack hash covers besides the file (every judge parameter, defaults included).
+    the pack hash covers besides the file (every judge parameter, defaults included; with relevance scanning on, the
+    CLIP checkpoint's content instead of its path). ``source``: the pack file (a relative ``relevance_model`` is
+    relative to its folder).
 
     Raises:
         PromptPackError: (from ``fail``) a field is malformed, or rules / judge appear in a pack that is not a rule
@@ -82,12 +87,15 @@ def rule_fields(
     if method != "clue":
         raise fail("method", "a rule pack is judged by 'clue'")
     rules = _rules(data.get("rules"), fail)
-    judge = _judge(data.get("judge"), fail)
+    judge = _judge(data.get("judge"), fail, source)
     if space != SAFE_UNSAFE:
         raise fail("labels", "a rule pack's labels are [safe, unsafe], with positive: unsafe")
     if data.get("convention") is None and (judge.ablate or any(r.ground for r in rules)):
         raise fail("convention", "required when a rule has ground: true or judge.ablate is on (boxes are asked)")
-    return {"rules": rules, "method": method, "judge": judge, "hashed": {"judge": judge.to_json()}}
+    hashed = judge.to_json()
+    if judge.relevance_model is not None and judge.relevance:  # the same weights anywhere: the same pack
+        hashed["relevance_model"] = checkpoint_fingerprint(judge.relevance_model)
+    return {"rules": rules, "method": method, "judge": judge, "hashed": {"judge": hashed}}
 
 
 def _rules(raw: Any, fail: Callable[[str, str], PromptPackError]) -> tuple[Rule, ...]:
@@ -124,7 +132,7 @@ def _rules(raw: Any, fail: Callable[[str, str], PromptPackError]) -> tuple[Rule,
     return tuple(rules)
 
 
-def _judge(raw: Any, fail: Callable[[str, str], PromptPackError]) -> JudgeParams:
+def _judge(raw: Any, fail: Callable[[str, str], PromptPackError], source: str) -> JudgeParams:
     if raw is None:
         return JudgeParams()
     if not isinstance(raw, Mapping):
@@ -137,10 +145,22 @@ def _judge(raw: Any, fail: Callable[[str, str], PromptPackError]) -> JudgeParams
     for name in ("ablate", "relevance"):  # YAML reads off / false as False: the mode is off
         if values.get(name) is False or values.get(name) == "off":
             values[name] = None
+    model = values.get("relevance_model")
+    if values.get("relevance") == "clip" and (model is None or isinstance(model, str)):
+        values["relevance_model"] = resolve_model(model, source)
+        if values["relevance_model"] is None:
+            raise fail(
+                "judge.relevance_model", f"relevance: clip needs a local CLIP checkpoint folder (or ${ENV_MODEL})"
+            )
     try:
-        return JudgeParams(**values)
+        judge = JudgeParams(**values)
     except ValueError as exc:
         raise fail("judge", str(exc).removeprefix("judge: ")) from None
+    if judge.relevance and judge.relevance_model:
+        problem = checkpoint_problem(judge.relevance_model)
+        if problem:
+            raise fail("judge.relevance_model", problem)
+    return judge
 
 
 def rehearse_judge(pack: PromptPack, size: tuple[int, int], convention: str | None) -> None:

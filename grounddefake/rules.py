@@ -23,6 +23,8 @@ PATHS: tuple[str, ...] = ("relevance", "fast", "debiased", "ablation", "cascade"
 PRECONDITION_DECISIONS: tuple[str, ...] = ("met", "unmet", "undecided")
 ABLATE = ("own-box",)
 """Region ablation modes: the model's own box of the precondition's object (None: off)."""
+RELEVANCE = ("clip",)
+"""Relevance scanners: CLIP image–rule similarity (None: off)."""
 _ID = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 
 FAST_QUESTION = "Is the following content visible in this image? Answer Yes or No. Content: {{ content }}"
@@ -110,7 +112,10 @@ class JudgeParams:
         ablate: ``"own-box"`` (blank the model's own box of the object and re-score) or None (off).
         ablation_margin: M(x,c) − M(x∖box,c) > margin → met.
         cascade: undecided rules get the two reasoned turns (off: an undecided precondition is met iff M ≥ tau).
-        relevance: None (CLIP relevance scanning is not implemented).
+        relevance: ``"clip"`` (skip rules whose CLIP similarity with the image is below ``relevance_threshold``,
+            :mod:`grounddefake.judges.relevance`) or None (off).
+        relevance_model: the local CLIP checkpoint folder (absolute; resolved by the pack loader).
+        relevance_threshold: a rule with cos(image, objective) below it is skipped (CLUE: 0.22).
         fast_question: template of the Yes/No question (``content``).
         box_question: template of the box question (``object``, ``box_example``, ``convention``).
 
@@ -130,6 +135,8 @@ class JudgeParams:
     ablation_margin: float = 0.6
     cascade: bool = True
     relevance: str | None = None
+    relevance_model: str | None = None
+    relevance_threshold: float = 0.22
     fast_question: str = FAST_QUESTION
     box_question: str = BOX_QUESTION
 
@@ -143,19 +150,30 @@ class JudgeParams:
                 raise ValueError(f"judge: {name} must be true or false")
         if self.ablate is not None and self.ablate not in ABLATE:
             raise ValueError(f"judge: ablate must be one of {', '.join(ABLATE)} or off, got {self.ablate!r:.40}")
-        if self.relevance is not None:
-            raise ValueError("judge: relevance scanning (clip) is not available yet; leave it off")
+        if self.relevance is not None and self.relevance not in RELEVANCE:
+            raise ValueError(
+                f"judge: relevance must be one of {', '.join(RELEVANCE)} or off, got {self.relevance!r:.40}"
+            )
+        if self.relevance is not None and not _text(self.relevance_model):
+            raise ValueError("judge: relevance: clip needs relevance_model, a local CLIP checkpoint folder")
+        if self.relevance_model is not None and not isinstance(self.relevance_model, str):
+            raise ValueError("judge: relevance_model must be a folder path")
+        value = self.relevance_threshold
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not -1 <= value <= 1:
+            raise ValueError("judge: relevance_threshold must be a cosine similarity in [-1, 1]")
         for name in ("fast_question", "box_question"):
             if not _text(getattr(self, name)):
                 raise ValueError(f"judge: {name} must be a non-empty template")
 
     def to_json(self) -> dict[str, Any]:
-        """Every parameter, defaults included (part of the pack hash).
+        """Every parameter, defaults included (part of the pack hash); the relevance scan's own parameters only when
+        it is on (an off scan changes no answer).
 
-        >>> JudgeParams().to_json()["high"]
-        0.8
+        >>> JudgeParams().to_json()["high"], "relevance_threshold" in JudgeParams().to_json()
+        (0.8, False)
         """
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+        off = () if self.relevance else ("relevance_model", "relevance_threshold")
+        return {name: getattr(self, name) for name in self.__dataclass_fields__ if name not in off}
 
 
 @dataclass(frozen=True)
@@ -230,8 +248,10 @@ class RuleDecision:
         score: P(violated): min over the OR-groups asked of max over each group's M(x, c), or the cascade's P(Yes).
         path: what decided it: ``relevance``, ``fast`` (M ≥ tau), ``debiased``, ``ablation`` or ``cascade``.
         preconditions: the preconditions scored, in order (a short-circuited rule lists only those asked).
-        regions: where the violation is, in original pixels (cascade answers of ``ground: true`` rules).
-        note: why, when the decision needs a word (an error, an unparseable rating).
+        regions: where the violation is, in original pixels (``ground: true`` rules: the cascade's answer or the box
+            question asked after a violation decided by the scores).
+        note: why, when the decision needs a word (an error, an unparseable rating, a relevance skip).
+        similarity: the CLIP cosine similarity of the image and the rule's objective, when relevance scanning ran.
         groups: the size of each OR-group of the rule's chain (None in records written before it was kept); with
             each precondition's ``group`` it lets scoring re-decide the rule from the recorded scores.
 
@@ -248,6 +268,7 @@ class RuleDecision:
     regions: tuple[Region, ...] = ()
     note: str = ""
     groups: tuple[int, ...] | None = None
+    similarity: float | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not _ID.fullmatch(self.id):
@@ -258,6 +279,9 @@ class RuleDecision:
             or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in self.groups)
         ):
             raise ValueError(f"rule {self.id}: groups {self.groups!r:.40} are not the sizes of its OR-groups")
+        similarity = self.similarity
+        if similarity is not None and not (_number(similarity) and -1 <= similarity <= 1):
+            raise ValueError(f"rule similarity {self.similarity!r:.40} is not a number in [-1, 1]")
         if self.decision not in DECISIONS:
             raise ValueError(f"rule decision {self.decision!r:.40} is not one of {', '.join(DECISIONS)}")
         if self.path not in PATHS:
@@ -266,7 +290,7 @@ class RuleDecision:
             raise ValueError(f"rule score {self.score!r:.40} is not a number in [0, 1]")
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "id": self.id,
             "decision": self.decision,
             "score": _round(self.score),
@@ -276,6 +300,9 @@ class RuleDecision:
             "note": self.note,
             "groups": None if self.groups is None else list(self.groups),
         }
+        if self.similarity is not None:  # written only by a relevance scan
+            out["similarity"] = float(self.similarity)
+        return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> RuleDecision:
@@ -294,6 +321,7 @@ class RuleDecision:
             regions=tuple(Region.from_json(r) for r in regions),
             note=str(data.get("note") or ""),
             groups=_sizes(data.get("groups")),
+            similarity=data.get("similarity"),
         )
 
 
@@ -302,10 +330,14 @@ def _sizes(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _probability(value: Any, none: bool = False) -> bool:
     if value is None:
         return none
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and 0 <= value <= 1
+    return _number(value) and 0 <= value <= 1
 
 
 def _round(value: float | None) -> float | None:

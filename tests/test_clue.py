@@ -238,7 +238,7 @@ def test_the_record_round_trips_its_rules() -> None:
         ("rules", [{"id": "R1", "text": "t", "objective": "o", "preconditions": [["a"]], "colour": 1}], "unknown"),
         ("judge", {"tau": 1.5}, "tau must be a number"),
         ("judge", {"ablate": "owlv2"}, "ablate must be one of"),
-        ("judge", {"relevance": "clip"}, "not available"),
+        ("judge", {"relevance": "clip", "relevance_model": "/no/such/clip"}, "/no/such/clip is not a folder"),
         ("judge", {"fast_question": "{{ inputs.secret }}"}, "judge.fast_question"),
         ("method", "reason", "judged by 'clue'"),
     ],

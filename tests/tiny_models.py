@@ -52,9 +52,10 @@ CORPUS = [
 ]
 
 
-def tokenizer(special: list[str], sentencepiece: bool = False, bos: str | None = None):
-    """A BPE tokenizer trained on ``CORPUS``: byte-level (GPT-2, Qwen) or, with ``sentencepiece``, Metaspace pieces
-    (``▁word``, as Llama and Gemma tokenizers); ``bos`` is added in front of every text, as Llama's tokenizer does."""
+def tokenizer(special: list[str], sentencepiece: bool = False, bos: str | None = None, corpus: list[str] | None = None):
+    """A BPE tokenizer trained on ``corpus`` (default ``CORPUS``): byte-level (GPT-2, Qwen) or, with
+    ``sentencepiece``, Metaspace pieces (``▁word``, as Llama and Gemma tokenizers); ``bos`` is added in front of every
+    text, as Llama's tokenizer does."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -70,7 +71,7 @@ def tokenizer(special: list[str], sentencepiece: bool = False, bos: str | None =
         trainer = trainers.BpeTrainer(
             vocab_size=400, special_tokens=special, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
         )
-    tok.train_from_iterator(CORPUS * 20, trainer)
+    tok.train_from_iterator((corpus or CORPUS) * 20, trainer)
     if bos is not None:
         bos_id = tok.token_to_id(bos)
         tok.post_processor = processors.TemplateProcessing(
@@ -89,12 +90,13 @@ def token_ids(tok) -> dict[str, int]:
     }
 
 
-def build_qwen(folder: Path, version: str = "2.5", seed: int = 0) -> Path:
-    """A tiny Qwen2-VL (``version="2"``), Qwen2.5-VL (``"2.5"``) or Qwen3-VL (``"3"``) checkpoint in ``folder``."""
+def build_qwen(folder: Path, version: str = "2.5", seed: int = 0, corpus: list[str] | None = None) -> Path:
+    """A tiny Qwen2-VL (``version="2"``), Qwen2.5-VL (``"2.5"``) or Qwen3-VL (``"3"``) checkpoint in ``folder``
+    (its tokenizer trained on ``corpus``, default ``CORPUS``)."""
     import torch
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
-    tok = tokenizer(QWEN_SPECIAL)
+    tok = tokenizer(QWEN_SPECIAL, corpus=corpus)
     tok.pad_token, tok.eos_token = "<|endoftext|>", "<|im_end|>"
     tok.chat_template = QWEN_TEMPLATE
     ids = {s: tok.convert_tokens_to_ids(s) for s in QWEN_SPECIAL}
@@ -230,4 +232,43 @@ def build_paligemma(folder: Path, seed: int = 0) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(folder)
     processor.save_pretrained(folder)
+    return folder
+
+
+CLIP_SPECIAL = ["<|startoftext|>", "<|endoftext|>"]
+
+
+def build_clip(folder: Path, seed: int = 0) -> Path:
+    """A tiny CLIP checkpoint (2-layer text and vision towers, 56-px images, 16-d projections) with a byte-level
+    tokenizer that writes ``<|startoftext|> … <|endoftext|>`` and pads with ``<|endoftext|>``, as CLIP's does."""
+    import torch
+    from tokenizers import processors
+    from transformers import CLIPConfig, CLIPModel
+    from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
+
+    tok = tokenizer(CLIP_SPECIAL)
+    tok.bos_token, tok.eos_token, tok.pad_token = CLIP_SPECIAL[0], CLIP_SPECIAL[1], CLIP_SPECIAL[1]
+    bos, eos = tok.bos_token_id, tok.eos_token_id
+    tok.backend_tokenizer.post_processor = processors.TemplateProcessing(
+        single=f"{CLIP_SPECIAL[0]} $A {CLIP_SPECIAL[1]}",
+        special_tokens=[(CLIP_SPECIAL[0], bos), (CLIP_SPECIAL[1], eos)],
+    )
+    text = {
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "max_position_embeddings": 64,
+        "vocab_size": len(tok),
+        "bos_token_id": bos,
+        "eos_token_id": eos,
+        "pad_token_id": eos,
+    }
+    vision = {k: v for k, v in VISION_TOWER.items()}
+    torch.manual_seed(seed)
+    model = CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=16)).eval()
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+    CLIPImageProcessorPil(size={"shortest_edge": 56}, crop_size={"height": 56, "width": 56}).save_pretrained(folder)
     return folder

@@ -221,10 +221,16 @@ class LocalBackend(Backend):
             self._vocabularies[key] = verdict_vocabulary(self.inputs.tokenizer, answers)
         return self._vocabularies[key]
 
+    def answer_gap(self, answers: Mapping[str, str] | None) -> str | None:
+        """Why this tokenizer cannot score ``answers`` (a Yes/No question without a Yes or a No token), else None."""
+        from grounddefake.local.scoring import is_yes_no, yes_no_gap
+
+        return yes_no_gap(self.vocabulary(answers)) if is_yes_no(answers) else None
+
     def _generate(self, requests: Sequence[Request]) -> list[Completion]:
         from transformers import GenerationConfig, LogitsProcessorList
 
-        from grounddefake.local.scoring import StepRecorder
+        from grounddefake.local.scoring import StepRecorder, is_yes_no
 
         torch = self.torch
         start = time.perf_counter()
@@ -252,6 +258,7 @@ class LocalBackend(Backend):
             bos_token_id=tokenizer.bos_token_id,
         )
         recorder = StepRecorder(self.vocabulary(requests[0].answers), self.options.top_logprobs)
+        one_step = params.max_tokens == 1 and is_yes_no(requests[0].answers)  # CLUE's M(x, c): the one position
         if sample:  # one request at a time: its own stream, from its seed and its content
             torch.manual_seed(request_seed(requests[0]))
         with torch.inference_mode():
@@ -282,7 +289,7 @@ class LocalBackend(Backend):
                     usage=Usage(int(batch["attention_mask"][row].sum()), len(tokens)),
                     latency_s=elapsed / len(requests),
                     finish_reason="length" if len(tokens) >= request.params.max_tokens else "stop",
-                    score=recorder.verdict_score(row, tokens, self._after_thinking(tokens)),
+                    score=recorder.verdict_score(row, tokens, self._after_thinking(tokens), first=one_step),
                 )
             )
         return completions

@@ -1,4 +1,9 @@
-"""The CLUE judge of a rule pack: one image, every rule, fast → debiased → ablation → cascade.
+"""The CLUE judge of a rule pack: one image, every rule, relevance → fast → debiased → ablation → cascade.
+
+With ``relevance: clip``, the CLIP similarity of the image and each rule's objective is computed first
+(:mod:`grounddefake.judges.relevance`): a rule below ``relevance_threshold`` is ``not_violated`` by path
+``relevance`` with no request; the others go on as below, their similarity recorded. A scan that fails makes every
+rule ``unknown`` (asked again on resume).
 
 For each rule, its OR-groups are asked in order and each precondition c of a group is scored by one request with
 ``max_tokens: 1`` and log-probabilities: M(x, c) = p(Yes) / (p(Yes) + p(No)). Then:
@@ -9,7 +14,9 @@ For each rule, its OR-groups are asked in order and each precondition c of a gro
   d > high·(1 − M(None,c)) → met, else undecided;
 - ``ablate: own-box``: an undecided precondition's object box is asked for (the pack's convention), blanked in the
   image's mean colour and c scored again; M(x,c) − M(x∖box,c) > ablation_margin → met;
-- no Yes/No probability at all (no log-probabilities, no Yes/No among them) → undecided, the reason noted.
+- no Yes/No probability at all (no log-probabilities, no Yes/No among them) → undecided, the reason noted; a
+  backend that can never score Yes/No (a local tokenizer without a Yes or a No token,
+  :meth:`~grounddefake.backend_interface.Backend.answer_gap`) is not asked the questions at all.
 
 Short circuit: an OR-group stops at its first met precondition; a group whose preconditions are all unmet decides the
 rule ``not_violated`` and the later groups are not asked. A rule with a met precondition in every group is
@@ -31,6 +38,7 @@ from grounddefake.images import PreparedImage
 from grounddefake.json_recovery import iter_json
 from grounddefake.judges.ablation import blank_box
 from grounddefake.judges.baselines import BaselineMemo
+from grounddefake.judges.relevance import scan
 from grounddefake.judges.yes_no import YES_NO, yes_no_word, yes_probability
 from grounddefake.parsing import parse_with_transform
 from grounddefake.prompt_pack import ImagePart, Message, PromptPack, TextPart, render_template
@@ -77,7 +85,21 @@ async def judge_image(
     """
     memo = new_baselines() if baselines is None else baselines  # an empty memo is falsy: test for None
     session = _Session(caller, pack, prepared, convention, params, memo, inputs)
-    decisions = [await session.rule(rule) for rule in pack.rules]
+    judge = session.judge
+    try:
+        similarities, failed = await _relevance(judge, prepared, pack.rules), ""
+    except Exception as exc:  # a broken CLIP checkpoint is data too: every rule unknown, asked again on resume
+        similarities, failed = {}, f"request failed: relevance scan: {type(exc).__name__}: {exc}"[:MAX_NOTE]
+    decisions = []
+    for rule in pack.rules:
+        similarity = similarities.get(rule.id)
+        if failed:
+            decisions.append(RuleDecision(rule.id, "unknown", None, "relevance", note=failed))
+        elif similarity is not None and similarity < judge.relevance_threshold:
+            note = f"CLIP similarity {similarity:.4f} < relevance_threshold {judge.relevance_threshold}: not asked"
+            decisions.append(RuleDecision(rule.id, "not_violated", None, "relevance", note=note, similarity=similarity))
+        else:
+            decisions.append(replace(await session.rule(rule), similarity=similarity))
     verdict = image_verdict(pack.rules, decisions, session.replies, prepared.transform.original_size)
     verdict = replace(verdict, requests=len(session.completions))
     return Judged(verdict, tuple(session.completions), bool(session.completions) and session.cached)
@@ -143,12 +165,19 @@ class _Session:
         self.replies: list[str] = []
         self.cached = True
         self.size = prepared.transform.input_size
+        self.gap = caller.backend.answer_gap(YES_NO)
 
-    async def send(self, messages: Sequence[Message], image: PreparedImage | None, max_tokens: int) -> Completion:
-        """One request of this image. Raises _Failed when it fails."""
+    async def send(
+        self,
+        messages: Sequence[Message],
+        image: PreparedImage | None,
+        max_tokens: int,
+        answers: Mapping[str, str] | None = None,
+    ) -> Completion:
+        """One request of this image (``answers``: YES_NO for a Yes/No answer). Raises _Failed when it fails."""
         params = replace(self.params, max_tokens=max_tokens)
         images = (image,) if image is not None else ()
-        request = Request(tuple(messages), images, self.convention, None, params, YES_NO if max_tokens == 1 else None)
+        request = Request(tuple(messages), images, self.convention, None, params, answers)
         completion, hit = await _complete(self.caller, request)
         self.completions.append(completion)
         self.cached = self.cached and hit
@@ -159,8 +188,10 @@ class _Session:
         return render_template(self.judge.fast_question, {"content": content}, where)
 
     async def fast(self, content: str, image: PreparedImage) -> tuple[float | None, str]:
+        if self.gap:
+            return None, self.gap
         message = Message("user", (ImagePart(), TextPart(self.question(content))))
-        return yes_probability(await self.send([message], image, 1))
+        return yes_probability(await self.send([message], image, 1, YES_NO))
 
     async def baseline(self, content: str) -> Baseline:
         question = self.question(content)
@@ -287,7 +318,8 @@ class _Session:
         try:
             for turn in range(len(self.pack.turns)):
                 messages.append(self.pack.render_turn(turn, self.size, replies, self.convention, self.inputs, rule))
-                last = await self.send(messages, self.prepared, self.params.max_tokens)
+                rating = turn == len(self.pack.turns) - 1  # a local model scores its rating's Yes / No tokens
+                last = await self.send(messages, self.prepared, self.params.max_tokens, YES_NO if rating else None)
                 replies.append(last.text)
                 messages.append(Message("assistant", (TextPart(last.text),)))
         except _Failed as exc:
@@ -298,12 +330,21 @@ class _Session:
         if rating is None:
             note = "the cascade's answer has no rating Yes or No"
             return RuleDecision(rule.id, "unknown", None, "cascade", flat, note=note)
-        score, _ = yes_probability(last) if last.logprobs or last.score is not None else (None, "")
+        scored = (last.logprobs or last.score is not None) and not self.gap
+        score, _ = yes_probability(last) if scored else (None, "")
         regions: tuple[Region, ...] = ()
         if rating and rule.ground:
             regions = parse_with_transform(last.text, self.convention, self.prepared.transform).regions
         decision = "violated" if rating else "not_violated"
         return RuleDecision(rule.id, decision, score, "cascade", flat, regions)  # type: ignore[arg-type]
+
+
+async def _relevance(judge: JudgeParams, prepared: PreparedImage, rules: Sequence[Rule]) -> dict[str, float]:
+    """Rule id → cos(image, objective) when the pack scans relevance, else nothing."""
+    if judge.relevance is None or judge.relevance_model is None:
+        return {}
+    values = await scan(judge.relevance_model, prepared.pixels, [r.objective for r in rules])
+    return {rule.id: value for rule, value in zip(rules, values, strict=True)}
 
 
 def chain_score(asked: Sequence[Sequence[PreconditionScore]]) -> float | None:

@@ -236,6 +236,11 @@ class PaliGemmaInputs(ModelInputs):
             last = users[-1].parts if users else ()
             own = [Image.fromarray(request.images[p.index].pixels) for p in last if isinstance(p, ImagePart)]
             own = own or request_images(request)[:1]  # PaliGemma always looks at the image
+            if not own:
+                raise BackendError(
+                    "PaliGemma answers only about an image: it cannot be asked a question without one (such as the "
+                    "CLUE judge's text-only baseline)"
+                )
             prefix = " ".join(p.text.strip() for p in last if isinstance(p, TextPart))
             texts.append(token * len(own) + prefix)
             images.append(own)

@@ -4,7 +4,9 @@ The verdict vocabulary is resolved from the tokenizer, never hard-coded: every t
 a verdict word ("fake", " Fake", '"real', ...) or one of a pack's short answers ("yes", "No"). While the model
 generates, :class:`StepRecorder` keeps, per step, the log-probability of the token chosen, the top alternatives and
 the probability mass of each verdict label. The verdict step is the first generated token
-in that vocabulary; P(fake) is its fake mass renormalised over the verdict vocabulary.
+in that vocabulary; P(fake) is its fake mass renormalised over the verdict vocabulary. A Yes/No question asked for one
+token (the CLUE judge's fast score) is scored at that one step, whatever token the model chose there: CLUE's
+M(x, c) is the Yes mass of the first output position renormalised over the Yes and No tokens.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ def verdict_vocabulary(tokenizer: Any, answers: Mapping[str, str] | None = None)
     score). The whole vocabulary is walked, so word pieces that encoding a word never produces (SentencePiece's ``fake``
     without its ``▁``, as after a quote) count too. A token that would stand for both labels is left out.
     """
-    if answers and set(answers.values()) <= set(YES_NO_SLOTS):  # a Yes/No question: its own words, nothing else
+    if answers and is_yes_no(answers):  # a Yes/No question: its own words, nothing else
         words = {k.lower(): YES_NO_SLOTS[v] for k, v in answers.items()}
     else:
         words = {**VERDICT_WORDS, **{k.lower(): v for k, v in (answers or {}).items()}}
@@ -69,6 +71,21 @@ def verdict_vocabulary(tokenizer: Any, answers: Mapping[str, str] | None = None)
             found[label].add(token_id)
     both = found["real"] & found["fake"]
     return VerdictVocabulary(tuple(sorted(found["real"] - both)), tuple(sorted(found["fake"] - both)))
+
+
+def is_yes_no(answers: Mapping[str, str] | None) -> bool:
+    """Whether ``answers`` are those of a Yes/No question (every answer maps to ``yes`` or ``no``).
+
+    >>> is_yes_no({"yes": "yes", "no": "no"}), is_yes_no({"yes": "fake", "no": "real"}), is_yes_no(None)
+    (True, False, False)
+    """
+    return bool(answers) and set(answers.values()) <= set(YES_NO_SLOTS)  # type: ignore[union-attr]
+
+
+def yes_no_gap(vocabulary: VerdictVocabulary) -> str | None:
+    """Why a Yes/No question's vocabulary (Yes in the ``fake`` slot) cannot give P(Yes), else None."""
+    missing = [word for word, ids in (("Yes", vocabulary.fake), ("No", vocabulary.real)) if not ids]
+    return f"the tokenizer has no token spelling {' or '.join(missing)}" if missing else None
 
 
 class StepRecorder(LogitsProcessor):
@@ -111,17 +128,23 @@ class StepRecorder(LogitsProcessor):
             )
             self._previous = None
 
-    def verdict_score(self, row: int, tokens: Sequence[int], start: int = 0) -> float | None:
+    def verdict_score(self, row: int, tokens: Sequence[int], start: int = 0, first: bool = False) -> float | None:
         """P(fake) at the first of ``tokens`` (row ``row``'s generated tokens) from ``start`` on (after a thinking
-        model's reasoning) that is a verdict token."""
+        model's reasoning) that is a verdict token; with ``first``, at step ``start`` whatever token it chose (also
+        when it chose to stop)."""
         if not self.verdict_mass:
             return None
+        if first:
+            return self._renormalised(row, start) if start < len(self.verdict_mass) else None
         ids = self.vocabulary.ids
         for step, token in enumerate(tokens):
             if step >= start and token in ids and step < len(self.verdict_mass):
-                real, fake = (float(v) for v in self.verdict_mass[step][row])
-                return 1.0 / (1.0 + math.exp(real - fake)) if math.isfinite(real - fake) else float(fake > real)
+                return self._renormalised(row, step)
         return None
+
+    def _renormalised(self, row: int, step: int) -> float:
+        real, fake = (float(v) for v in self.verdict_mass[step][row])
+        return 1.0 / (1.0 + math.exp(real - fake)) if math.isfinite(real - fake) else float(fake > real)
 
     def token_logprobs(self, row: int, tokens: Sequence[int], decode: Any) -> tuple[TokenLogprob, ...]:
         """Row ``row``'s generated tokens with their log-probabilities and top alternatives."""

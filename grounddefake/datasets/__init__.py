@@ -2,7 +2,8 @@
 
 ``load_dataset(path)`` detects the format from the folder layout or the file's structure; ``format=NAME`` names it.
 Formats (``FORMATS``): the grounddefake manifest, class folders, image + mask folder pairs, IMDL-BenCo JSON, COCO,
-SynthScars, LOKI, FakeXplained, LLaVA conversations, Expl-AIGI-Eval / RichHF, and a plain folder of unlabelled images.
+SynthScars, LOKI, FakeXplained, LLaVA conversations, ICM-Instruct (by image or by question), Expl-AIGI-Eval /
+RichHF, and a plain folder of unlabelled images.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from grounddefake.datasets import annotation_files, folders, hf
+from grounddefake.datasets import annotation_files, folders, hf, icm
 from grounddefake.datasets.manifest import Dataset, DatasetError, read_manifest
 from grounddefake.resources import demo_manifest
 
@@ -34,6 +35,14 @@ FORMATS: dict[str, tuple[str, Callable[[Path], Dataset]]] = {
     "llava": (
         "LLaVA conversation JSON (FakeClue, ICM-Instruct): label field, else the answer's verdict",
         annotation_files.read_llava,
+    ),
+    "icm-instruct": (
+        "ICM-Instruct LLaVA JSON by image: safe iff the category or file name says normal / not-sexy, else unsafe",
+        icm.read_icm_instruct,
+    ),
+    "icm-qa": (
+        "ICM-Instruct LLaVA JSON by question: its multiple-choice, Yes/No and explanation items (MQA, MEQ)",
+        icm.read_icm_qa,
     ),
     "expl-aigi": ("Expl-AIGI-Eval / RichHF JSONL (heatmap PNG + score)", annotation_files.read_expl_aigi),
     "hf": ("Hugging Face parquet files or a save_to_disk folder (SID-Set columns; needs the 'hf' extra)", hf.read_hf),

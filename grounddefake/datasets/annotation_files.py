@@ -6,7 +6,8 @@ Data section lists them).
 - ``synthscars``: LEGION's SynthScars (fully synthetic; one flat polygon list per phrase).
 - ``loki``: LOKI (UTF-16 JSON); open-ended items carry regions ``[x, y, w, h]``; yes/no items carry their label.
 - ``fakexplained``: FakeXplained JSONL (``objects.bbox`` in pixels, ``objects.ref`` their descriptions).
-- ``llava``: LLaVA conversation JSON (FakeClue, ICM-Instruct): the ``label`` field, else the verdict of the answer.
+- ``llava``: LLaVA conversation JSON (FakeClue): the ``label`` field, else the verdict of the answer.
+- ``icm-instruct`` / ``icm-qa``: ICM-Instruct's LLaVA JSON by image or by question (:mod:`grounddefake.datasets.icm`).
 - ``expl-aigi``: Expl-AIGI-Eval / RichHF JSONL: a heatmap PNG and a score per generated image.
 
 One bad entry costs only itself (:mod:`grounddefake.datasets.entries`): every reader keeps each usable entry and
@@ -21,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from grounddefake.datasets import icm
 from grounddefake.datasets.coco import read_coco
 from grounddefake.datasets.common import IMAGE_EXTENSIONS as IMAGE_SUFFIXES
 from grounddefake.datasets.common import find_under, first_line_keys, read_json, read_jsonl
@@ -256,7 +258,7 @@ def detect_file(path: Path, guess: bool = True) -> str | None:
         if "image_path" in first:
             return "loki"
         if "conversations" in first and "image" in first:
-            return "llava"
+            return "icm-instruct" if icm.looks_like_icm(first) else "llava"
         inner = next(iter(first.values()), None)
         if isinstance(inner, Mapping) and "img_file_name" in inner:
             return "synthscars"
@@ -273,10 +275,16 @@ def annotation_file_in(folder: Path, fmt: str | None = None) -> Path | None:
     ]
     if len(candidates) > 8:
         return None
-    found = [p for p in candidates if (detected := detect_file(p, guess=False)) and fmt in (None, detected)]
+    found = [
+        p
+        for p in candidates
+        if (detected := detect_file(p, guess=False)) and fmt in (None, detected, *SAME_FILE.get(detected, ()))
+    ]
     return found[0] if len(found) == 1 else None
 
 
+SAME_FILE = {"icm-instruct": ("icm-qa", "llava")}
+"""Formats that read a file detected as another: an ICM-Instruct JSON by question, or as plain LLaVA."""
 READERS = {
     "imdl-json": read_imdl_json,
     "coco": read_coco,
@@ -285,4 +293,6 @@ READERS = {
     "fakexplained": read_fakexplained,
     "llava": read_llava,
     "expl-aigi": read_expl_aigi,
+    "icm-instruct": icm.read_icm_instruct,
+    "icm-qa": icm.read_icm_qa,
 }

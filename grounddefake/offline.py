@@ -17,6 +17,7 @@ from grounddefake.caller import RequestStats
 from grounddefake.datasets import DatasetError, fingerprint, load_dataset
 from grounddefake.images import image_size_of
 from grounddefake.label_space import space_from_truth
+from grounddefake.moderation import check_judge, moderation_metrics
 from grounddefake.overlay_pass import draw_overlays
 from grounddefake.pipeline import PredictionOutcome, Problem
 from grounddefake.records import SampleScore, record_size, skip_reason
@@ -41,6 +42,10 @@ def score(
     overlay_size: int | None = None,
     data_format: str | None = None,
     positive: str | None = None,
+    judge_model: str | None = None,
+    judge_base_url: str | None = None,
+    judge_api_key_env: str | None = None,
+    judge_prompt: str = "meq-judge",
 ) -> dict[str, Any]:
     """Score a predictions file made anywhere against a dataset; with ``out``, write a full run directory there
     (config, predictions, samples, metrics, overlays, report.md, report.html), which ``report`` and ``compare`` read.
@@ -54,12 +59,16 @@ def score(
         overlays: which overlays to draw into ``out`` (``none``, ``mistakes``, ``all``).
         positive: the positive class (default ``fake``); another one (``unsafe``) makes the labels those of the
             ground truth plus it.
+        judge_model, judge_base_url, judge_api_key_env, judge_prompt: the LLM judge that scores explanations
+            (MEQ, ``metrics.json → moderation``), on its own OpenAI-compatible endpoint; its requests are cached.
 
     Raises:
         FileNotFoundError: no such predictions file.
         RunDirectoryError: ``out`` is an eval run directory (its config would be replaced), or is being written.
     """
     source = Path(predictions)
+    if source.is_dir():  # a run directory: its predictions
+        source = source / "predictions.jsonl"
     if not source.is_file():
         raise FileNotFoundError(f"{predictions}: no such predictions file")
     dataset = load_dataset(data, data_format)
@@ -91,7 +100,12 @@ def score(
         overlay_size=overlay_size or DEFAULT_OVERLAY_SIZE,
         model=None,
         positive=positive,
+        judge_model=judge_model,
+        judge_base_url=judge_base_url,
+        judge_api_key_env=judge_api_key_env,
+        judge_prompt=judge_prompt,
     )
+    check_judge(options)
     ordered = {s.id: records[s.id] for s in samples if s.id in records}
     if out is None:
         scores = score_records(
@@ -103,7 +117,14 @@ def score(
             bootstrap=bootstrap,
             space=space,
         )
-        return {**scores.metrics, "n_unmatched_predictions": n_unmatched, **data_problems_json(dataset.problems)}
+        moderation = moderation_metrics(samples, ordered, options)
+        extra = {} if moderation is None else {"moderation": moderation}
+        return {
+            **scores.metrics,
+            **extra,
+            "n_unmatched_predictions": n_unmatched,
+            **data_problems_json(dataset.problems),
+        }
     target = RunDir.at(out)
     if target.has_config() and target.read_config().get("kind", "eval") != "score":
         raise RunDirectoryError(f"{out} is the run directory of an eval: score into another --out")

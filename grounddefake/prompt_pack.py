@@ -136,7 +136,7 @@ class PromptPack:
     name: str
     version: str
     description: str
-    task: Literal["verdict", "grounded", "rules"]
+    task: Literal["verdict", "grounded", "rules", "judge"]
     convention: str | None
     schema: Mapping[str, Any] | None
     system: str | None

@@ -8,8 +8,9 @@ Pack fields::
     name: grounded                 # required, [a-z0-9_-]+
     version: 1                     # required
     description: ...               # required
-    task: grounded                 # required: "verdict" (label + rationale), "grounded" (+ regions) or "rules"
-                                   # (a rule pack: rules, method, judge; see grounddefake.rule_packs)
+    task: grounded                 # required: "verdict" (label + rationale), "grounded" (+ regions), "rules"
+                                   # (a rule pack: rules, method, judge; see grounddefake.rule_packs) or "judge"
+                                   # (an LLM judge of explanations, used in scoring; see grounddefake.judge_packs)
     convention: norm1000           # box convention the prompt asks for (required when task is grounded);
                                    # "native": the model family's own format (its preset's convention)
     schema: {...}                  # optional JSON schema of the answer
@@ -41,6 +42,7 @@ import yaml
 from jinja2 import TemplateError, nodes
 
 from grounddefake.interop import MllmDefakeError, pack_data_from_mllm_defake
+from grounddefake.judge_packs import check_judge, rehearse_judge_pack
 from grounddefake.label_space import REAL_FAKE, SAFE_UNSAFE, LabelSpace, LabelSpaceError
 from grounddefake.prompt_pack import (
     MAX_INPUT_CHARS,
@@ -80,7 +82,7 @@ __all__ = [
     "pack_from_mapping",
 ]
 
-TASKS = ("verdict", "grounded", "rules")
+TASKS = ("verdict", "grounded", "rules", "judge")
 _FIELDS = {
     "name",
     "version",
@@ -237,7 +239,7 @@ def pack_from_mapping(data: Any, source: str) -> PromptPack:
         raise fail("turns", "must be a non-empty list")
     turns = []
     for i, raw in enumerate(raw_turns):
-        default: Placement = placement if i == 0 else "none"
+        default: Placement = placement if i == 0 and task != "judge" else "none"
         if isinstance(raw, str):
             turns.append(Turn(raw, default))
         elif isinstance(raw, Mapping) and isinstance(raw.get("text"), str):
@@ -249,7 +251,9 @@ def pack_from_mapping(data: Any, source: str) -> PromptPack:
             turns.append(Turn(raw["text"], image))
         else:
             raise fail(f"turns[{i}]", "must be text or a mapping with 'text'")
-    if not any(t.image != "none" for t in turns):
+    if task == "judge":
+        check_judge(data, turns, fail)
+    elif not any(t.image != "none" for t in turns):
         raise fail("turns", "no turn shows the image")
     inputs = _declared_inputs(data.get("inputs"), fail)
     templates = {"system": system} if system else {}
@@ -311,6 +315,9 @@ def rehearse(pack: PromptPack) -> None:
     Raises:
         PromptPackError: a template cannot be rendered.
     """
+    if pack.task == "judge":
+        rehearse_judge_pack(pack)
+        return
     convention = REHEARSAL_CONVENTION if pack.convention == NATIVE else None
     inputs = {name: "example" for name in pack.inputs}
     pack.render_system(REHEARSAL_SIZE, convention, inputs)

@@ -3,8 +3,9 @@
 ``config.json`` stores it under ``options`` (what was asked), beside what the run resolved it to (the model's id, the
 pack's hash, the convention, the dataset's fingerprint). :meth:`RunConfig.from_config` reads that back, from the
 current schema or the first one (flat keys), so ``resume`` is ``evaluate(RunConfig.from_config(config))``.
-Credentials in a ``base_urls`` entry are never written (``http://***@host/v1``, ``?api-key=***``): such a run is
-continued by giving the full URL again to ``eval`` with the same ``--out``; ``resume`` says so.
+Credentials in a ``base_urls`` entry or in ``judge_base_url`` are never written (``http://***@host/v1``,
+``?api-key=***``): such a run is continued by giving the full URL again to ``eval`` with the same ``--out``;
+``resume`` says so.
 """
 
 from __future__ import annotations
@@ -87,6 +88,10 @@ class RunConfig:
         overlay_size: the long side of a drawn overlay, at most (pixels).
         side_by_side: overlays as ground truth | prediction.
         positive: the positive class the metrics use, overriding the pack's (one of its labels).
+        judge_model, judge_base_url, judge_api_key_env: the LLM judge of explanations (MEQ) that scoring asks, on
+            its own OpenAI-compatible endpoint (the URL written with its credentials redacted; the key's variable
+            named, never its value); None: no judge.
+        judge_prompt: the judge's pack (a ``task: judge`` pack; default ``meq-judge``).
     """
 
     data: str = "demo"
@@ -118,6 +123,10 @@ class RunConfig:
     overlay_size: int = DEFAULT_OVERLAY_SIZE
     side_by_side: bool = False
     positive: str | None = None
+    judge_model: str | None = None
+    judge_base_url: str | None = None
+    judge_api_key_env: str | None = None
+    judge_prompt: str = "meq-judge"
 
     def __post_init__(self) -> None:
         checks = (
@@ -169,6 +178,8 @@ class RunConfig:
                 value = None if value is None else f"{value[0]}/{value[1]}"
             elif f.name == "base_urls":
                 value = [redact_url(url) for url in value]
+            elif f.name == "judge_base_url" and value is not None:
+                value = redact_url(value)
             out[f.name] = value
         return out
 

@@ -23,6 +23,7 @@ from grounddefake.caller import Caller, RequestStats, RetryPolicy
 from grounddefake.datasets import Dataset, fingerprint, load_dataset
 from grounddefake.datasets.manifest import MAX_LISTED_PROBLEMS
 from grounddefake.label_space import LabelSpaceError, space_of
+from grounddefake.moderation import check_judge, moderation_metrics
 from grounddefake.overlay_pass import draw_overlays
 from grounddefake.pipeline import PredictionOutcome, Problem, predict_samples, resolve_convention, run_blocking
 from grounddefake.prompts import PromptPack, PromptPackError, SampleInputError, load_pack
@@ -202,6 +203,7 @@ def _evaluate(
 ) -> RunResult:
     if pack is None and options.prompt is not None:  # a pack the sandbox refuses fails before any file is written
         pack = load_pack(options.prompt)
+    check_judge(options)  # so does a judge of explanations that cannot be used
     if options.out is None:  # a new folder: named after the model, so the model is made first
         backend = backend or _backend(options, pack)
         options = options.replace(out=str(default_run_dir(backend.model, options.data)))
@@ -221,6 +223,8 @@ def _evaluate_locked(
 ) -> RunResult:
     task = "grounded" if options.with_boxes else "verdict"
     pack = pack or load_pack(options.prompt or backend.prompt_defaults.get(task, task))
+    if pack.task == "judge":
+        raise PromptPackError(f"'{pack.name}' is a judge pack: it scores explanations with --judge-model, not --prompt")
     grounds = pack.task == "grounded" or any(rule.ground for rule in pack.rules)
     if options.with_boxes and not grounds:
         raise PromptPackError(
@@ -305,6 +309,9 @@ def finish_run(
         space=space_of(config.get("labels"), config.get("positive")),
     )
     metrics = dict(scores.metrics)
+    moderation = moderation_metrics(samples, outcome.records, options)  # MQA, and MEQ by the judge
+    if moderation is not None:
+        metrics["moderation"] = moderation
     metrics["skipped"] = [{"id": p.id, "reason": p.reason} for p in outcome.problems]
     metrics.update(data_problems_json(data_problems))
     metrics["seconds"] = round(outcome.seconds, 3)

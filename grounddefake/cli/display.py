@@ -69,6 +69,13 @@ def metrics_table(metrics: dict[str, Any]) -> Table:
         if loc.get("n_real"):
             negative = "real" if positive == "fake" else "negative"
             row(loc, "real_fp_rate", f"{negative} images with a region", f"{loc['n_real']} {negative}")
+    moderation = metrics.get("moderation") or {}
+    if moderation.get("mqa"):
+        q = moderation["mqa"]
+        row(q, "accuracy", "MQA accuracy (first letter)", f"{q['n']} questions, {q['n_unanswered']} unanswered")
+    if moderation.get("meq"):
+        e = moderation["meq"]
+        row(e, "meq", "MEQ (judge, mean / 100)", f"{e['n_scored']} of {e['n']} explanations scored")
     row({"n": metrics.get("n_errors", 0)}, "n", "failed requests", "")
     if metrics.get("skipped"):
         row({"n": len(metrics["skipped"])}, "n", "skipped (unreadable)", "")

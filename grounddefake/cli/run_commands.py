@@ -92,6 +92,14 @@ def eval_command(
     max_new_tokens: int = max_tokens_option(),
     temperature: float = typer.Option(0.0, "--temperature", min=0.0, help="0: greedy (default); above: sampled."),
     seed: int = typer.Option(0, "--seed", help="Seed of sampled answers (and of servers that take one)."),
+    judge_model: str | None = typer.Option(
+        None, "--judge-model", help="An LLM judge of explanations (MEQ), any OpenAI-compatible model (scoring)."
+    ),
+    judge_base_url: str | None = typer.Option(None, "--judge-base-url", help="The judge's endpoint."),
+    judge_api_key_env: str | None = typer.Option(
+        None, "--judge-api-key-env", help="Environment variable holding the judge's API key."
+    ),
+    judge_prompt: str = typer.Option("meq-judge", "--judge-prompt", help="The judge's pack (task: judge)."),
     device: str = device_option(),
     dtype: str = dtype_option(),
     batch_size: int | None = batch_option(),
@@ -153,6 +161,10 @@ def eval_command(
                 overlay_size=overlay_size,
                 side_by_side=side_by_side,
                 positive=positive,
+                judge_model=judge_model,
+                judge_base_url=judge_base_url,
+                judge_api_key_env=judge_api_key_env,
+                judge_prompt=judge_prompt,
             )
             options = apply_suite(options)
             dataset = load_dataset(options.data, options.data_format)  # read once: counted here, used by the run
@@ -214,7 +226,9 @@ def data_problems(metrics: dict[str, Any]) -> None:
 
 @app.command("score")
 def score_command(
-    predictions: Path = typer.Option(..., "--predictions", help="A predictions.jsonl (each line: id, label, ...)."),
+    predictions: Path = typer.Option(
+        ..., "--predictions", help="A predictions.jsonl (each line: id, label, ...), or a run directory (its own)."
+    ),
     data: str = typer.Option(..., "--data", help="The dataset the predictions answer."),
     out_dir: Path | None = typer.Option(
         None, "--out", help="Write a run directory here (config, metrics, samples, reports, overlays)."
@@ -228,6 +242,14 @@ def score_command(
     positive: str | None = typer.Option(
         None, "--positive", help="The positive class of the metrics (default: the pack's; fake for real/fake)."
     ),
+    judge_model: str | None = typer.Option(
+        None, "--judge-model", help="An LLM judge of explanations (MEQ), any OpenAI-compatible model (scoring)."
+    ),
+    judge_base_url: str | None = typer.Option(None, "--judge-base-url", help="The judge's endpoint."),
+    judge_api_key_env: str | None = typer.Option(
+        None, "--judge-api-key-env", help="Environment variable holding the judge's API key."
+    ),
+    judge_prompt: str = typer.Option("meq-judge", "--judge-prompt", help="The judge's pack (task: judge)."),
 ) -> None:
     """Score predictions made anywhere against a dataset (the same code as eval); prints the table and, with --out,
     writes a run directory that `report` and `compare` read."""
@@ -245,6 +267,10 @@ def score_command(
             overlay_size=overlay_size,
             data_format=data_format,
             positive=positive,
+            judge_model=judge_model,
+            judge_base_url=judge_base_url,
+            judge_api_key_env=judge_api_key_env,
+            judge_prompt=judge_prompt,
         )
     except (*USER_ERRORS, ValueError) as exc:
         raise fail(exc) from None

@@ -305,3 +305,15 @@ def test_mqa_per_kind_is_not_the_total_repeated() -> None:
 def test_unparseable_judge_answers_are_unscored_with_a_reason(answer: str, reason: str) -> None:
     scores, why = parse_scores(answer)
     assert scores is None and reason in why
+
+
+def test_a_judge_url_recorded_without_its_credentials_is_asked_for_again() -> None:
+    from grounddefake.judges.meq import JudgeEndpoint, JudgeUnavailableError, judge_backend
+    from grounddefake.run_config import RunConfig
+
+    options = RunConfig(judge_model="j", judge_base_url=f"http://user:{JUDGE_PASSWORD}@127.0.0.1:9/v1")
+    recorded = RunConfig.from_json(options.to_json())
+    assert recorded.judge_base_url == "http://***@127.0.0.1:9/v1"
+    assert JUDGE_PASSWORD not in json.dumps(options.to_json())
+    with pytest.raises(JudgeUnavailableError, match="full URL again"):
+        judge_backend(JudgeEndpoint("j", recorded.judge_base_url))

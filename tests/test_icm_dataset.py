@@ -141,3 +141,10 @@ def test_a_bad_item_costs_only_itself(icm_json: Path, fmt: str) -> None:
     dataset = load_dataset(icm_json, fmt)
     assert len(dataset) == (4 if fmt == "icm-instruct" else 12)
     assert any("outside.png" in p for p in dataset.problems) and any("has no image" in p for p in dataset.problems)
+
+
+def test_inspect_does_not_call_the_questions_of_one_image_duplicates(icm_json: Path) -> None:
+    from grounddefake.datasets.inspection import inspect_dataset
+
+    inspection = inspect_dataset(load_dataset(icm_json, "icm-qa"))
+    assert inspection.problems == ["4 open What/How items left out: neither MQA accuracy nor MEQ scores them"]

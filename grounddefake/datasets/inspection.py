@@ -41,6 +41,7 @@ def inspect_dataset(dataset: Dataset, hash_images: bool = True) -> Inspection:
     problems = list(dataset.problems)
     sizes: list[tuple[int, int]] = []
     hashes: dict[str, list[str]] = {}
+    hashed: set[Path] = set()
     for sample in dataset:
         if not sample.image.is_file():
             problems.append(f"{sample.id}: image missing ({sample.image})")
@@ -50,7 +51,8 @@ def inspect_dataset(dataset: Dataset, hash_images: bool = True) -> Inspection:
             problems.append(f"{sample.id}: image unreadable ({sample.image})")
             continue
         sizes.append(size)
-        if hash_images:
+        if hash_images and sample.image not in hashed:  # samples asking about one file are not duplicates
+            hashed.add(sample.image)
             hashes.setdefault(hashlib.sha256(sample.image.read_bytes()).hexdigest(), []).append(sample.id)
         for kind, path in (("mask", sample.mask), ("heatmap", sample.heatmap)):
             if path is None:

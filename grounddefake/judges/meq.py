@@ -65,7 +65,7 @@ def judge_backend(endpoint: JudgeEndpoint, timeout: float = 120.0) -> Backend:
     if endpoint.base_url is not None and is_redacted(endpoint.base_url):
         raise JudgeUnavailableError(
             f"--judge-base-url {endpoint.base_url} was recorded without its credentials: give the full URL again "
-            "(grounddefake score --judge-base-url URL ...)"
+            "(`grounddefake eval` with the same options and --out, or `grounddefake score --judge-base-url URL`)"
         )
     try:
         return create_backend(

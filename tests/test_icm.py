@@ -73,6 +73,12 @@ def test_the_icm_suite_judges_each_image_by_yes_no_probability(tmp_path: Path) -
     c = metrics["classification"]
     assert c["positive"] == "unsafe" and c["accuracy"] == 0.75 and c["precision"] == pytest.approx(2 / 3)
     assert c["recall"] == 1.0 and "moderation" not in metrics
+    rules = metrics["rules"]["per_rule"]
+    # rule sexy alone is ICM's protocol: right on bite (0.8) and upper_normal, wrong on bust (0.45) and whole (0.6)
+    assert (rules["sexy"]["n"], rules["sexy"]["accuracy"]) == (4, 0.5)
+    # rule bust: truth on bust (its attribute) and the two normal images; unknown on bite_finger
+    assert (rules["bust"]["n"], rules["bust"]["support"], rules["bust"]["accuracy"]) == (3, 1, 1.0)
+    assert metrics["rules"]["rule_named_accuracy"]["value"] == 0.75
 
 
 def test_without_logprobs_every_rule_is_unknown_and_says_why(tmp_path: Path) -> None:

@@ -31,6 +31,8 @@ ROWS = (
     ("rules", "ablation.judge.accuracy"),
     ("rules", "cost.requests_per_image"),
     ("rules", "cost.tokens_per_image"),
+    ("moderation", "mqa.accuracy"),
+    ("moderation", "meq.meq"),
 )
 """(group, key) of the headline rows; a key may be a dotted path into the group. A rule pack's runs add each
 rule's F1 (``rules.per_rule.ID.f1``)."""

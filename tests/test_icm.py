@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from grounddefake.cli import app
+from grounddefake.compare import compare_runs
 from grounddefake.judges.meq import parse_scores
 from grounddefake.metrics.moderation import CRITERIA, answer_letter, mqa_metrics
 from grounddefake.rundir import read_predictions
@@ -220,6 +221,8 @@ def test_reports_show_mqa_and_meq(qa_run: Any) -> None:
     assert "| **MEQ** (mean / 100) | 0.706 |" in markdown and "2 of 4 explanations scored" in markdown
     html = (qa_run["out"] / "report.html").read_text(encoding="utf-8")
     assert 'id="mqa"' in html and 'id="meq"' in html
+    rows = dict(compare_runs([qa_run["out"]]).rows)
+    assert rows["moderation.mqa.accuracy"][0][0] == 0.5 and rows["moderation.meq.meq"][0][0] == pytest.approx(0.70625)
 
 
 def test_the_judges_credentials_are_never_written(qa_run: Any, tmp_path: Path) -> None:

@@ -89,6 +89,24 @@ def local_options(model: str | None, device: str, dtype: str, batch_size: int | 
     return None
 
 
+def judge_model_option() -> Any:
+    return typer.Option(
+        None, "--judge-model", help="An LLM judge of explanations (MEQ), any OpenAI-compatible model (scoring)."
+    )
+
+
+def judge_base_url_option() -> Any:
+    return typer.Option(None, "--judge-base-url", help="The judge's endpoint.")
+
+
+def judge_api_key_env_option() -> Any:
+    return typer.Option(None, "--judge-api-key-env", help="Environment variable holding the judge's API key.")
+
+
+def judge_prompt_option() -> Any:
+    return typer.Option("meq-judge", "--judge-prompt", help="The judge's pack (task: judge).")
+
+
 def overlays_option() -> Any:
     return typer.Option(
         "mistakes",

@@ -19,6 +19,10 @@ from grounddefake.cli.app import (
     dtype_option,
     err,
     fail,
+    judge_api_key_env_option,
+    judge_base_url_option,
+    judge_model_option,
+    judge_prompt_option,
     local_options,
     max_tokens_option,
     out,
@@ -92,14 +96,10 @@ def eval_command(
     max_new_tokens: int = max_tokens_option(),
     temperature: float = typer.Option(0.0, "--temperature", min=0.0, help="0: greedy (default); above: sampled."),
     seed: int = typer.Option(0, "--seed", help="Seed of sampled answers (and of servers that take one)."),
-    judge_model: str | None = typer.Option(
-        None, "--judge-model", help="An LLM judge of explanations (MEQ), any OpenAI-compatible model (scoring)."
-    ),
-    judge_base_url: str | None = typer.Option(None, "--judge-base-url", help="The judge's endpoint."),
-    judge_api_key_env: str | None = typer.Option(
-        None, "--judge-api-key-env", help="Environment variable holding the judge's API key."
-    ),
-    judge_prompt: str = typer.Option("meq-judge", "--judge-prompt", help="The judge's pack (task: judge)."),
+    judge_model: str | None = judge_model_option(),
+    judge_base_url: str | None = judge_base_url_option(),
+    judge_api_key_env: str | None = judge_api_key_env_option(),
+    judge_prompt: str = judge_prompt_option(),
     device: str = device_option(),
     dtype: str = dtype_option(),
     batch_size: int | None = batch_option(),
@@ -242,14 +242,10 @@ def score_command(
     positive: str | None = typer.Option(
         None, "--positive", help="The positive class of the metrics (default: the pack's; fake for real/fake)."
     ),
-    judge_model: str | None = typer.Option(
-        None, "--judge-model", help="An LLM judge of explanations (MEQ), any OpenAI-compatible model (scoring)."
-    ),
-    judge_base_url: str | None = typer.Option(None, "--judge-base-url", help="The judge's endpoint."),
-    judge_api_key_env: str | None = typer.Option(
-        None, "--judge-api-key-env", help="Environment variable holding the judge's API key."
-    ),
-    judge_prompt: str = typer.Option("meq-judge", "--judge-prompt", help="The judge's pack (task: judge)."),
+    judge_model: str | None = judge_model_option(),
+    judge_base_url: str | None = judge_base_url_option(),
+    judge_api_key_env: str | None = judge_api_key_env_option(),
+    judge_prompt: str = judge_prompt_option(),
 ) -> None:
     """Score predictions made anywhere against a dataset (the same code as eval); prints the table and, with --out,
     writes a run directory that `report` and `compare` read."""

@@ -115,6 +115,25 @@ def record_size(value: Any) -> Size | None:
     return (width, height) if width > 0 and height > 0 else None
 
 
+def record_rules(record: Mapping[str, Any]) -> tuple[tuple[RuleDecision, ...], list[str]]:
+    """A record's valid rule decisions, and a parse error for each unusable one.
+
+    >>> rules, errors = record_rules({"rules": [{"id": "R1", "decision": "violated", "path": "fast"}, 7]})
+    >>> [r.id for r in rules], errors
+    (['R1'], ['rule decision 1 of the record unusable: rule decision 7 is not an object'])
+    """
+    items = record.get("rules") or []
+    if not isinstance(items, list):
+        return (), [f"rules {items!r:.60} is not a list; ignored"]
+    rules, errors = [], []
+    for i, item in enumerate(items):
+        try:
+            rules.append(RuleDecision.from_json(item))
+        except (TypeError, ValueError, OverflowError, IndexError, KeyError) as exc:
+            errors.append(f"rule decision {i} of the record unusable: {exc}")
+    return tuple(rules), errors
+
+
 def verdict_from_record(record: Mapping[str, Any]) -> Verdict:
     """Rebuild a Verdict from a prediction record (any schema), validating every field.
 
@@ -146,16 +165,8 @@ def verdict_from_record(record: Mapping[str, Any]) -> Verdict:
             regions.append(Region.from_json(item, point_extent=extent))
         except (TypeError, ValueError, OverflowError, IndexError, KeyError) as exc:
             errors.append(f"region {i} of the record unusable: {exc}")
-    rules = []
-    items = record.get("rules") or []
-    if not isinstance(items, list):
-        errors.append(f"rules {items!r:.60} is not a list; ignored")
-        items = []
-    for i, item in enumerate(items):
-        try:
-            rules.append(RuleDecision.from_json(item))
-        except (TypeError, ValueError, OverflowError, IndexError, KeyError) as exc:
-            errors.append(f"rule decision {i} of the record unusable: {exc}")
+    rules, rule_errors = record_rules(record)
+    errors += rule_errors
     requests = record.get("requests")
     if requests is not None and (isinstance(requests, bool) or not isinstance(requests, int) or requests < 0):
         errors.append(f"requests {requests!r:.40} is not a count; ignored")

@@ -10,7 +10,7 @@ from typing import Any
 from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from grounddefake.records import SampleScore
+from grounddefake.records import SampleScore, record_rules
 from grounddefake.resources import asset_dir
 from grounddefake.rundir import find_overlay
 from grounddefake.untrusted import visible
@@ -48,16 +48,12 @@ def rule_summary(record: Mapping[str, Any]) -> str:
     'weapons violated by debiased (0.93); 2 not violated (1 debiased, 1 cascade)'
     """
     named, rest = [], Counter()
-    for rule in record.get("rules") or []:
-        if not isinstance(rule, Mapping):
+    for rule in record_rules(record)[0]:
+        if rule.decision == "not_violated":
+            rest[rule.path] += 1
             continue
-        decision, path = str(rule.get("decision")), str(rule.get("path"))
-        if decision == "not_violated":
-            rest[path] += 1
-            continue
-        score = rule.get("score")
-        number = f" ({score:.2f})" if isinstance(score, (int, float)) and not isinstance(score, bool) else ""
-        named.append(f"{rule.get('id')} {decision.replace('_', ' ')} by {path}{number}")
+        number = "" if rule.score is None else f" ({rule.score:.2f})"
+        named.append(f"{rule.id} {rule.decision.replace('_', ' ')} by {rule.path}{number}")
     if rest:
         paths = ", ".join(f"{n} {path}" for path, n in rest.items())
         named.append(f"{sum(rest.values())} not violated ({paths})")

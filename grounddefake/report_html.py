@@ -15,7 +15,7 @@ from typing import Any
 from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from grounddefake.records import SampleScore
+from grounddefake.records import SampleScore, record_rules
 from grounddefake.report import per_class_keys, rule_summary
 from grounddefake.resources import asset_dir
 from grounddefake.rundir import OVERLAYS, find_overlay
@@ -101,27 +101,23 @@ def rule_rows(record: Mapping[str, Any]) -> list[dict[str, Any]]:
     'a gun: met (M 0.90, M(None) 0.20)'
     """
     rows = []
-    for rule in (record.get("rules") or [])[:200]:
-        if not isinstance(rule, Mapping):
-            continue
+    for rule in record_rules(record)[0][:200]:
         asked = []
-        for p in rule.get("preconditions") or []:
-            if isinstance(p, Mapping):
-                numbers = ", ".join(
-                    f"{name} {value:.2f}"
-                    for name, key in (("M", "score"), ("M(None)", "baseline"), ("M(x∖box)", "ablated"))
-                    if isinstance(value := p.get(key), (int, float)) and not isinstance(value, bool)
-                )
-                asked.append(f"{str(p.get('text'))[:200]}: {p.get('decision')}" + (f" ({numbers})" if numbers else ""))
-        score = rule.get("score")
+        for p in rule.preconditions:
+            numbers = ", ".join(
+                f"{name} {value:.2f}"
+                for name, value in (("M", p.score), ("M(None)", p.baseline), ("M(x∖box)", p.ablated))
+                if value is not None
+            )
+            asked.append(f"{p.text[:200]}: {p.decision}" + (f" ({numbers})" if numbers else ""))
         rows.append(
             {
-                "id": str(rule.get("id"))[:64],
-                "decision": str(rule.get("decision"))[:20],
-                "path": str(rule.get("path"))[:20],
-                "score": score if isinstance(score, (int, float)) and not isinstance(score, bool) else None,
+                "id": rule.id,
+                "decision": rule.decision,
+                "path": rule.path,
+                "score": rule.score,
                 "preconditions": "; ".join(asked)[:MAX_TEXT],
-                "note": str(rule.get("note") or "")[:MAX_TEXT],
+                "note": rule.note[:MAX_TEXT],
             }
         )
     return rows

@@ -72,7 +72,7 @@ def judge_backend(endpoint: JudgeEndpoint, timeout: float = 120.0) -> Backend:
             endpoint.model,
             base_urls=() if endpoint.base_url is None else (endpoint.base_url,),
             api_key_env=endpoint.api_key_env,
-            convention="norm1000",  # the judge reads text: a convention only lets any model name through
+            prompt_convention="norm1000",  # the judge reads text: no box convention of its own is needed
             timeout=timeout,
         )
     except (UnknownModelError, KeyError, ValueError) as exc:

@@ -159,3 +159,16 @@ def test_the_os_bench_suite_runs_the_constitution(dataset: Path, tmp_path: Path)
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["classification"]["recall"] == 1.0 and metrics["rules"]["micro"]["f1"] == 1.0
     assert set(metrics["groups"]["values"]) == {"weapons", "none"}
+
+
+def test_the_python_api_returns_per_rule_decisions(dataset: Path) -> None:
+    """``Detector(prompt="constitution.yaml")``, as the README shows it: the same decisions as ``eval``'s red line."""
+    from grounddefake import Detector
+
+    with FakeOpenAIServer(responder=script()) as server:
+        detector = Detector(model="test-model", prompt="constitution.yaml", base_urls=[server.base_url], cache=False)
+        verdict = detector.detect(dataset.parent / "red.png")
+    assert verdict.label == "unsafe" and verdict.score == pytest.approx(0.99, abs=1e-6)
+    decisions = {r.id: (r.decision, r.path) for r in verdict.rules}
+    assert decisions["weapons"] == ("violated", "debiased") and len(decisions) == 8
+    assert [(r.box, r.label) for r in verdict.regions] == [((40.0, 30.0, 120.0, 90.0), "weapons")]

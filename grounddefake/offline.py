@@ -37,6 +37,7 @@ def score(
     group_by: str | None = None,
     bootstrap: int = 0,
     iou_threshold: float = 0.5,
+    gt_raster: str | None = None,
     localization: bool | None = None,
     overlays: OverlayMode = "mistakes",
     overlay_size: int | None = None,
@@ -56,6 +57,7 @@ def score(
 
     Args:
         localization: score localization (default: when any line has regions).
+        gt_raster: how ground-truth regions become a mask (``centre``, default, or ``legion``).
         overlays: which overlays to draw into ``out`` (``none``, ``mistakes``, ``all``).
         positive: the positive class (default ``fake``); another one (``unsafe``) makes the labels those of the
             ground truth plus it.
@@ -96,6 +98,7 @@ def score(
         group_by=group_by,
         bootstrap=bootstrap,
         iou_threshold=iou_threshold,
+        gt_raster=gt_raster,
         overlays=overlays,
         overlay_size=overlay_size or DEFAULT_OVERLAY_SIZE,
         model=None,
@@ -116,6 +119,7 @@ def score(
             group_by=group_by,
             bootstrap=bootstrap,
             space=space,
+            gt_raster=options.truth_raster,
         )
         moderation = moderation_metrics(samples, ordered, options)
         extra = {} if moderation is None else {"moderation": moderation}

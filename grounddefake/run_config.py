@@ -19,6 +19,10 @@ from grounddefake.backends.base import GenerationParams
 from grounddefake.local.loading import LocalOptions
 from grounddefake.redaction import redact_url
 
+GT_RASTERS = ("centre", "legion")
+"""How ground-truth regions become a mask: ``centre`` (a pixel counts when its centre is inside, the rule for
+predictions and truth alike) or ``legion`` (LEGION's evaluation code, :mod:`grounddefake.metrics.legion`)."""
+
 FORENSIC = "forensic"
 OVERLAY_MODES = ("none", "mistakes", "all")
 OverlayMode = Literal["none", "mistakes", "all"]
@@ -83,6 +87,9 @@ class RunConfig:
         group_by: ``meta.FIELD``: the same metrics per value of that field.
         bootstrap: N > 0 adds seeded 95% intervals to the headline numbers (None: the suite's, else 0).
         iou_threshold: a box-matching threshold reported besides 0.5 (None: the suite's, else 0.5).
+        gt_raster: how ground-truth regions become a mask: ``centre`` (a pixel counts when its centre is inside) or
+            ``legion`` (LEGION's evaluation code: truncated vertices, outline and far edge included); None: the
+            suite's, else ``centre``.
         overlays: which overlays the run draws: ``none``, ``mistakes`` (false positives, false negatives, unknowns and
             the lowest-IoU fakes, at most 200) or ``all``.
         overlay_size: the long side of a drawn overlay, at most (pixels).
@@ -119,6 +126,7 @@ class RunConfig:
     group_by: str | None = None
     bootstrap: int | None = None
     iou_threshold: float | None = None
+    gt_raster: str | None = None
     overlays: OverlayMode = "mistakes"
     overlay_size: int = DEFAULT_OVERLAY_SIZE
     side_by_side: bool = False
@@ -141,6 +149,10 @@ class RunConfig:
                 self.iou_threshold is None or 0.0 <= self.iou_threshold <= 1.0,
                 f"iou_threshold is in [0, 1], got {self.iou_threshold}",
             ),
+            (
+                self.gt_raster in (None, *GT_RASTERS),
+                f"gt_raster is one of {', '.join(GT_RASTERS)}, got {self.gt_raster!r}",
+            ),
             (self.shard is None or 1 <= self.shard[0] <= self.shard[1], f"shard K/N needs 1 <= K <= N: {self.shard}"),
         )
         for ok, problem in checks:
@@ -153,6 +165,11 @@ class RunConfig:
         """0.5 and the extra threshold asked for, sorted."""
         extra = DEFAULT_IOU_THRESHOLD if self.iou_threshold is None else self.iou_threshold
         return tuple(sorted({DEFAULT_IOU_THRESHOLD, extra}))
+
+    @property
+    def truth_raster(self) -> str:
+        """The ground-truth rasterisation the run scores with (``centre`` unless set)."""
+        return self.gt_raster or "centre"
 
     @property
     def bootstrap_draws(self) -> int:

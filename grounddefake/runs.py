@@ -27,13 +27,14 @@ from grounddefake.moderation import check_judge, moderation_metrics
 from grounddefake.overlay_pass import draw_overlays
 from grounddefake.pipeline import PredictionOutcome, Problem, predict_samples, resolve_convention, run_blocking
 from grounddefake.prompts import PromptPack, PromptPackError, SampleInputError, load_pack
+from grounddefake.published import published_json
 from grounddefake.records import SCHEMA, skip_reason
 from grounddefake.report import render_markdown
 from grounddefake.report_html import render_html
 from grounddefake.run_config import FORENSIC, RunConfig, in_shard, parse_shard
 from grounddefake.rundir import RunDir, RunDirectoryError, default_run_dir
 from grounddefake.scoring import Scores, score_records
-from grounddefake.suites import apply_suite
+from grounddefake.suites import apply_suite, load_suite
 from grounddefake.types import Sample
 from grounddefake.version import __version__
 
@@ -307,11 +308,15 @@ def finish_run(
         group_by=options.group_by,
         bootstrap=options.bootstrap_draws,
         space=space_of(config.get("labels"), config.get("positive")),
+        gt_raster=options.truth_raster,
     )
     metrics = dict(scores.metrics)
     moderation = moderation_metrics(samples, outcome.records, options)  # MQA, and MEQ by the judge
     if moderation is not None:
         metrics["moderation"] = moderation
+    if options.suite is not None:
+        suite = load_suite(options.suite)
+        metrics["published"] = published_json(suite.name, suite.published, metrics)
     metrics["skipped"] = [{"id": p.id, "reason": p.reason} for p in outcome.problems]
     metrics.update(data_problems_json(data_problems))
     metrics["seconds"] = round(outcome.seconds, 3)

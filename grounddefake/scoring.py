@@ -24,6 +24,7 @@ from grounddefake.label_space import REAL_FAKE, LabelSpace
 from grounddefake.metrics.accumulator import MetricsAccumulator, SampleRows
 from grounddefake.metrics.classification import ClassificationRow
 from grounddefake.metrics.heatmap import heatmap_row
+from grounddefake.metrics.legion import legion_truth_mask
 from grounddefake.metrics.localization import LocalizationScorer
 from grounddefake.metrics.rules import RuleRow
 from grounddefake.records import SampleScore, verdict_from_record
@@ -71,9 +72,11 @@ def score_sample(
     group_by: str | None = None,
     space: LabelSpace = REAL_FAKE,
     tokens: int | None = None,
+    gt_raster: str = "centre",
 ) -> ScoredSample:
     """Score one verdict against one sample's ground truth, in the task's label ``space`` (``tokens``: what the
-    answer cost, for a rule pack's cost table).
+    answer cost, for a rule pack's cost table; ``gt_raster``: how ground-truth regions become a mask, ``centre`` or
+    ``legion``).
 
     Only a positive answer's regions ("fake", "unsafe") count as its localization: a negative answer claims none.
     Localization is scored on positive samples (against their regions or mask) and on negative ones (any claimed
@@ -103,7 +106,7 @@ def score_sample(
                 truth, notes = clip_regions(truth, gt_size, "ground-truth region")
                 problems += notes
             if gt is None and truth and gt_size is not None:
-                gt = regions_to_mask(truth, gt_size)
+                gt = legion_truth_mask(truth, gt_size) if gt_raster == "legion" else regions_to_mask(truth, gt_size)
         except ImageError as exc:
             problems.append(str(exc))
         if size is None and (negative or gt is not None):
@@ -163,6 +166,7 @@ def score_records(
     group_by: str | None = None,
     bootstrap: int = 0,
     space: LabelSpace = REAL_FAKE,
+    gt_raster: str = "centre",
 ) -> Scores:
     """Every metric over the samples that have a record (classification; localization when asked; heatmap and
     score groups when the ground truth has them).
@@ -170,7 +174,7 @@ def score_records(
     Samples without a record are counted in ``n_missing``, unreadable ones (``"skipped": true``) in ``n_skipped``;
     neither is scored.
     """
-    accumulator = MetricsAccumulator(localization=localization, thresholds=thresholds, space=space)
+    accumulator = MetricsAccumulator(localization=localization, thresholds=thresholds, space=space, gt_raster=gt_raster)
     rows: list[SampleScore] = []
     problems: list[dict[str, str]] = []
     for sample in samples:
@@ -185,6 +189,7 @@ def score_records(
             group_by=group_by,
             space=space,
             tokens=record_tokens(record),
+            gt_raster=gt_raster,
         )
         accumulator.add(scored.rows)
         rows.append(scored.score)

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import yaml
 
+from grounddefake.published import PublishedError, PublishedNumber
 from grounddefake.resources import asset_dir
-from grounddefake.run_config import RunConfig
+from grounddefake.run_config import GT_RASTERS, RunConfig
 
 _FIELDS = {
     "name",
@@ -22,6 +22,7 @@ _FIELDS = {
     "with_boxes",
     "group_by",
     "iou_threshold",
+    "gt_raster",
     "bootstrap",
     "published",
     "positive",
@@ -42,10 +43,13 @@ class Suite:
     with_boxes: bool
     group_by: str | None = None
     iou_threshold: float | None = None
+    gt_raster: str | None = None
+    """How the benchmark's own evaluation rasterises its ground-truth regions (``legion``), if not ``centre``."""
     bootstrap: int | None = None
     positive: str | None = None
     """The positive class the suite's metrics use (default: the pack's)."""
-    published: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    published: tuple[PublishedNumber, ...] = field(default_factory=tuple)
+    """The papers' numbers, each with the key of ours that reproduces it and whether the two are comparable."""
 
 
 def suite_dir() -> Path:
@@ -79,6 +83,8 @@ def load_suite(source: str | Path) -> Suite:
     unknown = sorted(set(data) - _FIELDS)
     if unknown:
         raise SuiteError(f"{path}: unknown field '{unknown[0]}' (allowed: {', '.join(sorted(_FIELDS))})")
+    if data.get("gt_raster") not in (None, *GT_RASTERS):
+        raise SuiteError(f"{path}: field 'gt_raster' must be one of {', '.join(GT_RASTERS)}")
     if data.get("format") not in FORMATS:
         raise SuiteError(f"{path}: field 'format' must be one of {', '.join(FORMATS)}")
     return Suite(
@@ -90,10 +96,27 @@ def load_suite(source: str | Path) -> Suite:
         with_boxes=bool(data.get("with_boxes", False)),
         group_by=data.get("group_by"),
         iou_threshold=data.get("iou_threshold"),
+        gt_raster=data.get("gt_raster"),
         bootstrap=data.get("bootstrap"),
         positive=None if data.get("positive") is None else str(data["positive"]),
-        published=tuple(data.get("published") or ()),
+        published=_published(data.get("published"), path),
     )
+
+
+def _published(entries: object, path: Path) -> tuple[PublishedNumber, ...]:
+    """A suite's ``published`` list, each entry checked.
+
+    Raises:
+        SuiteError: not a list, or an entry :meth:`PublishedNumber.from_json` refuses.
+    """
+    if entries is None:
+        return ()
+    if not isinstance(entries, list):
+        raise SuiteError(f"{path}: field 'published' is a list")
+    try:
+        return tuple(PublishedNumber.from_json(e, f"{path}: published[{i}]") for i, e in enumerate(entries))
+    except PublishedError as exc:
+        raise SuiteError(str(exc)) from None
 
 
 def apply_suite(config: RunConfig) -> RunConfig:
@@ -121,5 +144,6 @@ def apply_suite(config: RunConfig) -> RunConfig:
         group_by=config.group_by or suite.group_by,
         iou_threshold=config.iou_threshold if config.iou_threshold is not None else suite.iou_threshold,
         bootstrap=config.bootstrap if config.bootstrap is not None else suite.bootstrap,
+        gt_raster=config.gt_raster or suite.gt_raster,
         positive=config.positive or suite.positive,
     )

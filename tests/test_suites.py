@@ -20,7 +20,7 @@ def test_every_suite_loads_with_a_known_format_and_sources() -> None:
     assert {s.name for s in suites} >= {"synthscars", "loki", "sid-set", "fakexplained", "fakeclue", "expl-aigi-eval"}
     for suite in suites:
         assert suite.format in FORMATS and suite.layout and suite.description
-        assert all(p.get("source") for p in suite.published), suite.name
+        assert all(p.source and p.reason for p in suite.published), suite.name
 
 
 def test_unknown_suite_lists_the_known_ones() -> None:

@@ -118,3 +118,12 @@ def overlays_option() -> Any:
 
 def overlay_size_option() -> Any:
     return typer.Option(1024, "--overlay-size", min=16, help="Long side of a drawn overlay, at most (pixels).")
+
+
+def gt_raster_option() -> Any:
+    return typer.Option(
+        None,
+        "--gt-raster",
+        help="How ground-truth regions become a mask: centre (a pixel counts when its centre is inside; default) or "
+        "legion (LEGION's evaluation code: truncated vertices, outline and far edge included).",
+    )

@@ -119,3 +119,16 @@ def progress_bar() -> Progress:
         console=err,
         transient=True,
     )
+
+
+def published_table(published: dict[str, Any]) -> Table:
+    """The suite's published numbers with ours beside each (``metrics.json → published``), in the paper's scale."""
+    table = Table(title=f"beside the papers ({published['suite']})", show_header=True, header_style="bold")
+    for column in ("system", "metric", "published", "ours", "our key", "comparable"):
+        table.add_column(column, justify="right" if column in ("published", "ours") else "left")
+    for row in published["rows"]:
+        digits = 2 if row["scale"] == "percent" else 3
+        ours = "—" if row["ours"] is None else f"{row['ours']:.{digits}f}"
+        comparable = "yes" if row["comparable"] else "no"
+        table.add_row(row["system"], row["metric"], f"{row['published']:g}", ours, row["ours_key"] or "—", comparable)
+    return table

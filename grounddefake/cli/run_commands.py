@@ -19,6 +19,7 @@ from grounddefake.cli.app import (
     dtype_option,
     err,
     fail,
+    gt_raster_option,
     judge_api_key_env_option,
     judge_base_url_option,
     judge_model_option,
@@ -29,7 +30,7 @@ from grounddefake.cli.app import (
     overlay_size_option,
     overlays_option,
 )
-from grounddefake.cli.display import metrics_table, progress_bar
+from grounddefake.cli.display import metrics_table, progress_bar, published_table
 from grounddefake.untrusted import visible
 
 
@@ -81,6 +82,7 @@ def eval_command(
     iou_threshold: float | None = typer.Option(
         None, "--iou-threshold", min=0.0, max=1.0, help="A box-matching IoU threshold reported besides 0.5."
     ),
+    gt_raster: str | None = gt_raster_option(),
     data_format: str | None = typer.Option(
         None, "--format", help="Dataset format (default: detected; `grounddefake data formats` lists them)."
     ),
@@ -157,6 +159,7 @@ def eval_command(
                 group_by=group_by,
                 bootstrap=bootstrap,
                 iou_threshold=iou_threshold,
+                gt_raster=gt_raster,
                 overlays=overlays,  # type: ignore[arg-type]
                 overlay_size=overlay_size,
                 side_by_side=side_by_side,
@@ -188,6 +191,8 @@ def eval_command(
 def summary(result: Any) -> None:
     """The metrics table, where the run went, its request counts and its problems."""
     out.print(metrics_table(result.metrics))
+    if result.metrics.get("published"):
+        out.print(published_table(result.metrics["published"]))
     seconds = result.metrics["seconds"]
     reused = f", {result.reused} reused from an earlier run" if result.reused else ""
     run_dir = escape(visible(result.run_dir))
@@ -236,6 +241,7 @@ def score_command(
     group_by: str | None = typer.Option(None, "--group-by", help="meta.FIELD: the same metrics per value."),
     bootstrap: int = typer.Option(0, "--bootstrap", min=0, help="N resamples: 95% intervals on the headline numbers."),
     iou_threshold: float = typer.Option(0.5, "--iou-threshold", min=0.0, max=1.0, help="Extra box IoU threshold."),
+    gt_raster: str | None = gt_raster_option(),
     overlays: str = overlays_option(),
     overlay_size: int = overlay_size_option(),
     data_format: str | None = typer.Option(None, "--format", help="Dataset format (default: detected)."),
@@ -259,6 +265,7 @@ def score_command(
             group_by=group_by,
             bootstrap=bootstrap,
             iou_threshold=iou_threshold,
+            gt_raster=gt_raster,
             overlays=overlays,  # type: ignore[arg-type]
             overlay_size=overlay_size,
             data_format=data_format,

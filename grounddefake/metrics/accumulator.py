@@ -51,6 +51,7 @@ class MetricsAccumulator:
     localization: bool = True
     thresholds: tuple[float, ...] = (0.5,)
     space: LabelSpace = REAL_FAKE
+    gt_raster: str = "centre"
     rows: list[SampleRows] = field(default_factory=list)
 
     def add(self, rows: SampleRows) -> None:
@@ -86,6 +87,7 @@ class MetricsAccumulator:
                 sum(1 for r in rows if r.empty_truth),
                 with_ap=with_ap,
                 space=self.space,
+                gt_raster=self.gt_raster,
             )
         heatmaps = [r.heatmap for r in rows if r.heatmap is not None]
         if heatmaps:

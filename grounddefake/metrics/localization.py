@@ -19,6 +19,7 @@ import numpy as np
 
 from grounddefake.grounding import box_pixel_range, polygon_mask, region_level
 from grounddefake.label_space import REAL_FAKE, LabelSpace
+from grounddefake.metrics import fakexplain, legion
 from grounddefake.types import Box, Region, Size
 
 POINTING_TOLERANCE = 15.0
@@ -40,6 +41,8 @@ def definition(space: LabelSpace = REAL_FAKE) -> dict[str, str]:
         f"centre is inside a region); a '{neg}' or 'unknown' answer claims none",
         "iou_mean": "per-image |P∩G| / |P∪G|, averaged over counted samples; no predicted region scores 0",
         "iou_pooled": "Σ|P∩G| / Σ|P∪G| over counted samples (large regions weigh more)",
+        "miou_2class": legion.TWO_CLASS_DEFINITION,
+        "iou_fakexplain": fakexplain.DEFINITION,
         "f1_precision_recall_mean": f"per-image binary pixel F1, precision and recall of the {pos} region, averaged; "
         "an empty prediction has precision 0, recall 0, F1 0",
         "pixel_auc_mean": "per-image ROC AUC of the predicted heatmap (each pixel: the highest score of the regions "
@@ -58,6 +61,12 @@ def definition(space: LabelSpace = REAL_FAKE) -> dict[str, str]:
 
 
 DEFINITION = definition()
+RASTER_DEFINITIONS = {
+    "centre": "ground-truth regions drawn like predictions: a pixel counts when its centre is inside",
+    "legion": "ground-truth regions drawn as LEGION's evaluation draws them: polygon vertices truncated to integers "
+    "and filled by cv2.fillPoly with the outline, boxes truncated and filled end-inclusive by cv2.rectangle "
+    "(predictions keep the pixel-centre rule)",
+}
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,8 @@ class PixelScores:
     recall: float
     f1: float
     auc: float | None
+    pixels: int = 0
+    """Pixels of the image (the ground truth's resolution): the background's IoU needs them."""
 
 
 def rasterize(regions: Sequence[Region], size: Size, into: np.ndarray | None = None) -> np.ndarray:
@@ -119,7 +130,8 @@ def pixel_scores(regions: Sequence[Region], truth: np.ndarray) -> PixelScores:
         tpr = np.array([p[0] for p in points], np.float64) / positives
         fpr = np.array([p[1] for p in points], np.float64) / negatives
         auc = float(np.trapezoid(tpr, fpr)) if hasattr(np, "trapezoid") else float(np.trapz(tpr, fpr))
-    return PixelScores(tp, union, total, positives, tp / union if union else 0.0, precision, recall, f1, auc)
+    iou = tp / union if union else 0.0
+    return PixelScores(tp, union, total, positives, iou, precision, recall, f1, auc, truth.size)
 
 
 def pointing_hit(regions: Sequence[Region], truth: np.ndarray, tolerance: float = POINTING_TOLERANCE) -> bool:
@@ -241,6 +253,7 @@ def localization_metrics(
     n_empty: int = 0,
     with_ap: bool = True,
     space: LabelSpace = REAL_FAKE,
+    gt_raster: str = "centre",
 ) -> dict[str, Any]:
     """Every localization metric over the rows (see :func:`definition`; ``fakes`` are the positive samples,
     ``reals`` the negative ones)."""
@@ -257,6 +270,9 @@ def localization_metrics(
         "n_empty_truth": n_empty,
         "iou_mean": mean([r.pixels.iou for r in fakes]),
         "iou_pooled": inter / union if union else None,
+        "miou_2class": mean(
+            [legion.two_class_iou(r.pixels.intersection, r.pixels.union, r.pixels.pixels) for r in fakes]
+        ),
         "f1_mean": mean([r.pixels.f1 for r in fakes]),
         "precision_mean": mean([r.pixels.precision for r in fakes]),
         "recall_mean": mean([r.pixels.recall for r in fakes]),
@@ -265,6 +281,9 @@ def localization_metrics(
     }
     boxed = [r for r in fakes if r.truth_boxes]
     out["n_box"] = len(boxed)
+    out["iou_fakexplain"] = mean(
+        [fakexplain.nearest_centre_iou([b for b, _ in r.predicted], r.truth_boxes) for r in boxed]
+    )
     matches = [r.matches for r in boxed]
     n_pred = sum(len(r.predicted) for r in boxed)
     n_truth = sum(len(r.truth_boxes) for r in boxed)
@@ -290,7 +309,12 @@ def localization_metrics(
     out["n_real"] = len(reals)
     out["real_fp_rate"] = mean([float(r.claimed) for r in reals])
     out["real_fp_area"] = mean([r.area for r in reals])
-    out["definition"] = {**definition(space), "iou_thresholds": sorted(set(thresholds))}
+    out["gt_raster"] = gt_raster
+    out["definition"] = {
+        **definition(space),
+        "gt_raster": RASTER_DEFINITIONS[gt_raster],
+        "iou_thresholds": sorted(set(thresholds)),
+    }
     return out
 
 

@@ -102,3 +102,33 @@ def test_legion_boxes_cover_about_ten_percent_more_than_the_centre_rule_on_20_px
     box = Region((10.0, 10.0, 30.0, 30.0))
     legion = int(legion_truth_mask([box], (64, 64)).sum())
     assert legion == 21 * 21 and legion / (20 * 20) == pytest.approx(1.1025)
+
+
+@pytest.mark.parametrize(("raster", "truth_pixels"), [(None, 15 * 15), ("centre", 15 * 15), ("legion", 16 * 16)])
+def test_score_draws_the_ground_truth_by_the_raster_asked(tmp_path, raster, truth_pixels) -> None:  # type: ignore[no-untyped-def]
+    """``score --gt-raster``: SynthScars' polygon (10, 5)..(25, 20) against a prediction of exactly that box."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from grounddefake.cli import app
+
+    from .test_dataset_formats import synthscars
+
+    data = synthscars(tmp_path / "data")
+    line = {"id": "s1", "label": "fake", "regions": [{"box": [10, 5, 25, 20]}], "image_size": [40, 30]}
+    (tmp_path / "p.jsonl").write_text(json.dumps(line) + "\n")
+    args = ["score", "--predictions", str(tmp_path / "p.jsonl"), "--data", str(data), "--out", str(tmp_path / "out")]
+    result = CliRunner().invoke(app, [*args, *(["--gt-raster", raster] if raster else [])])
+    assert result.exit_code == 0, result.output
+    localization = json.loads((tmp_path / "out" / "metrics.json").read_text())["localization"]
+    assert localization["gt_raster"] == (raster or "centre")
+    assert localization["iou_mean"] == pytest.approx(225 / truth_pixels)  # the prediction: 15 x 15 by the centre rule
+    assert localization["definition"]["gt_raster"].startswith("ground-truth regions drawn")
+
+
+def test_an_unknown_raster_is_refused() -> None:
+    from grounddefake.run_config import RunConfig
+
+    with pytest.raises(ValueError, match="gt_raster is one of centre, legion"):
+        RunConfig(gt_raster="pixel")

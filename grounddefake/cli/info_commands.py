@@ -153,7 +153,10 @@ def suites_command() -> None:
     for column in ("suite", "format", "prompt", "layout", "published"):
         table.add_column(column, overflow="fold", no_wrap=column == "suite")
     for s in list_suites():
-        published = "; ".join(f"{p.system}: {p.metric} {p.value:g}" for p in s.published) or "—"
+        published = (
+            "; ".join(f"{p.system}: {p.metric} {p.value:g}{' %' if p.scale == 'percent' else ''}" for p in s.published)
+            or "—"
+        )
         table.add_row(s.name, s.format, s.prompt + (" + boxes" if s.with_boxes else ""), s.layout, published)
     out.print(table, markup=False, highlight=False)
 

@@ -139,7 +139,7 @@ def score_sample(
         rules = RuleRow(sample.label, verdict.label, sample.rules, verdict.rules, verdict.requests, tokens)
     subtype = sample.meta.get("subtype") if isinstance(sample.meta, Mapping) and space == REAL_FAKE else None
     sid = sid_set_row(subtype, verdict.label, bool(claimed), sid_pixels)
-    rows = SampleRows(group_value(sample, group_by), classification, fake, real, empty, heat, pair, rules, sid)
+    rows = SampleRows(group_value(sample, group_by), classification, fake, real, empty, heat, pair, rules, sid_set=sid)
     row = SampleScore(sample.id, sample.label, verdict.label, verdict.score, iou, verdict.error, space.positive)
     return ScoredSample(rows, row, tuple(problems))
 

@@ -27,6 +27,7 @@ from grounddefake.metrics.heatmap import heatmap_row
 from grounddefake.metrics.legion import legion_truth_mask
 from grounddefake.metrics.localization import LocalizationScorer
 from grounddefake.metrics.rules import RuleRow
+from grounddefake.metrics.sid_set import sid_set_row, tampered_pixels
 from grounddefake.records import SampleScore, verdict_from_record
 from grounddefake.types import Sample, Size
 from grounddefake.verdict import Verdict
@@ -89,6 +90,7 @@ def score_sample(
     claimed = verdict.regions if verdict.label == space.positive else ()
     fake = real = heat = pair = None
     iou, empty = None, False
+    sid_pixels: tuple[int, int] | None = None
     if localization:
         gt, gt_size, truth = None, None, sample.regions
         try:
@@ -117,6 +119,7 @@ def score_sample(
             fake = LocalizationScorer(thresholds).update_fake(predicted, gt, truth_boxes)
             empty = fake is None
             iou = None if fake is None else fake.pixels.iou
+            sid_pixels = tampered_pixels(fake, predicted, gt, gt_size)
         elif size is not None and negative:
             real = LocalizationScorer().update_real(claimed, size)
     if sample.heatmap is not None and size is not None:
@@ -137,7 +140,9 @@ def score_sample(
     rules = None
     if verdict.rules:
         rules = RuleRow(sample.label, verdict.label, sample.rules, verdict.rules, verdict.requests, tokens)
-    rows = SampleRows(group_value(sample, group_by), classification, fake, real, empty, heat, pair, rules)
+    subtype = sample.meta.get("subtype") if isinstance(sample.meta, Mapping) and space == REAL_FAKE else None
+    sid = sid_set_row(subtype, verdict.label, bool(claimed), sid_pixels)
+    rows = SampleRows(group_value(sample, group_by), classification, fake, real, empty, heat, pair, rules, sid_set=sid)
     row = SampleScore(sample.id, sample.label, verdict.label, verdict.score, iou, verdict.error, space.positive)
     return ScoredSample(rows, row, tuple(problems))
 

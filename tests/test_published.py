@@ -109,3 +109,17 @@ def test_fakexplained_shows_fakexplains_box_iou_beside_the_papers(tmp_path: Path
     # the box (4, 3, 20, 15) against the GT (10, 5, 25, 20): 100 / (192 + 225 - 100)
     assert iou["ours"] == pytest.approx(100 / 317)
     assert rows[("FakeXplainer 32B", "Acc")]["ours"] == 1.0
+
+
+def test_sid_set_shows_the_three_class_accuracy_beside_sidas(tmp_path: Path) -> None:
+    """Every answer is fake with a box: read as 'tampered' (sid_set.definition), right only on the tampered image."""
+    from .test_dataset_formats import sid_set
+
+    metrics, output = _answered(sid_set, "sid-set", tmp_path)
+    rows = {(r["system"], r["metric"]): r for r in metrics["published"]["rows"]}
+    acc = rows[("SIDA-13B", "overall Acc")]
+    assert (acc["published"], acc["scale"], acc["comparable"]) == (93.6, "percent", True)
+    assert acc["ours"] == pytest.approx(100 / 3)
+    assert rows[("SIDA-13B", "tampered F1")]["ours"] == pytest.approx(100 * 2 * 1 / (1 + 3))  # P 1/3, R 1
+    assert rows[("SIDA-13B", "overall F1")]["ours"] is None and rows[("SIDA-13B", "overall F1")]["comparable"] is False
+    assert "33.33" in output

@@ -19,6 +19,7 @@ from grounddefake.metrics.heatmap import HeatmapRow, heatmap_metrics
 from grounddefake.metrics.localization import FakeRow, RealRow, localization_metrics
 from grounddefake.metrics.rules import RuleRow, rule_metrics
 from grounddefake.metrics.scores import score_metrics
+from grounddefake.metrics.sid_set import SidSetRow, sid_set_metrics
 
 HEADLINE = {
     "classification": ("accuracy", "balanced_accuracy", "f1", "auc"),
@@ -42,6 +43,7 @@ class SampleRows:
     heatmap: HeatmapRow | None = None
     score: tuple[float, float] | None = None
     rules: RuleRow | None = None
+    sid_set: SidSetRow | None = None
 
 
 @dataclass
@@ -98,6 +100,9 @@ class MetricsAccumulator:
         rules = [r.rules for r in rows if r.rules is not None]
         if rules and with_ap:  # not resampled: the rule numbers carry no intervals
             out["rules"] = rule_metrics(rules, self.space)
+        sid_set = [r.sid_set for r in rows if r.sid_set is not None]
+        if sid_set and with_ap:  # not resampled either
+            out["sid_set"] = sid_set_metrics(sid_set)
         return out
 
     def _intervals(self, out: dict[str, Any], rows: Sequence[SampleRows], n: int, seed: int) -> None:

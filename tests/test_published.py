@@ -123,3 +123,6 @@ def test_sid_set_shows_the_three_class_accuracy_beside_sidas(tmp_path: Path) -> 
     assert rows[("SIDA-13B", "tampered F1")]["ours"] == pytest.approx(100 * 2 * 1 / (1 + 3))  # P 1/3, R 1
     assert rows[("SIDA-13B", "overall F1")]["ours"] is None and rows[("SIDA-13B", "overall F1")]["comparable"] is False
     assert "33.33" in output
+    report = (tmp_path / "run" / "report.md").read_text()
+    assert "## SID-Set, SIDA's way (3 classes, 3 samples)" in report and "| tampered | 1 | 1.000 | 0.333 |" in report
+    assert 'id="sid-classes"' in (tmp_path / "run" / "report.html").read_text()

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from grounddefake.grounding import box_pixel_range, polygon_mask, region_level
+from grounddefake.metrics.imdl_benco import ImdlRow, imdl_benco_metrics, imdl_row
 from grounddefake.label_space import REAL_FAKE, LabelSpace
 from grounddefake.types import Box, Region, Size
 
@@ -224,6 +225,8 @@ class FakeRow:
     predicted: tuple[tuple[Box, float | None], ...]
     matches: tuple[float, ...] = ()
     """IoUs of the one-to-one box matching (computed once, reused by every threshold and bootstrap draw)."""
+    imdl_benco: ImdlRow | None = None
+    """IMDL-BenCo's pixel numbers (:mod:`grounddefake.metrics.imdl_benco`)."""
 
 
 @dataclass(frozen=True)
@@ -290,6 +293,8 @@ def localization_metrics(
     out["n_real"] = len(reals)
     out["real_fp_rate"] = mean([float(r.claimed) for r in reals])
     out["real_fp_area"] = mean([r.area for r in reals])
+    imdl = [r.imdl_benco for r in fakes if r.imdl_benco is not None]
+    out["imdl_benco"] = imdl_benco_metrics(imdl, n_empty, len(reals))
     out["definition"] = {**definition(space), "iou_thresholds": sorted(set(thresholds))}
     return out
 
@@ -318,6 +323,7 @@ class LocalizationScorer:
             tuple(truth_boxes),
             tuple((b, r.score) for b, r in zip(boxes, regions, strict=True)),
             tuple(matched_ious(boxes, truth_boxes)) if truth_boxes else (),
+            imdl_benco=imdl_row(regions, truth),
         )
         self.fakes.append(row)
         return row

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from grounddefake.grounding import box_pixel_range, polygon_mask, region_level
-from grounddefake.metrics.imdl_benco import ImdlRow, imdl_benco_metrics, imdl_row
 from grounddefake.label_space import REAL_FAKE, LabelSpace
+from grounddefake.metrics.imdl_benco import ImdlRow, imdl_benco_metrics, imdl_row
 from grounddefake.types import Box, Region, Size
 
 POINTING_TOLERANCE = 15.0

@@ -20,6 +20,7 @@ import numpy as np
 from grounddefake.grounding import box_pixel_range, polygon_mask, region_level
 from grounddefake.label_space import REAL_FAKE, LabelSpace
 from grounddefake.metrics import fakexplain, legion
+from grounddefake.metrics.imdl_benco import ImdlRow, imdl_benco_metrics, imdl_row
 from grounddefake.types import Box, Region, Size
 
 POINTING_TOLERANCE = 15.0
@@ -43,6 +44,8 @@ def definition(space: LabelSpace = REAL_FAKE) -> dict[str, str]:
         "iou_pooled": "Σ|P∩G| / Σ|P∪G| over counted samples (large regions weigh more)",
         "miou_2class": legion.TWO_CLASS_DEFINITION,
         "iou_fakexplain": fakexplain.DEFINITION,
+        "imdl_benco": "IMDL-BenCo's pixel F1, IoU and AUC as its evaluation computes them (negatives and empty masks "
+        "averaged in at 0, the map thresholded > 0.5, ties in row order): imdl_benco.definition",
         "f1_precision_recall_mean": f"per-image binary pixel F1, precision and recall of the {pos} region, averaged; "
         "an empty prediction has precision 0, recall 0, F1 0",
         "pixel_auc_mean": "per-image ROC AUC of the predicted heatmap (each pixel: the highest score of the regions "
@@ -236,6 +239,8 @@ class FakeRow:
     predicted: tuple[tuple[Box, float | None], ...]
     matches: tuple[float, ...] = ()
     """IoUs of the one-to-one box matching (computed once, reused by every threshold and bootstrap draw)."""
+    imdl_benco: ImdlRow | None = None
+    """IMDL-BenCo's pixel numbers (:mod:`grounddefake.metrics.imdl_benco`)."""
 
 
 @dataclass(frozen=True)
@@ -309,6 +314,8 @@ def localization_metrics(
     out["n_real"] = len(reals)
     out["real_fp_rate"] = mean([float(r.claimed) for r in reals])
     out["real_fp_area"] = mean([r.area for r in reals])
+    imdl = [r.imdl_benco for r in fakes if r.imdl_benco is not None]
+    out["imdl_benco"] = imdl_benco_metrics(imdl, n_empty, len(reals))
     out["gt_raster"] = gt_raster
     out["definition"] = {
         **definition(space),
@@ -342,6 +349,7 @@ class LocalizationScorer:
             tuple(truth_boxes),
             tuple((b, r.score) for b, r in zip(boxes, regions, strict=True)),
             tuple(matched_ious(boxes, truth_boxes)) if truth_boxes else (),
+            imdl_benco=imdl_row(regions, truth),
         )
         self.fakes.append(row)
         return row

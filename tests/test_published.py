@@ -126,3 +126,18 @@ def test_sid_set_shows_the_three_class_accuracy_beside_sidas(tmp_path: Path) -> 
     report = (tmp_path / "run" / "report.md").read_text()
     assert "## SID-Set, SIDA's way (3 classes, 3 samples)" in report and "| tampered | 1 | 1.000 | 0.333 |" in report
     assert 'id="sid-classes"' in (tmp_path / "run" / "report.html").read_text()
+
+
+def test_imdl_benco_scores_its_way_beside_ours(tmp_path: Path) -> None:
+    """Tp/ x2, x10 (mask (10, 5)..(25, 20)), an orphan without a mask and Au/au1; every answer fake with the box
+    (4, 3, 20, 15): each tampered image F1 200 / 417; IMDL-BenCo averages the negative in at 0."""
+    from .test_dataset_formats import imdl_folders
+
+    metrics, _ = _answered(imdl_folders, "imdl-benco", tmp_path)
+    loc = metrics["localization"]
+    imdl = loc["imdl_benco"]
+    assert loc["f1_mean"] == pytest.approx(200 / 417)
+    assert imdl["n"] == loc["n"] + loc["n_empty_truth"] + loc["n_real"] and imdl["n_negative"] == loc["n_real"] == 1
+    assert imdl["pixel_f1"] == pytest.approx(loc["f1_mean"] * loc["n"] / imdl["n"], abs=1e-6)
+    report = (tmp_path / "run" / "report.md").read_text()
+    assert "IMDL-BenCo's way" in report and "IMDL-BenCo's way" in (tmp_path / "run" / "report.html").read_text()

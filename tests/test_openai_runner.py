@@ -456,7 +456,7 @@ def test_ctrl_c_stops_cleanly_with_a_summary(tmp_path) -> None:
             time.sleep(0.02)
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=30)
-    assert process.returncode == 130
+    assert process.returncode == 130, stderr[-3000:]
     assert "interrupted" in stderr and "--resume" in stderr
     lines = predictions.read_text().splitlines()
     assert all(json.loads(line)["id"] for line in lines)  # every saved line is whole

@@ -14,12 +14,15 @@ import json
 import threading
 import time
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
+
 from grounddefake.backends.base import Backend, BackendError, GenerationParams, Request
 from grounddefake.caller import Caller, RequestStats, RetryPolicy
+from grounddefake.heatmaps.modes import HeatmapMode
 from grounddefake.images import ImageError, ImageInput, PreparedImage, prepare_image
 from grounddefake.judges.baselines import BaselineMemo
 from grounddefake.judges.clue import judge_image, new_baselines
@@ -44,6 +47,10 @@ class Answer:
     completions: tuple[Completion, ...]
     cached: bool = False
     """Every completion came from the response cache (nothing was sent)."""
+    heatmap: np.ndarray | None = field(default=None, repr=False, compare=False)
+    """A dense mode's map ((H, W) in [0, 1], original pixels); None for ``boxes``."""
+    purposes: tuple[tuple[str, int], ...] = ()
+    """Requests by purpose (``answer``, ``consensus``, ``probe``) when a mode asked more than the answer."""
 
     @property
     def usage(self) -> Usage:
@@ -69,6 +76,7 @@ class Answer:
             cached=self.cached,
             image_sha256=self.prepared.source_sha256,
             transform=self.prepared.transform,
+            requests_by_purpose=dict(self.purposes) or {"answer": len(self.completions)},
         )
 
 
@@ -133,8 +141,12 @@ async def ask(
     params: GenerationParams | None = None,
     inputs: Mapping[str, Any] | None = None,
     baselines: BaselineMemo[Any] | None = None,
+    heatmap: HeatmapMode | None = None,
 ) -> Answer:
     """Ask the model about one image with every turn of ``pack``; parse the last reply.
+
+    ``heatmap``: a dense mode (``consensus:N``, ``probe:K``) asks more and returns its map
+    (:mod:`grounddefake.heatmaps.dense`); None or ``boxes`` asks once.
 
     A ``method: clue`` pack (a rule pack) is asked by the CLUE judge instead (:mod:`grounddefake.judges.clue`):
     its Yes/No questions per precondition, then the turns as its cascade; ``baselines`` is the run's memo of
@@ -148,9 +160,25 @@ async def ask(
         ImageError: the image cannot be read (a data problem, not a model answer).
     """
     caller = backend if isinstance(backend, Caller) else Caller(backend, retry=RetryPolicy(max_retries=0))
-    convention = resolve_convention(pack, caller.backend)
     prepared = await asyncio.to_thread(prepare_image, image, caller.backend.image_policy)
     params = params or GenerationParams()
+    if heatmap is not None and heatmap.dense and pack.method != "clue":
+        from grounddefake.heatmaps.dense import ask_dense
+
+        return await ask_dense(caller, pack, prepared, params, inputs, heatmap)
+    return await ask_prepared(caller, pack, prepared, params, inputs, baselines)
+
+
+async def ask_prepared(
+    caller: Caller,
+    pack: PromptPack,
+    prepared: PreparedImage,
+    params: GenerationParams,
+    inputs: Mapping[str, Any] | None = None,
+    baselines: BaselineMemo[Any] | None = None,
+) -> Answer:
+    """:func:`ask` of an image already prepared for the model (a blanked or sampled variant asks it again)."""
+    convention = resolve_convention(pack, caller.backend)
     if pack.method == "clue":
         judged = await judge_image(caller, pack, prepared, convention, params, baselines, inputs)
         return Answer(judged.verdict, prepared, judged.completions, judged.cached)

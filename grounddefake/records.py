@@ -9,6 +9,8 @@ Version history:
     2: ``schema`` added; the line is written from ``Verdict.to_json`` (same fields, same meaning).
     3: ``rules`` (per-rule decisions of a rule pack, ``[]`` otherwise) and ``requests`` (requests the sample cost,
        text-only baselines not counted; null when not counted) added.
+    4: ``requests_by_purpose`` (``{"answer": 1, "probe": 16}``; ``{}`` when not counted), and for a dense
+       ``--heatmap`` mode ``heatmap`` (its PNG, relative to the run directory) and ``heatmap_mode``.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from grounddefake.rules import RuleDecision
 from grounddefake.types import Region, Size, Transform, Usage
 from grounddefake.verdict import Verdict
 
-SCHEMA = 3
+SCHEMA = 4
 """Version of the prediction record, the score row and ``config.json``."""
 MAX_ERROR = 2000
 """Error messages are bounded: they can carry a server's whole response body."""
@@ -44,12 +46,13 @@ def prediction_record(
     cached: bool = False,
     image_sha256: str | None = None,
     transform: Transform | None = None,
+    requests_by_purpose: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
     """One ``predictions.jsonl`` line: the verdict's own fields, then how it was obtained.
 
     >>> line = prediction_record("0001", Verdict("fake", 0.9), model="gpt-4o", prompt="grounded@1a2b")
     >>> line["schema"], line["id"], line["label"], line["score"]
-    (3, '0001', 'fake', 0.9)
+    (4, '0001', 'fake', 0.9)
     >>> verdict_from_record(line).label
     'fake'
     """
@@ -63,6 +66,7 @@ def prediction_record(
         cached=cached,
         image_sha256=image_sha256,
         transform=None if transform is None else transform.to_json(),
+        requests_by_purpose=dict(requests_by_purpose or {}),
     )
     return line
 
@@ -83,10 +87,10 @@ def skip_reason(record: Mapping[str, Any]) -> str:
 
 def upgrade_record(record: Mapping[str, Any]) -> dict[str, Any]:
     """A line of any earlier schema as a line of the current one (1 → 2 adds only the field; 2 → 3 adds
-    ``rules: []`` and ``requests: null``).
+    ``rules: []`` and ``requests: null``; 3 → 4 adds ``requests_by_purpose: {}``).
 
     >>> upgrade_record({"id": "1", "label": "fake"})
-    {'id': '1', 'label': 'fake', 'schema': 3, 'rules': [], 'requests': None}
+    {'id': '1', 'label': 'fake', 'schema': 4, 'rules': [], 'requests': None, 'requests_by_purpose': {}}
     """
     out = dict(record)
     if not isinstance(out.get("schema"), int):
@@ -97,6 +101,9 @@ def upgrade_record(record: Mapping[str, Any]) -> dict[str, Any]:
         out.setdefault("rules", [])
         out.setdefault("requests", None)
         out["schema"] = 3
+    if out["schema"] < 4:
+        out.setdefault("requests_by_purpose", {})
+        out["schema"] = 4
     return out
 
 

@@ -113,7 +113,8 @@ async def probe(
     caller: Caller, prepared: PreparedImage, k: int, params: GenerationParams
 ) -> tuple[np.ndarray, tuple[Completion, ...], tuple[str, ...], bool]:
     """(map, the tiles' completions, notes, whether every tile came from the cache): each tile of
-    :func:`tile_boxes` cropped from the image the model sees, asked :data:`PROBE_QUESTION` with one token and log-probabilities, its P(Yes) spread over its pixels."""
+    :func:`tile_boxes` cropped from the image the model sees, asked :data:`PROBE_QUESTION` with one token and
+    log-probabilities, its P(Yes) spread over its pixels."""
     size = prepared.transform.original_size
     tiles = tile_boxes(size, k)
     results = await asyncio.gather(*(_ask_tile(caller, prepared, tile, params) for tile in tiles))

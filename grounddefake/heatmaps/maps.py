@@ -39,6 +39,7 @@ def tile_boxes(size: Size, k: int, overlap: float = PROBE_OVERLAP) -> list[Box]:
     >>> [tuple(round(v, 1) for v in box) for box in tile_boxes((100, 40), 2)]
     [(0.0, 0.0, 57.1, 22.9), (42.9, 0.0, 100.0, 22.9), (0.0, 17.1, 57.1, 40.0), (42.9, 17.1, 100.0, 40.0)]
     """
+
     def spans(length: int) -> list[tuple[float, float]]:
         side = length / (k - overlap * (k - 1))
         step = side * (1 - overlap)

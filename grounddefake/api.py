@@ -13,6 +13,7 @@ from typing import Any
 from grounddefake.backends import FORENSIC, Backend, GenerationParams, create_backend
 from grounddefake.cache import ResponseCache
 from grounddefake.caller import Caller, RetryPolicy
+from grounddefake.heatmaps.modes import HeatmapMode
 from grounddefake.images import ImageInput
 from grounddefake.local.loading import LocalOptions
 from grounddefake.offline import build_report, score
@@ -70,7 +71,14 @@ class Detector:
         cache_dir: str | Path | None = None,
         max_retries: int = 6,
         local: LocalOptions | None = None,
+        heatmap: str | HeatmapMode | None = None,
     ) -> None:
+        """``heatmap``: a dense mode (``consensus:N``, ``probe:K``) whose map :meth:`ask` returns as
+        ``Answer.heatmap`` ((H, W) in [0, 1], original pixels); ``consensus`` needs ``params`` with a temperature.
+
+        Raises:
+            HeatmapModeError: an unknown mode, or ``consensus`` at temperature 0.
+        """
         chosen = None if prompt is None else _pack(prompt)
         if isinstance(model, Backend):
             self.backend = model
@@ -85,6 +93,8 @@ class Detector:
             )
         self.pack = chosen or _pack(None, self.backend.prompt_defaults.get("grounded", DEFAULT_PROMPT))
         self.params = params or GenerationParams()
+        self.heatmap = heatmap if isinstance(heatmap, HeatmapMode) else HeatmapMode.parse(heatmap)
+        self.heatmap.check(self.params.temperature)
         response_cache = ResponseCache(cache_dir) if cache and self.backend.cacheable else None
         self.caller = Caller(
             self.backend,
@@ -99,10 +109,14 @@ class Detector:
 
     def ask(self, image: ImageInput, inputs: Mapping[str, Any] | None = None) -> Answer:
         """Like :meth:`detect`, with the prepared image and raw completions."""
-        return run_blocking(lambda: ask(self.caller, self.pack, image, self.params, self._inputs(inputs)))
+        return run_blocking(
+            lambda: ask(self.caller, self.pack, image, self.params, self._inputs(inputs), heatmap=self.heatmap)
+        )
 
     async def adetect(self, image: ImageInput, inputs: Mapping[str, Any] | None = None) -> Verdict:
-        return (await ask(self.caller, self.pack, image, self.params, self._inputs(inputs))).verdict
+        return (
+            await ask(self.caller, self.pack, image, self.params, self._inputs(inputs), heatmap=self.heatmap)
+        ).verdict
 
     def _inputs(self, inputs: Mapping[str, Any] | None) -> dict[str, Any] | None:
         """The fields the pack declares (``question`` …), checked; None for a pack that declares none.

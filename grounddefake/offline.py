@@ -7,6 +7,7 @@ and ``compare`` read their directories like any other run's.
 from __future__ import annotations
 
 import hashlib
+import shutil
 import warnings
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -15,6 +16,7 @@ from typing import Any
 
 from grounddefake.caller import RequestStats
 from grounddefake.datasets import DatasetError, fingerprint, load_dataset
+from grounddefake.heatmaps.store import HEATMAPS
 from grounddefake.images import image_size_of
 from grounddefake.label_space import space_from_truth
 from grounddefake.moderation import check_judge, moderation_metrics
@@ -120,6 +122,7 @@ def score(
             bootstrap=bootstrap,
             space=space,
             gt_raster=options.truth_raster,
+            run_dir=source.parent,
         )
         moderation = moderation_metrics(samples, ordered, options)
         extra = {} if moderation is None else {"moderation": moderation}
@@ -134,6 +137,7 @@ def score(
         raise RunDirectoryError(f"{out} is the run directory of an eval: score into another --out")
     with target.locked():
         target.write_predictions(ordered.values())
+        _copy_heatmaps(source.parent, target.path)
         config = {
             **provenance(),
             "kind": "score",
@@ -157,6 +161,13 @@ def score(
     metrics = {**result.metrics, "n_unmatched_predictions": n_unmatched}
     target.write_metrics(metrics)
     return metrics
+
+
+def _copy_heatmaps(source: Path, target: Path) -> None:
+    """The dense maps the predictions name (``heatmaps/`` beside them), into the new run directory."""
+    folder = source / HEATMAPS
+    if folder.is_dir() and folder.resolve() != (target / HEATMAPS).resolve():
+        shutil.copytree(folder, target / HEATMAPS, dirs_exist_ok=True)
 
 
 def _most_common(records: Mapping[str, Mapping[str, Any]], field: str) -> str | None:

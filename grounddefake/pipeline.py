@@ -23,6 +23,7 @@ import numpy as np
 from grounddefake.backends.base import Backend, BackendError, GenerationParams, Request
 from grounddefake.caller import Caller, RequestStats, RetryPolicy
 from grounddefake.heatmaps.modes import HeatmapMode
+from grounddefake.heatmaps.store import save_heatmap
 from grounddefake.images import ImageError, ImageInput, PreparedImage, prepare_image
 from grounddefake.judges.baselines import BaselineMemo
 from grounddefake.judges.clue import judge_image, new_baselines
@@ -264,12 +265,14 @@ async def predict_samples(
     params: GenerationParams | None = None,
     on_result: Callable[[Sample, dict[str, Any]], None] | None = None,
     run_key: str = "",
+    heatmap: HeatmapMode | None = None,
 ) -> PredictionOutcome:
     """Answer every sample, appending each record to the run's ``predictions.jsonl`` and flushing it as it arrives.
 
     Samples already answered without error in this configuration (same ``run_key``; lines without one: same model
     and prompt pack) are reused, not asked again; failed ones are asked again. A SIGKILL loses only the requests in
-    flight: every finished answer is on disk, and a torn last line is cut before appending.
+    flight: every finished answer is on disk, and a torn last line is cut before appending. A dense ``heatmap``
+    mode's map is written to ``heatmaps/<id>.png`` before its line, which names it (``heatmap``, ``heatmap_mode``).
     """
     start = time.perf_counter()
     caller = backend if isinstance(backend, Caller) else Caller(backend)
@@ -296,11 +299,15 @@ async def predict_samples(
 
         async def answer_record(sample: Sample, inputs: Mapping[str, Any] | None) -> dict[str, Any]:
             try:
-                answer = await ask(caller, pack, sample.image, params, inputs, baselines)
+                answer = await ask(caller, pack, sample.image, params, inputs, baselines, heatmap)
             except ImageError as exc:
                 problems.append(Problem(sample.id, str(exc)))
                 return skipped_record(sample.id, str(exc), model=model, prompt=pack.id, run_key=run_key)
-            return answer.record(sample.id, model=model, prompt=pack.id, run_key=run_key)
+            record = answer.record(sample.id, model=model, prompt=pack.id, run_key=run_key)
+            if answer.heatmap is not None and heatmap is not None:
+                record["heatmap"] = await asyncio.to_thread(save_heatmap, run_dir.path, sample.id, answer.heatmap)
+                record["heatmap_mode"] = str(heatmap)
+            return record
 
         async def one(sample: Sample) -> None:
             async with semaphore:

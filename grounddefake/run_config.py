@@ -87,6 +87,8 @@ class RunConfig:
         group_by: ``meta.FIELD``: the same metrics per value of that field.
         bootstrap: N > 0 adds seeded 95% intervals to the headline numbers (None: the suite's, else 0).
         iou_threshold: a box-matching threshold reported besides 0.5 (None: the suite's, else 0.5).
+        heatmap: the heatmap mode (``boxes``, ``consensus:N``, ``probe:K``; :mod:`grounddefake.heatmaps.modes`); None:
+            ``boxes``.
         gt_raster: how ground-truth regions become a mask: ``centre`` (a pixel counts when its centre is inside) or
             ``legion`` (LEGION's evaluation code: truncated vertices, outline and far edge included); None: the
             suite's, else ``centre``.
@@ -127,6 +129,7 @@ class RunConfig:
     bootstrap: int | None = None
     iou_threshold: float | None = None
     gt_raster: str | None = None
+    heatmap: str | None = None
     overlays: OverlayMode = "mistakes"
     overlay_size: int = DEFAULT_OVERLAY_SIZE
     side_by_side: bool = False

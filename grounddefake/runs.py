@@ -22,6 +22,7 @@ from grounddefake.cache import ResponseCache
 from grounddefake.caller import Caller, RequestStats, RetryPolicy
 from grounddefake.datasets import Dataset, fingerprint, load_dataset
 from grounddefake.datasets.manifest import MAX_LISTED_PROBLEMS
+from grounddefake.heatmaps.modes import HeatmapMode
 from grounddefake.label_space import LabelSpaceError, space_of
 from grounddefake.moderation import check_judge, moderation_metrics
 from grounddefake.overlay_pass import draw_overlays
@@ -168,6 +169,8 @@ def _run_key(
         "prompt": pack.id,
         "params": options.params.to_json(),
     }
+    if options.heatmap not in (None, "boxes"):  # a dense mode's answers are others (consensus) or more (probe)
+        key["heatmap"] = options.heatmap
     return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -233,6 +236,8 @@ def _evaluate_locked(
             f"has task '{pack.task}'"
         )
     convention = resolve_convention(pack, backend)
+    heatmap = HeatmapMode.parse(options.heatmap)
+    heatmap.check(options.params.temperature)
     try:
         space = pack.label_space.with_positive(options.positive)
     except LabelSpaceError as exc:
@@ -275,7 +280,9 @@ def _evaluate_locked(
 
     async def predict() -> PredictionOutcome:
         try:
-            return await predict_samples(samples, caller, pack, run_dir, concurrency, options.params, report, run_key)
+            return await predict_samples(
+                samples, caller, pack, run_dir, concurrency, options.params, report, run_key, heatmap
+            )
         finally:
             await backend.aclose()
             if response_cache is not None:
@@ -309,6 +316,7 @@ def finish_run(
         bootstrap=options.bootstrap_draws,
         space=space_of(config.get("labels"), config.get("positive")),
         gt_raster=options.truth_raster,
+        run_dir=run_dir.path,
     )
     metrics = dict(scores.metrics)
     moderation = moderation_metrics(samples, outcome.records, options)  # MQA, and MEQ by the judge

@@ -7,9 +7,12 @@ Streaming: each sample's ground truth is loaded, scored and dropped; only per-sa
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from grounddefake.grounding import (
     clip_regions,
@@ -19,6 +22,7 @@ from grounddefake.grounding import (
     regions_to_mask,
     scale_regions,
 )
+from grounddefake.heatmaps.store import load_stored_heatmap
 from grounddefake.images import ImageError, image_size_of
 from grounddefake.label_space import REAL_FAKE, LabelSpace
 from grounddefake.metrics.accumulator import MetricsAccumulator, SampleRows
@@ -74,10 +78,12 @@ def score_sample(
     space: LabelSpace = REAL_FAKE,
     tokens: int | None = None,
     gt_raster: str = "centre",
+    dense_heatmap: Callable[[Size], np.ndarray] | None = None,
 ) -> ScoredSample:
     """Score one verdict against one sample's ground truth, in the task's label ``space`` (``tokens``: what the
     answer cost, for a rule pack's cost table; ``gt_raster``: how ground-truth regions become a mask, ``centre`` or
-    ``legion``).
+    ``legion``; ``dense_heatmap``: the answer's own map from a dense ``--heatmap`` mode at a given size, scored in
+    place of its painted boxes).
 
     Only a positive answer's regions ("fake", "unsafe") count as its localization: a negative answer claims none.
     Localization is scored on positive samples (against their regions or mask) and on negative ones (any claimed
@@ -126,7 +132,11 @@ def score_sample(
         try:
             truth_heat = load_heatmap(sample.heatmap)
             heat_size: Size = (truth_heat.shape[1], truth_heat.shape[0])
-            heat = heatmap_row(regions_to_heatmap(scale_regions(claimed, size, heat_size), heat_size), truth_heat)
+            if dense_heatmap is not None:
+                predicted_heat = dense_heatmap(heat_size)
+            else:
+                predicted_heat = regions_to_heatmap(scale_regions(claimed, size, heat_size), heat_size)
+            heat = heatmap_row(predicted_heat, truth_heat)
         except ImageError as exc:
             problems.append(str(exc))
     truth_score = sample.meta.get("score") if isinstance(sample.meta, Mapping) else None
@@ -162,6 +172,14 @@ def record_tokens(record: Mapping[str, Any]) -> int | None:
     return int(sum(counts))  # type: ignore[arg-type]
 
 
+def _stored_heatmap(run_dir: Path | None, record: Mapping[str, Any]) -> Callable[[Size], np.ndarray] | None:
+    """The loader of a record's dense heatmap (``heatmap``: a PNG of the run directory), None when it has none."""
+    relative = record.get("heatmap")
+    if run_dir is None or not isinstance(relative, str):
+        return None
+    return lambda size: load_stored_heatmap(run_dir, relative, size)
+
+
 def score_records(
     samples: Sequence[Sample],
     records: Mapping[str, Mapping[str, Any]],
@@ -172,9 +190,11 @@ def score_records(
     bootstrap: int = 0,
     space: LabelSpace = REAL_FAKE,
     gt_raster: str = "centre",
+    run_dir: Path | None = None,
 ) -> Scores:
     """Every metric over the samples that have a record (classification; localization when asked; heatmap and
-    score groups when the ground truth has them).
+    score groups when the ground truth has them; a record's dense map, read from ``run_dir``, is what its heatmap
+    metrics score).
 
     Samples without a record are counted in ``n_missing``, unreadable ones (``"skipped": true``) in ``n_skipped``;
     neither is scored.
@@ -195,6 +215,7 @@ def score_records(
             space=space,
             tokens=record_tokens(record),
             gt_raster=gt_raster,
+            dense_heatmap=_stored_heatmap(run_dir, record),
         )
         accumulator.add(scored.rows)
         rows.append(scored.score)

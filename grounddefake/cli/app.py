@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from grounddefake.backends import UnknownModelError
 from grounddefake.datasets import DatasetError
+from grounddefake.heatmaps.modes import HeatmapModeError
 from grounddefake.images import ImageError
 from grounddefake.local import LocalModelError
 from grounddefake.prompts import PromptPackError
@@ -35,6 +36,7 @@ USER_ERRORS = (
     FileNotFoundError,
     LocalModelError,
     SuiteError,
+    HeatmapModeError,
     OSError,  # the file system's refusals (permissions, a full disk, a file where a folder belongs), in one line
     sqlite3.Error,  # the response cache's database
 )
@@ -126,4 +128,13 @@ def gt_raster_option() -> Any:
         "--gt-raster",
         help="How ground-truth regions become a mask: centre (a pixel counts when its centre is inside; default) or "
         "legion (LEGION's evaluation code: truncated vertices, outline and far edge included).",
+    )
+
+
+def heatmap_option() -> Any:
+    return typer.Option(
+        None,
+        "--heatmap",
+        help="Dense heatmap mode: boxes (default; region confidences), consensus:N (N sampled answers; needs "
+        "--temperature > 0) or probe:K (a Yes/No question per tile of a KxK grid; K*K more requests).",
     )

@@ -18,6 +18,7 @@ from grounddefake.cli.app import (
     dtype_option,
     err,
     fail,
+    heatmap_option,
     local_options,
     max_tokens_option,
     out,
@@ -44,11 +45,17 @@ def detect_command(
     max_new_tokens: int = max_tokens_option(),
     device: str = device_option(),
     dtype: str = dtype_option(),
+    heatmap: str | None = heatmap_option(),
+    heatmap_out: Path | None = typer.Option(
+        None, "--heatmap-out", help="Write a dense mode's map here (8-bit PNG; a folder when several images)."
+    ),
+    temperature: float = typer.Option(0.0, "--temperature", min=0.0, help="0: greedy (default); consensus needs >0."),
 ) -> None:
     """Judge images (or every image in a folder, subfolders included): verdict, P(positive class), rationale, regions in
     original pixels, and a rule pack's per-rule decisions."""
     from grounddefake.api import Detector
     from grounddefake.backends import GenerationParams
+    from grounddefake.heatmaps.store import write_heatmap_png
     from grounddefake.overlay import IMAGE_SUFFIXES, save_image
 
     try:
@@ -56,11 +63,12 @@ def detect_command(
         detector = Detector(
             model=chosen,
             prompt=prompt,
-            params=GenerationParams(max_tokens=max_new_tokens),
+            params=GenerationParams(max_tokens=max_new_tokens, temperature=temperature),
             base_urls=base_url,
             api_key_env=api_key_env,
             convention=convention,
             local=local_options(chosen, device, dtype),
+            heatmap=heatmap,
         )
     except (*USER_ERRORS, KeyError) as exc:
         raise fail(exc if not isinstance(exc, KeyError) else ValueError(exc.args[0])) from None
@@ -84,6 +92,8 @@ def detect_command(
             failed += 1
             continue
         verdict = answer.verdict
+        if heatmap_out is not None and answer.heatmap is not None:
+            write_heatmap_png(heatmap_out / f"{name}.png" if len(named) > 1 else heatmap_out, answer.heatmap)
         if overlay is not None:
             target = overlay / f"{name}.png" if len(named) > 1 else overlay
             try:

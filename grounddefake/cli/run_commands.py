@@ -20,6 +20,7 @@ from grounddefake.cli.app import (
     err,
     fail,
     gt_raster_option,
+    heatmap_option,
     judge_api_key_env_option,
     judge_base_url_option,
     judge_model_option,
@@ -83,6 +84,7 @@ def eval_command(
         None, "--iou-threshold", min=0.0, max=1.0, help="A box-matching IoU threshold reported besides 0.5."
     ),
     gt_raster: str | None = gt_raster_option(),
+    heatmap: str | None = heatmap_option(),
     data_format: str | None = typer.Option(
         None, "--format", help="Dataset format (default: detected; `grounddefake data formats` lists them)."
     ),
@@ -160,6 +162,7 @@ def eval_command(
                 bootstrap=bootstrap,
                 iou_threshold=iou_threshold,
                 gt_raster=gt_raster,
+                heatmap=heatmap,
                 overlays=overlays,  # type: ignore[arg-type]
                 overlay_size=overlay_size,
                 side_by_side=side_by_side,

@@ -3,15 +3,18 @@ the prediction line and mapped back to the original pixels (or a ground truth's)
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 
 from grounddefake.grounding import load_heatmap
+from grounddefake.images import ImageError
 from grounddefake.rundir import overlay_name
 from grounddefake.types import Size
 
 HEATMAPS = "heatmaps"
+_SAFE_NAME = re.compile(r"[A-Za-z0-9._-]{1,140}\.png")
 MAX_SIDE = 512
 
 
@@ -26,8 +29,8 @@ def stored_size(size: Size, max_side: int = MAX_SIDE) -> Size:
     return max(1, round(w * scale)), max(1, round(h * scale))
 
 
-def save_heatmap(run_dir: Path, sample_id: str, heatmap: np.ndarray) -> str:
-    """Write ``heatmap`` ((H, W) in [0, 1], original pixels) under ``run_dir``; the path relative to it."""
+def write_heatmap_png(path: Path, heatmap: np.ndarray) -> None:
+    """``heatmap`` ((H, W) in [0, 1], original pixels) as an 8-bit grey PNG at :func:`stored_size`."""
     import cv2
     from PIL import Image
 
@@ -36,10 +39,14 @@ def save_heatmap(run_dir: Path, sample_id: str, heatmap: np.ndarray) -> str:
     values = np.clip(np.nan_to_num(heatmap.astype(np.float32)), 0.0, 1.0)
     if target != (w, h):
         values = cv2.resize(values, target, interpolation=cv2.INTER_AREA)
-    relative = f"{HEATMAPS}/{overlay_name(sample_id, '.png')}"
-    path = run_dir / relative
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(np.round(values * 255).astype(np.uint8), "L").save(path)
+
+
+def save_heatmap(run_dir: Path, sample_id: str, heatmap: np.ndarray) -> str:
+    """Write ``heatmap`` as ``heatmaps/<id>.png`` under ``run_dir``; the path relative to it."""
+    relative = f"{HEATMAPS}/{overlay_name(sample_id, '.png')}"
+    write_heatmap_png(run_dir / relative, heatmap)
     return relative
 
 
@@ -47,6 +54,10 @@ def load_stored_heatmap(run_dir: Path, relative: str, size: Size) -> np.ndarray:
     """A stored map at ``size`` = (W, H) (bilinear), values in [0, 1].
 
     Raises:
-        ImageError: missing or unreadable.
+        ImageError: missing or unreadable, or ``relative`` is not a file of the run's ``heatmaps/`` folder (a
+            prediction line names it: it may not point anywhere else).
     """
-    return load_heatmap(run_dir / relative, size)
+    name = relative.removeprefix(f"{HEATMAPS}/")
+    if name == relative or not _SAFE_NAME.fullmatch(name):
+        raise ImageError(f"heatmap {relative!r}: not a file of the run's {HEATMAPS}/ folder")
+    return load_heatmap(run_dir / HEATMAPS / name, size)

@@ -1,0 +1,182 @@
+"""Dense heatmaps: the ``--heatmap`` modes parsed and refused, ``consensus:N`` maps against a brute-force vote map of
+per-seed boxes, ``probe:K`` maps against the tiles' scripted P(Yes), the stored PNGs, the requests by purpose, and
+the dense map scored by the heatmap metrics."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from grounddefake.cli import app
+from grounddefake.heatmaps.maps import tile_boxes
+from grounddefake.heatmaps.modes import HeatmapMode, HeatmapModeError
+
+from .servers.openai_server import FakeOpenAIServer, Reply
+from .servers.yes_no import yes_no_logprobs
+
+W, H = 48, 32
+
+
+@pytest.mark.parametrize(
+    ("text", "mode"),
+    [
+        (None, HeatmapMode()),
+        ("boxes", HeatmapMode()),
+        ("consensus:5", HeatmapMode("consensus", 5)),
+        ("probe:4", HeatmapMode("probe", 4)),
+        (" probe:1 ", HeatmapMode("probe", 1)),
+    ],
+)
+def test_modes_parse(text: str | None, mode: HeatmapMode) -> None:
+    assert HeatmapMode.parse(text) == mode
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("dense", "one of boxes, consensus:N, probe:K"),
+        ("consensus:1", "2 <= N <= 64"),
+        ("probe:0", "1 <= K <= 16"),
+        ("probe:4:x", "one of boxes"),
+    ],
+)
+def test_unknown_modes_are_refused(text: str, message: str) -> None:
+    with pytest.raises(HeatmapModeError, match=message):
+        HeatmapMode.parse(text)
+
+
+def _dataset(root: Path) -> Path:
+    """One fake image, grey with a red block at columns 24..48, rows 0..16, and a ground-truth heatmap of the block."""
+    root.mkdir(parents=True, exist_ok=True)
+    pixels = np.full((H, W, 3), 128, np.uint8)
+    pixels[:16, 24:] = (220, 20, 20)
+    Image.fromarray(pixels).save(root / "a.png")
+    truth = np.zeros((H, W), np.uint8)
+    truth[:16, 24:] = 255
+    Image.fromarray(truth).save(root / "a_heat.png")
+    line = {"id": "a", "image": "a.png", "label": "fake", "heatmap": "a_heat.png"}
+    (root / "data.jsonl").write_text(json.dumps(line) + "\n")
+    return root / "data.jsonl"
+
+
+def _pixels(body: dict) -> np.ndarray:  # type: ignore[type-arg]
+    for part in body["messages"][-1]["content"]:
+        if isinstance(part, dict) and part.get("type") == "image_url":
+            data = part["image_url"]["url"].partition("base64,")[2]
+            return np.asarray(Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB"))
+    raise AssertionError("no image in the request")
+
+
+SEED_BOXES = {0: ([0, 0, 500, 500], 0.8), 1: ([250, 0, 1000, 500], None), 2: ([0, 500, 1000, 1000], 0.5)}
+"""Per seed, one box in norm1000 and its score: the three answers of consensus:3 (seed 1's has no score: it counts 1)."""
+
+
+def _consensus_responder(body: dict) -> Reply:  # type: ignore[type-arg]
+    box, score = SEED_BOXES[body["seed"]]
+    region = {"box": box, "label": "artifact", **({} if score is None else {"score": score})}
+    return Reply(text=json.dumps({"verdict": "fake", "rationale": "r", "regions": [region]}))
+
+
+def _run(data: Path, out: Path, server: FakeOpenAIServer, *extra: str):  # type: ignore[no-untyped-def]
+    args = ["eval", "--data", str(data), "--model", "test-model", "--convention", "norm1000", "--with-boxes"]
+    return CliRunner().invoke(app, [*args, "--base-url", server.base_url, "--out", str(out), "--no-cache", *extra])
+
+
+def _stored(out: Path, record: dict) -> np.ndarray:  # type: ignore[type-arg]
+    return np.asarray(Image.open(out / record["heatmap"]), np.float64) / 255
+
+
+def test_consensus_map_is_the_vote_map_of_the_seeds_boxes(tmp_path: Path) -> None:
+    data, out = _dataset(tmp_path / "data"), tmp_path / "run"
+    with FakeOpenAIServer(responder=_consensus_responder) as server:
+        result = _run(data, out, server, "--heatmap", "consensus:3", "--temperature", "0.7")
+    assert result.exit_code == 0, result.output
+    assert sorted(b["seed"] for b in server.requests) == [0, 1, 2]
+    record = json.loads((out / "predictions.jsonl").read_text())
+    # brute force: each answer paints its box (pixel centres inside) with its score (1 without), averaged over 3
+    expected = np.zeros((H, W))
+    for box, score in SEED_BOXES.values():
+        x1, y1, x2, y2 = (v / 1000 * s for v, s in zip(box, (W, H, W, H), strict=True))
+        ys, xs = np.mgrid[0:H, 0:W] + 0.5
+        expected += np.where((xs >= x1) & (xs <= x2) & (ys >= y1) & (ys <= y2), 1.0 if score is None else score, 0)
+    expected /= 3
+    assert np.abs(_stored(out, record) - expected).max() <= 0.5 / 255 + 1e-9
+    assert record["heatmap_mode"] == "consensus:3" and record["label"] == "fake"
+    assert record["requests"] == 3 and record["requests_by_purpose"] == {"answer": 1, "consensus": 2}
+    assert record["score"] == pytest.approx(1.0)  # every vote is fake and no answer has a score: the vote share
+    assert json.loads((out / "config.json").read_text())["options"]["heatmap"] == "consensus:3"
+
+
+def test_consensus_at_temperature_zero_is_refused_in_one_line(tmp_path: Path) -> None:
+    data = _dataset(tmp_path / "data")
+    with FakeOpenAIServer(responder=_consensus_responder) as server:
+        result = _run(data, tmp_path / "run", server, "--heatmap", "consensus:3")
+    assert result.exit_code == 2 and "at temperature 0 they are all the same" in result.output
+    assert not server.requests
+
+
+def _probe_responder(body: dict) -> Reply:  # type: ignore[type-arg]
+    """A tile showing red pixels is an artifact (P(Yes) 0.9), any other 0.2; the answer itself: fake, no region."""
+    if body.get("max_tokens") == 1:
+        red = (_pixels(body)[..., 0] > 200).any()
+        p = 0.9 if red else 0.2
+        return Reply(text="Yes" if p >= 0.5 else "No", logprobs=yes_no_logprobs(p))
+    return Reply(text=json.dumps({"verdict": "fake", "rationale": "r", "regions": []}))
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_probe_map_is_the_mean_of_the_tiles_p_yes(tmp_path: Path, k: int) -> None:
+    data, out = _dataset(tmp_path / "data"), tmp_path / "run"
+    with FakeOpenAIServer(responder=_probe_responder) as server:
+        result = _run(data, out, server, "--heatmap", f"probe:{k}")
+    assert result.exit_code == 0, result.output
+    tiles = [b for b in server.requests if b.get("max_tokens") == 1]
+    assert len(tiles) == k * k
+    record = json.loads((out / "predictions.jsonl").read_text())
+    assert record["requests"] == 1 + k * k and record["requests_by_purpose"] == {"answer": 1, "probe": k * k}
+    # expected from the description: K tiles a side, each 1 / (K − 0.25 (K − 1)) of it, stepping by 3/4 of a tile
+    side_w, side_h = W / (k - 0.25 * (k - 1)), H / (k - 0.25 * (k - 1))
+    total, count = np.zeros((H, W)), np.zeros((H, W))
+    for i in range(k):
+        for j in range(k):
+            x0, y0 = j * 0.75 * side_w, i * 0.75 * side_h
+            cols = (np.arange(W) + 0.5 >= x0) & (np.arange(W) + 0.5 <= x0 + side_w)
+            rows = (np.arange(H) + 0.5 >= y0) & (np.arange(H) + 0.5 <= y0 + side_h)
+            red = bool((rows[:16, None] & cols[None, 24:]).any())
+            total[np.ix_(rows, cols)] += 0.9 if red else 0.2
+            count[np.ix_(rows, cols)] += 1
+    assert np.abs(_stored(out, record) - total / count).max() <= 0.5 / 255 + 1e-6
+    heatmap = json.loads((out / "metrics.json").read_text())["heatmap"]
+    if k == 3:  # the dense map is what the heatmap metrics score: it follows the red block (every 2x2 tile sees red)
+        assert heatmap["cc"] > 0.3
+    assert tile_boxes((W, H), k)[-1][2:] == (W, H)
+
+
+def test_boxes_is_todays_mode_and_costs_nothing_more(tmp_path: Path) -> None:
+    data, out = _dataset(tmp_path / "data"), tmp_path / "run"
+    with FakeOpenAIServer() as server:
+        result = _run(data, out, server, "--heatmap", "boxes")
+    assert result.exit_code == 0, result.output
+    record = json.loads((out / "predictions.jsonl").read_text())
+    assert len(server.requests) == 1 and "heatmap" not in record
+    assert record["requests_by_purpose"] == {"answer": 1}
+
+
+def test_detect_writes_the_probe_map(tmp_path: Path) -> None:
+    data = _dataset(tmp_path / "data")
+    target = tmp_path / "map.png"
+    with FakeOpenAIServer(responder=_probe_responder) as server:
+        args = ["detect", str(data.parent / "a.png"), "--model", "test-model", "--convention", "norm1000"]
+        result = CliRunner().invoke(
+            app, [*args, "--base-url", server.base_url, "--heatmap", "probe:3", "--heatmap-out", str(target)]
+        )
+    assert result.exit_code == 0, result.output
+    stored = np.asarray(Image.open(target))
+    assert stored.shape == (H, W) and stored[:8, -8:].mean() > stored[-8:, :8].mean()

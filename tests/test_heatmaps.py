@@ -75,7 +75,7 @@ def _pixels(body: dict) -> np.ndarray:  # type: ignore[type-arg]
 
 
 SEED_BOXES = {0: ([0, 0, 500, 500], 0.8), 1: ([250, 0, 1000, 500], None), 2: ([0, 500, 1000, 1000], 0.5)}
-"""Per seed, one box in norm1000 and its score: the three answers of consensus:3 (seed 1's has no score: it counts 1)."""
+"""Per seed, one box in norm1000 and its score: the answers of consensus:3 (seed 1's has no score: it counts 1)."""
 
 
 def _consensus_responder(body: dict) -> Reply:  # type: ignore[type-arg]

@@ -97,7 +97,7 @@ class StatsColumn(ProgressColumn):
         stats = task.fields.get("stats")
         if stats is None:
             return Text("")
-        parts = [f"{stats.errors} errors", f"{stats.retries} retries"]
+        parts = [f"{stats.requests} requests", f"{stats.errors} errors", f"{stats.retries} retries"]
         if stats.cached:
             parts.append(f"{stats.cached} cached")
         if stats.tokens:

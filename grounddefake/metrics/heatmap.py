@@ -18,7 +18,9 @@ EPS = float(np.finfo(np.float64).eps)
 DEFINITION = {
     "counted": "samples with a ground-truth heatmap (n); cc, kld, sim, nss and auc_judd over those whose ground "
     "truth is not all zero (n_nonempty), mse_all over all, mse_empty over the all-zero ones (RichHF-18K protocol)",
-    "maps": "ground truth scaled to [0, 1]; prediction = per pixel the highest score of the regions covering it",
+    "maps": "ground truth scaled to [0, 1]; prediction = the answer's dense map when its --heatmap mode made one "
+    "(consensus, probe; resized bilinearly to the ground truth), else per pixel the highest score of the regions "
+    "covering it",
     "cc": "Pearson correlation of the two z-normalised maps; a constant prediction (no region) scores 0",
     "kld": "Σ Q·log(ε + Q/(P + ε)), P = prediction / Σ, Q = truth / Σ, ε = machine epsilon (lower is better)",
     "sim": "Σ min(P, Q) after min-max normalising each map and dividing by its sum",

@@ -27,10 +27,10 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import photo, run_measured  # noqa: E402
+from _common import photo, run_measured
 
-from tests.servers.openai_server import FakeOpenAIServer, Reply, eval_command  # noqa: E402
-from tests.servers.yes_no import yes_no_logprobs  # noqa: E402
+from tests.servers.openai_server import FakeOpenAIServer, Reply, eval_command
+from tests.servers.yes_no import yes_no_logprobs
 
 SIZE = (1024, 768)
 MODES = ("boxes", "consensus:5", "probe:4")
@@ -70,7 +70,7 @@ def scripted(latency: float):  # type: ignore[no-untyped-def]
 
     def respond(body: dict) -> Reply:  # type: ignore[type-arg]
         pixels = _pixels(body)
-        red = (np.abs(pixels.astype(np.int16) - (235, 15, 15)).max(axis=-1) <= 12)
+        red = np.abs(pixels.astype(np.int16) - (235, 15, 15)).max(axis=-1) <= 12
         if body.get("max_tokens") == 1:  # a probe tile
             noise = np.random.default_rng(zlib.crc32(pixels.tobytes()[:4096])).normal(0, 0.03)
             p = float(np.clip(red.mean() * 4 + 0.05 + noise, 0.01, 0.99))
@@ -108,12 +108,14 @@ def main() -> None:
                 records = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
                 requests = sum(r["requests"] or sum(r["requests_by_purpose"].values()) for r in records)
                 rows.append((mode, requests / len(records), measured.seconds / len(records), metrics["heatmap"]["cc"]))
-    print(f"{args.images} images of {SIZE[0]}x{SIZE[1]}, {args.latency:g} s per request, concurrency {args.concurrency}")
+    w, h = SIZE
+    print(f"{args.images} images of {w}x{h}, {args.latency:g} s per request, concurrency {args.concurrency}")
     print(f"{'mode':<14}{'requests/image':>16}{'seconds/image':>16}{'mean CC':>10}")
     for mode, requests, seconds, cc in rows:
         print(f"{mode:<14}{requests:>16.1f}{seconds:>16.3f}{cc:>10.3f}")
     boxes_cc, consensus_cc = rows[0][3], rows[1][3]
-    print(f"consensus:5 / boxes CC: {consensus_cc / boxes_cc:.2f} (consensus closer to the truth: {consensus_cc > boxes_cc})")
+    closer = consensus_cc > boxes_cc
+    print(f"consensus:5 / boxes CC: {consensus_cc / boxes_cc:.2f} (consensus closer to the truth: {closer})")
 
 
 if __name__ == "__main__":

@@ -98,6 +98,7 @@ def draw_overlay(
     truth: Sequence[Region] = (),
     truth_mask: np.ndarray | None = None,
     heatmap: bool = True,
+    dense: np.ndarray | None = None,
 ) -> np.ndarray:
     """Annotate a copy of ``pixels``.
 
@@ -107,6 +108,7 @@ def draw_overlay(
         truth: ground-truth regions: their boxes are drawn (dashed-free, thin) and, without a mask, their outline.
         truth_mask: (H, W) bool ground-truth mask, outlined in the truth colour.
         heatmap: blend the predicted heatmap (highest region score per pixel) as a colour map.
+        dense: a dense ``--heatmap`` mode's map ((H, W) in [0, 1] at the size of ``pixels``), blended instead.
 
     Returns:
         (H, W, 3) uint8 RGB annotated image.
@@ -116,8 +118,8 @@ def draw_overlay(
     unit = max(h, w) / 640.0
     line = max(1, round(2 * unit))
     scale = max(0.35, 0.45 * unit)
-    if heatmap and verdict.regions:
-        heat = regions_to_heatmap(verdict.regions, (w, h))
+    if heatmap and (verdict.regions or dense is not None):
+        heat = regions_to_heatmap(verdict.regions, (w, h)) if dense is None else np.clip(dense, 0.0, 1.0)
         ys, xs = np.nonzero(heat.any(axis=1))[0], np.nonzero(heat.any(axis=0))[0]
         if len(ys):  # blend only the rows and columns the regions cover: most of a large image stays untouched
             window = (slice(ys[0], ys[-1] + 1), slice(xs[0], xs[-1] + 1))
@@ -174,12 +176,16 @@ def save_image(path: str, pixels: np.ndarray) -> None:
 
 
 def side_by_side(
-    pixels: np.ndarray, verdict: Drawable, truth: Sequence[Region] = (), truth_mask: np.ndarray | None = None
+    pixels: np.ndarray,
+    verdict: Drawable,
+    truth: Sequence[Region] = (),
+    truth_mask: np.ndarray | None = None,
+    dense: np.ndarray | None = None,
 ) -> np.ndarray:
     """Ground truth (left) and prediction (right) next to each other, with a white gap: (H, W·2 + gap, 3)."""
     empty = _Nothing("unknown", None, (), None)
     left = draw_overlay(pixels, empty, truth, truth_mask, heatmap=False)
     _label(left, "GROUND TRUTH", (0, 0), TRUTH, max(0.35, 0.45 * max(pixels.shape[:2]) / 640.0) * 1.2)
-    right = draw_overlay(pixels, verdict, heatmap=True)
+    right = draw_overlay(pixels, verdict, heatmap=True, dense=dense)
     gap = np.full((pixels.shape[0], max(4, pixels.shape[1] // 80), 3), 255, np.uint8)
     return np.concatenate([left, gap, right], axis=1)

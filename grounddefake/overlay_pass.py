@@ -15,12 +15,14 @@ import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 
 from grounddefake.grounding import clip_regions, load_mask, scale_regions
+from grounddefake.heatmaps.store import load_stored_heatmap
 from grounddefake.images import image_size_of, load_image
 from grounddefake.overlay import draw_overlay, save_image, side_by_side
 from grounddefake.records import SampleScore, verdict_from_record
@@ -74,9 +76,15 @@ def _decode_side(image: str | os.PathLike[str], size: int) -> int:
 
 
 def draw_sample_overlay(
-    sample: Sample, record: Mapping[str, Any], target: str, size: int = DEFAULT_OVERLAY_SIZE, paired: bool = False
+    sample: Sample,
+    record: Mapping[str, Any],
+    target: str,
+    size: int = DEFAULT_OVERLAY_SIZE,
+    paired: bool = False,
+    run_dir: Path | None = None,
 ) -> None:
-    """Draw one sample's overlay (its verdict and ground truth) at long side ≤ ``size`` into ``target``.
+    """Draw one sample's overlay (its verdict and ground truth) at long side ≤ ``size`` into ``target``; a record's
+    dense map (a file of ``run_dir``) is blended in place of the painted boxes.
 
     Raises:
         ImageError: the image or its ground-truth mask cannot be read.
@@ -92,8 +100,11 @@ def draw_sample_overlay(
         mask = load_mask(sample.mask)
         truth_mask = cv2.resize(mask.astype(np.uint8), shown, interpolation=cv2.INTER_NEAREST).astype(bool)
     truth, _ = clip_regions(scale_regions(sample.regions, original, shown), shown)  # scoring lists what was clipped
+    dense = None
+    if run_dir is not None and isinstance(record.get("heatmap"), str):
+        dense = load_stored_heatmap(run_dir, record["heatmap"], shown)
     draw = side_by_side if paired else draw_overlay
-    save_image(target, draw(pixels, verdict, truth, truth_mask=truth_mask))
+    save_image(target, draw(pixels, verdict, truth, truth_mask=truth_mask, dense=dense))
 
 
 def draw_overlays(
@@ -124,7 +135,7 @@ def draw_overlays(
     def one(job: tuple[Sample, Mapping[str, Any], os.PathLike[str]]) -> dict[str, str] | None:
         sample, record, target = job
         try:
-            draw_sample_overlay(sample, record, os.fspath(target), size, paired)
+            draw_sample_overlay(sample, record, os.fspath(target), size, paired, run_dir.path)
         except Exception as exc:  # an overlay is never worth a run: its failure is reported, not raised
             return {"id": sample.id, "reason": f"overlay not drawn: {type(exc).__name__}: {exc}"[:500]}
         return None

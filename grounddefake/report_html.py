@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence, Set
 from typing import Any
 
 from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from grounddefake.heatmaps.store import HEATMAPS
 from grounddefake.records import SampleScore, record_rules
 from grounddefake.report import per_class_keys, rule_summary
 from grounddefake.resources import asset_dir
@@ -82,6 +84,8 @@ def gallery(
                 "positive": s.positive,
                 "error": (s.error or "")[:MAX_TEXT],
                 "overlay": None if name is None else f"{OVERLAYS}/{name}",
+                "heatmap": _heatmap_file(record),
+                "heatmap_mode": str(record.get("heatmap_mode") or "")[:40],
                 "rationale": str(record.get("rationale") or "")[:MAX_TEXT],
                 "raw": str(record.get("raw") or "")[:MAX_TEXT],
                 "regions": regions,
@@ -90,6 +94,14 @@ def gallery(
             }
         )
     return items
+
+
+def _heatmap_file(record: Mapping[str, Any]) -> str | None:
+    """A record's dense map as a link of the page (a file of the run's ``heatmaps/`` folder, nothing else)."""
+    relative = record.get("heatmap")
+    if not isinstance(relative, str) or not re.fullmatch(rf"{HEATMAPS}/[A-Za-z0-9._-]{{1,140}}\.png", relative):
+        return None
+    return relative
 
 
 def rule_rows(record: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -135,7 +135,7 @@ def _probe_responder(body: dict) -> Reply:  # type: ignore[type-arg]
 def test_probe_map_is_the_mean_of_the_tiles_p_yes(tmp_path: Path, k: int) -> None:
     data, out = _dataset(tmp_path / "data"), tmp_path / "run"
     with FakeOpenAIServer(responder=_probe_responder) as server:
-        result = _run(data, out, server, "--heatmap", f"probe:{k}")
+        result = _run(data, out, server, "--heatmap", f"probe:{k}", "--overlays", "all")
     assert result.exit_code == 0, result.output
     tiles = [b for b in server.requests if b.get("max_tokens") == 1]
     assert len(tiles) == k * k
@@ -157,6 +157,10 @@ def test_probe_map_is_the_mean_of_the_tiles_p_yes(tmp_path: Path, k: int) -> Non
     if k == 3:  # the dense map is what the heatmap metrics score: it follows the red block (every 2x2 tile sees red)
         assert heatmap["cc"] > 0.3
     assert tile_boxes((W, H), k)[-1][2:] == (W, H)
+    # the overlay blends the dense map (no region is claimed: only the map colours it); the page links the map
+    overlay = np.asarray(Image.open(out / "overlays" / "a.jpg").convert("RGB"), np.int16)
+    assert np.abs(overlay - np.asarray(Image.open(data.parent / "a.png").convert("RGB"), np.int16)).mean() > 5
+    assert '"heatmap": "heatmaps/a.png"' in (out / "report.html").read_text()
 
 
 def test_boxes_is_todays_mode_and_costs_nothing_more(tmp_path: Path) -> None:

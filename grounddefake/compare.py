@@ -33,6 +33,13 @@ ROWS = (
     ("rules", "cost.tokens_per_image"),
     ("moderation", "mqa.accuracy"),
     ("moderation", "meq.meq"),
+    ("heatmap", "cc"),
+    ("heatmap", "kld"),
+    ("heatmap", "sim"),
+    ("heatmap", "auc_judd"),
+    ("score", "plcc"),
+    ("score", "srcc"),
+    ("requests", "per_image"),
 )
 """(group, key) of the headline rows; a key may be a dotted path into the group. A rule pack's runs add each
 rule's F1 (``rules.per_rule.ID.f1``)."""
@@ -88,7 +95,9 @@ def compare_runs(run_dirs: Sequence[str | Path]) -> Comparison:
     for group, key in (*ROWS, *(("rules", f"per_rule.{rule}.f1") for rule in rule_ids)):
         cells = []
         for m in metrics:
-            value = metric_at(m, f"{group}.{key}")
+            value = (
+                _requests_per_image(m) if (group, key) == ("requests", "per_image") else metric_at(m, f"{group}.{key}")
+            )
             ci = metric_at(m, f"{group}.ci95")
             number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
             cells.append((number, ci.get(key) if isinstance(ci, dict) else None))
@@ -106,7 +115,7 @@ def compare_runs(run_dirs: Sequence[str | Path]) -> Comparison:
                 c = (m["groups"]["values"].get(value) or {}).get("classification") or {}
                 cells.append((c.get("accuracy"), (c.get("ci95") or {}).get("accuracy")))
             groups.append((value, tuple(cells)))
-    models = [str(c.get("model")) for c in configs]
+    models = [_model_label(c) for c in configs]
     labels = [f"{m} ({Path(d).name})" if models.count(m) > 1 else m for m, d in zip(models, run_dirs, strict=True)]
     return Comparison(
         tuple(str(d) for d in run_dirs),
@@ -116,6 +125,19 @@ def compare_runs(run_dirs: Sequence[str | Path]) -> Comparison:
         group_by,
         tuple(warnings),
     )
+
+
+def _model_label(config: dict[str, Any]) -> str:
+    """The model of a run, with its dense heatmap mode when it used one (``gpt-4o [probe:4]``)."""
+    mode = (config.get("options") or {}).get("heatmap")
+    return str(config.get("model")) + ("" if mode in (None, "boxes") else f" [{mode}]")
+
+
+def _requests_per_image(metrics: dict[str, Any]) -> float | None:
+    """Requests sent or answered from the cache, per sample answered (what a mode costs)."""
+    requests, n = metrics.get("requests") or {}, (metrics.get("n_samples") or 0) - (metrics.get("n_skipped") or 0)
+    total = (requests.get("sent") or 0) + (requests.get("cached") or 0)
+    return total / n if n > 0 and total else None
 
 
 def render_markdown(comparison: Comparison) -> str:

@@ -184,3 +184,16 @@ def test_detect_writes_the_probe_map(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     stored = np.asarray(Image.open(target))
     assert stored.shape == (H, W) and stored[:8, -8:].mean() > stored[-8:, :8].mean()
+
+
+def test_compare_puts_modes_side_by_side(tmp_path: Path) -> None:
+    data = _dataset(tmp_path / "data")
+    with FakeOpenAIServer(responder=_probe_responder) as server:
+        for mode in ("boxes", "probe:3"):
+            assert _run(data, tmp_path / mode.replace(":", "-"), server, "--heatmap", mode).exit_code == 0
+    runs = [str(tmp_path / "boxes"), str(tmp_path / "probe-3")]
+    result = CliRunner().invoke(app, ["compare", *runs, "--out", str(tmp_path / "cmp")])
+    assert result.exit_code == 0, result.output
+    markdown = (tmp_path / "cmp" / "compare.md").read_text()
+    assert r"| metric | test-model | test-model \[probe:3\] |" in markdown  # Markdown-escaped brackets
+    assert "| requests.per_image | 1.000 | 10.000 |" in markdown and "| heatmap.cc | 0.000 |" in markdown

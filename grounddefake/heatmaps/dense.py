@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from grounddefake.asking import Answer, ask_prepared
 from grounddefake.backends.base import BackendError, GenerationParams, Request
 from grounddefake.heatmaps.maps import consensus_map, probe_map, tile_boxes
 from grounddefake.heatmaps.modes import HeatmapMode
@@ -27,7 +28,6 @@ from grounddefake.types import Completion
 
 if TYPE_CHECKING:
     from grounddefake.caller import Caller
-    from grounddefake.pipeline import Answer
 
 PROBE_QUESTION = "Does this crop contain a generation artifact or manipulation? Answer Yes or No."
 
@@ -58,8 +58,6 @@ async def ask_consensus(
     its score the mean of the voters' scores when every one has a score, else the share of positive votes; its
     regions are those of the first answer with the majority label; the map is :func:`consensus_map` of the
     positive answers' regions (an answer with another label claims none)."""
-    from grounddefake.pipeline import ask_prepared
-
     answers = await asyncio.gather(
         *(ask_prepared(caller, pack, prepared, replace(params, seed=seed), inputs) for seed in range(n))
     )
@@ -98,8 +96,6 @@ async def ask_probed(
     k: int,
 ) -> Answer:
     """The pack's answer, then :func:`probe` of a K×K grid: the verdict is the answer's, the map the tiles'."""
-    from grounddefake.pipeline import ask_prepared
-
     answer = await ask_prepared(caller, pack, prepared, params, inputs)
     heatmap, tiles, notes, tiles_cached = await probe(caller, prepared, k, params)
     completions = (*answer.completions, *tiles)
@@ -158,6 +154,4 @@ def _answer(
     heatmap: np.ndarray,
     purposes: tuple[tuple[str, int], ...],
 ) -> Answer:
-    from grounddefake.pipeline import Answer
-
     return Answer(verdict, prepared, tuple(completions), cached, heatmap, purposes)

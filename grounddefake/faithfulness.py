@@ -151,9 +151,7 @@ async def check_faithfulness(
             cost = len(answer.completions) + (1 if answer.verdict.error else 0)
         return Reading.of(answer.verdict), cost
 
-    (deleted, cost_deleted), (control, cost_control) = await asyncio.gather(
-        reask(deleted_image), reask(control_image)
-    )
+    (deleted, cost_deleted), (control, cost_control) = await asyncio.gather(reask(deleted_image), reask(control_image))
     to_original = prepared.transform.box_to_original
     return Faithfulness(
         Reading.of(verdict),

@@ -6,27 +6,39 @@ CLUE's own-box ablation) and once with a control of the same area blanked elsewh
 :mod:`grounddefake.control_regions`, seeded by the run's seed and the sha256 of the prepared image). A model whose
 boxes explain its verdict loses P(positive) under deletion and not under the control. Failed re-asks are recorded
 (``error``), never raised.
+
+The re-asks go through the ``ask`` it is given (the pipeline's ``ask_prepared``): this module imports nothing of the
+pipeline, which may call it.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from grounddefake.backend_interface import GenerationParams
-from grounddefake.caller import Caller
 from grounddefake.control_regions import ControlPlacement, control_rects, seed_of
-from grounddefake.images import PreparedImage
 from grounddefake.judges.ablation import Rect, blank_rects, input_rect
-from grounddefake.prompts import PromptPack
-from grounddefake.records import MAX_ERROR
 from grounddefake.types import Box
-from grounddefake.verdict import Verdict
+
+if TYPE_CHECKING:  # annotations only: the pipeline, the records and the caller may import this module
+    from grounddefake.backend_interface import GenerationParams
+    from grounddefake.caller import Caller
+    from grounddefake.images import PreparedImage
+    from grounddefake.pipeline import Answer
+    from grounddefake.prompts import PromptPack
+    from grounddefake.verdict import Verdict
+
+Asker = Callable[
+    ["Caller", "PromptPack", "PreparedImage", "GenerationParams", "Mapping[str, Any] | None"], Awaitable["Answer"]
+]
+"""How a pack is asked about an already prepared image: :func:`grounddefake.pipeline.ask_prepared`."""
 
 PURPOSE = "faithfulness"
 """The purpose its requests count under in a record's ``requests_by_purpose``."""
+MAX_ERROR = 2000
+"""Characters of a failed re-ask's error kept (as a record's ``error``)."""
 
 
 @dataclass(frozen=True)
@@ -126,11 +138,12 @@ async def check_faithfulness(
     params: GenerationParams,
     inputs: Mapping[str, Any] | None = None,
     seed: int = 0,
+    *,
+    ask: Asker,
 ) -> Faithfulness | None:
-    """The deletion test of ``verdict`` (the answer of ``pack`` about ``prepared``); None — not asked, no request —
-    when the answer has no region that covers a pixel of the image."""
-    from grounddefake.pipeline import ask_prepared  # the pipeline may call this module: imported when used
-
+    """The deletion test of ``verdict`` (the answer of ``pack`` about ``prepared``, asked with ``params`` and
+    ``inputs``); None — not asked, no request — when the answer has no region that covers a pixel of the image.
+    ``ask`` asks the pack about a blanked image (the pipeline's ``ask_prepared``)."""
     rects = tuple(rect for region in verdict.regions if (rect := input_rect(prepared, region.box)) is not None)
     if not rects:
         return None
@@ -143,7 +156,7 @@ async def check_faithfulness(
 
     async def reask(image: PreparedImage) -> tuple[Reading, int]:
         try:
-            answer = await ask_prepared(caller, pack, image, params, inputs)
+            answer = await ask(caller, pack, image, params, inputs)
         except Exception as exc:  # a failed re-ask is data, whatever raised it
             return Reading("unknown", error=f"{type(exc).__name__}: {exc}"[:MAX_ERROR]), 1
         cost = answer.verdict.requests

@@ -24,7 +24,7 @@ from grounddefake.images import ImagePolicy, prepare_image
 from grounddefake.judges.ablation import Rect, blank_boxes
 from grounddefake.label_space import REAL_FAKE, SAFE_UNSAFE, LabelSpace
 from grounddefake.metrics.faithfulness import faithfulness_metrics, faithfulness_row
-from grounddefake.pipeline import ask
+from grounddefake.pipeline import ask, ask_prepared
 from grounddefake.prompts import load_pack
 from grounddefake.types import Box
 
@@ -91,7 +91,7 @@ def checked(script: DeletionScript, seed: int = 0) -> tuple[Any, Faithfulness | 
         try:
             answer = await ask(caller, pack, image())
             check = await check_faithfulness(
-                caller, pack, answer.prepared, answer.verdict, GenerationParams(), seed=seed
+                caller, pack, answer.prepared, answer.verdict, GenerationParams(), seed=seed, ask=ask_prepared
             )
             return answer, check
         finally:

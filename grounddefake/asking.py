@@ -14,6 +14,7 @@ import numpy as np
 
 from grounddefake.backends.base import Backend, BackendError, GenerationParams, Request
 from grounddefake.caller import Caller
+from grounddefake.faithfulness import Faithfulness
 from grounddefake.images import PreparedImage
 from grounddefake.judges.baselines import BaselineMemo
 from grounddefake.judges.clue import judge_image
@@ -37,6 +38,8 @@ class Answer:
     """Every completion came from the response cache (nothing was sent)."""
     heatmap: np.ndarray | None = field(default=None, repr=False, compare=False)
     """A dense mode's map ((H, W) in [0, 1], original pixels); None for ``boxes``."""
+    faithfulness: Faithfulness | None = None
+    """The deletion test of the answer's regions (``--faithfulness``); None when not asked."""
     purposes: tuple[tuple[str, int], ...] = ()
     """Requests by purpose (``answer``, ``consensus``, ``probe``) when a mode asked more than the answer."""
 
@@ -52,8 +55,9 @@ class Answer:
         return sum(c.latency_s for c in self.completions)
 
     def record(self, sample_id: str, *, model: str, prompt: str, run_key: str = "") -> dict[str, Any]:
-        """This answer as a ``predictions.jsonl`` line."""
-        return prediction_record(
+        """This answer as a ``predictions.jsonl`` line (with its deletion test, and the requests of every purpose
+        counted in ``requests``, when a mode or the test asked more than the answer)."""
+        line = prediction_record(
             sample_id,
             self.verdict,
             model=model,
@@ -66,6 +70,11 @@ class Answer:
             transform=self.prepared.transform,
             requests_by_purpose=dict(self.purposes) or {"answer": len(self.completions)},
         )
+        if self.purposes:
+            line["requests"] = sum(n for _, n in self.purposes)
+        if self.faithfulness is not None:
+            line["faithfulness"] = self.faithfulness.to_json()
+        return line
 
 
 def slot_answers(pack: PromptPack) -> Mapping[str, str] | None:

@@ -14,19 +14,22 @@ import json
 import threading
 import time
 from collections.abc import Callable, Coroutine, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 from grounddefake.asking import Answer, ask_prepared, resolve_convention, slot_answers  # noqa: F401  (re-exported)
 from grounddefake.backends.base import Backend, GenerationParams
 from grounddefake.caller import Caller, RequestStats, RetryPolicy
+from grounddefake.faithfulness import PURPOSE as FAITHFULNESS
+from grounddefake.faithfulness import check_faithfulness
 from grounddefake.heatmaps.dense import ask_dense
 from grounddefake.heatmaps.modes import HeatmapMode
 from grounddefake.heatmaps.store import save_heatmap
 from grounddefake.images import ImageError, ImageInput, prepare_image
 from grounddefake.judges.baselines import BaselineMemo
 from grounddefake.judges.clue import new_baselines
+from grounddefake.label_space import UNKNOWN
 from grounddefake.prompts import PromptPack, SampleInputError
 from grounddefake.records import MISSING_INPUT, skipped_record
 from grounddefake.rundir import RunDir
@@ -65,11 +68,13 @@ async def ask(
     inputs: Mapping[str, Any] | None = None,
     baselines: BaselineMemo[Any] | None = None,
     heatmap: HeatmapMode | None = None,
+    faithfulness: bool = False,
 ) -> Answer:
     """Ask the model about one image with every turn of ``pack``; parse the last reply.
 
     ``heatmap``: a dense mode (``consensus:N``, ``probe:K``) asks more and returns its map
-    (:mod:`grounddefake.heatmaps.dense`); None or ``boxes`` asks once.
+    (:mod:`grounddefake.heatmaps.dense`); None or ``boxes`` asks once. ``faithfulness``: an answer with regions is
+    asked again with them blanked and with a control blanked (:mod:`grounddefake.faithfulness`).
 
     A ``method: clue`` pack (a rule pack) is asked by the CLUE judge instead (:mod:`grounddefake.judges.clue`):
     its Yes/No questions per precondition, then the turns as its cascade; ``baselines`` is the run's memo of
@@ -86,8 +91,19 @@ async def ask(
     prepared = await asyncio.to_thread(prepare_image, image, caller.backend.image_policy)
     params = params or GenerationParams()
     if heatmap is not None and heatmap.dense and pack.method != "clue":
-        return await ask_dense(caller, pack, prepared, params, inputs, heatmap)
-    return await ask_prepared(caller, pack, prepared, params, inputs, baselines)
+        answer = await ask_dense(caller, pack, prepared, params, inputs, heatmap)
+    else:
+        answer = await ask_prepared(caller, pack, prepared, params, inputs, baselines)
+    if not faithfulness or pack.method == "clue" or answer.verdict.label == UNKNOWN:
+        return answer
+    check = await check_faithfulness(
+        caller, pack, prepared, answer.verdict, params, inputs, params.seed or 0, ask=ask_prepared
+    )
+    if check is None:
+        return answer
+    purposes = dict(answer.purposes) or {"answer": len(answer.completions)}
+    purposes[FAITHFULNESS] = check.requests
+    return replace(answer, faithfulness=check, purposes=tuple(purposes.items()))
 
 
 def _file_hashes(samples: Iterable[Sample]) -> dict[str, str | None]:
@@ -128,6 +144,7 @@ async def predict_samples(
     on_result: Callable[[Sample, dict[str, Any]], None] | None = None,
     run_key: str = "",
     heatmap: HeatmapMode | None = None,
+    faithfulness: bool = False,
 ) -> PredictionOutcome:
     """Answer every sample, appending each record to the run's ``predictions.jsonl`` and flushing it as it arrives.
 
@@ -161,7 +178,7 @@ async def predict_samples(
 
         async def answer_record(sample: Sample, inputs: Mapping[str, Any] | None) -> dict[str, Any]:
             try:
-                answer = await ask(caller, pack, sample.image, params, inputs, baselines, heatmap)
+                answer = await ask(caller, pack, sample.image, params, inputs, baselines, heatmap, faithfulness)
             except ImageError as exc:
                 problems.append(Problem(sample.id, str(exc)))
                 return skipped_record(sample.id, str(exc), model=model, prompt=pack.id, run_key=run_key)

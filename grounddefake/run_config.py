@@ -89,6 +89,8 @@ class RunConfig:
         iou_threshold: a box-matching threshold reported besides 0.5 (None: the suite's, else 0.5).
         heatmap: the heatmap mode (``boxes``, ``consensus:N``, ``probe:K``; :mod:`grounddefake.heatmaps.modes`); None:
             ``boxes``.
+        faithfulness: ask every answer with regions again with them blanked, and with a control of the same area
+            blanked elsewhere (``metrics.json → faithfulness``).
         gt_raster: how ground-truth regions become a mask: ``centre`` (a pixel counts when its centre is inside) or
             ``legion`` (LEGION's evaluation code: truncated vertices, outline and far edge included); None: the
             suite's, else ``centre``.
@@ -130,6 +132,7 @@ class RunConfig:
     iou_threshold: float | None = None
     gt_raster: str | None = None
     heatmap: str | None = None
+    faithfulness: bool = False
     overlays: OverlayMode = "mistakes"
     overlay_size: int = DEFAULT_OVERLAY_SIZE
     side_by_side: bool = False

@@ -171,6 +171,8 @@ def _run_key(
     }
     if options.heatmap not in (None, "boxes"):  # a dense mode's answers are others (consensus) or more (probe)
         key["heatmap"] = options.heatmap
+    if options.faithfulness:  # its lines carry the deletion test
+        key["faithfulness"] = True
     return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -281,7 +283,16 @@ def _evaluate_locked(
     async def predict() -> PredictionOutcome:
         try:
             return await predict_samples(
-                samples, caller, pack, run_dir, concurrency, options.params, report, run_key, heatmap
+                samples,
+                caller,
+                pack,
+                run_dir,
+                concurrency,
+                options.params,
+                report,
+                run_key,
+                heatmap,
+                options.faithfulness,
             )
         finally:
             await backend.aclose()

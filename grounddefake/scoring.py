@@ -27,6 +27,7 @@ from grounddefake.images import ImageError, image_size_of
 from grounddefake.label_space import REAL_FAKE, LabelSpace
 from grounddefake.metrics.accumulator import MetricsAccumulator, SampleRows
 from grounddefake.metrics.classification import ClassificationRow
+from grounddefake.metrics.faithfulness import faithfulness_row
 from grounddefake.metrics.heatmap import heatmap_row
 from grounddefake.metrics.legion import legion_truth_mask
 from grounddefake.metrics.localization import LocalizationScorer
@@ -79,6 +80,7 @@ def score_sample(
     tokens: int | None = None,
     gt_raster: str = "centre",
     dense_heatmap: Callable[[Size], np.ndarray] | None = None,
+    faithfulness: Mapping[str, Any] | None = None,
 ) -> ScoredSample:
     """Score one verdict against one sample's ground truth, in the task's label ``space`` (``tokens``: what the
     answer cost, for a rule pack's cost table; ``gt_raster``: how ground-truth regions become a mask, ``centre`` or
@@ -147,12 +149,29 @@ def score_sample(
         classification = ClassificationRow(str(sample.label), verdict.label, verdict.score)
     elif sample.label is not None:
         problems.append(f"label '{sample.label}' is not one of the task's labels ({', '.join(space.labels)})")
+    check = None
+    if isinstance(faithfulness, Mapping):
+        try:
+            check = faithfulness_row(faithfulness, space)
+        except (KeyError, TypeError, ValueError) as exc:
+            problems.append(f"faithfulness: unreadable ({type(exc).__name__}: {exc})")
     rules = None
     if verdict.rules:
         rules = RuleRow(sample.label, verdict.label, sample.rules, verdict.rules, verdict.requests, tokens)
     subtype = sample.meta.get("subtype") if isinstance(sample.meta, Mapping) and space == REAL_FAKE else None
     sid = sid_set_row(subtype, verdict.label, bool(claimed), sid_pixels)
-    rows = SampleRows(group_value(sample, group_by), classification, fake, real, empty, heat, pair, rules, sid_set=sid)
+    rows = SampleRows(
+        group_value(sample, group_by),
+        classification,
+        fake,
+        real,
+        empty,
+        heat,
+        pair,
+        rules,
+        sid_set=sid,
+        faithfulness=check,
+    )
     row = SampleScore(sample.id, sample.label, verdict.label, verdict.score, iou, verdict.error, space.positive)
     return ScoredSample(rows, row, tuple(problems))
 
@@ -216,6 +235,7 @@ def score_records(
             tokens=record_tokens(record),
             gt_raster=gt_raster,
             dense_heatmap=_stored_heatmap(run_dir, record),
+            faithfulness=record.get("faithfulness"),
         )
         accumulator.add(scored.rows)
         rows.append(scored.score)

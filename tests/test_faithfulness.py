@@ -9,6 +9,7 @@ import io
 import json
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -305,3 +306,28 @@ def test_blank_boxes_blanks_every_box_in_the_mean_colour() -> None:
     blanked = blank_boxes(prepare_image(pixels), [(0, 0, 2, 2), (15, 5, 20, 10)]).pixels
     assert (blanked[:2, :2] == 100).all() and (blanked[5:, 15:] == 100).all()
     assert int((blanked[..., 0] == 100).sum()) == 4 + 25
+
+
+def test_eval_with_faithfulness_records_and_scores_the_test(tmp_path: Path) -> None:
+    """``eval --faithfulness``: the true box is given, so deletion drops P(fake) 0.9 → 0.2 and flips the verdict;
+    the control does neither. The record counts the two re-asks; metrics.json and the report say so."""
+    from typer.testing import CliRunner
+
+    from grounddefake.cli import app
+
+    Image.fromarray(image()).save(tmp_path / "a.png")
+    (tmp_path / "data.jsonl").write_text(json.dumps({"id": "a", "image": "a.png", "label": "fake"}) + "\n")
+    out = tmp_path / "run"
+    with FakeOpenAIServer(responder=DeletionScript(boxes=[MARKER])) as server:
+        args = ["eval", "--data", str(tmp_path / "data.jsonl"), "--model", "test-model", "--convention", "norm1000"]
+        args += ["--with-boxes", "--faithfulness", "--base-url", server.base_url, "--out", str(out), "--no-cache"]
+        result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert len(server.requests) == 3
+    record = json.loads((out / "predictions.jsonl").read_text())
+    assert record["requests_by_purpose"] == {"answer": 1, "faithfulness": 2} and record["requests"] == 3
+    assert (record["faithfulness"]["deleted"]["label"], record["faithfulness"]["control"]["label"]) == ("real", "fake")
+    metrics = json.loads((out / "metrics.json").read_text())["faithfulness"]
+    assert metrics["n_checked"] == 1 and metrics["flip_rate"] == 1.0 and metrics["flip_rate_control"] == 0.0
+    assert metrics["mean_drop"] == pytest.approx(0.7, abs=1e-6) and metrics["mean_drop_control"] == pytest.approx(0.0)
+    assert "## Faithfulness of grounding" in (out / "report.md").read_text()

@@ -85,6 +85,12 @@ def eval_command(
     ),
     gt_raster: str | None = gt_raster_option(),
     heatmap: str | None = heatmap_option(),
+    faithfulness: bool = typer.Option(
+        False,
+        "--faithfulness",
+        help="Ask every answer with regions again with them blanked, and with a control of the same area blanked "
+        "(2 more answers each): does the verdict rest on the boxes?",
+    ),
     data_format: str | None = typer.Option(
         None, "--format", help="Dataset format (default: detected; `grounddefake data formats` lists them)."
     ),
@@ -163,6 +169,7 @@ def eval_command(
                 iou_threshold=iou_threshold,
                 gt_raster=gt_raster,
                 heatmap=heatmap,
+                faithfulness=faithfulness,
                 overlays=overlays,  # type: ignore[arg-type]
                 overlay_size=overlay_size,
                 side_by_side=side_by_side,

@@ -154,4 +154,4 @@ def _answer(
     heatmap: np.ndarray,
     purposes: tuple[tuple[str, int], ...],
 ) -> Answer:
-    return Answer(verdict, prepared, tuple(completions), cached, heatmap, purposes)
+    return Answer(verdict, prepared, tuple(completions), cached, heatmap=heatmap, purposes=purposes)

@@ -15,6 +15,7 @@ import numpy as np
 
 from grounddefake.label_space import REAL_FAKE, LabelSpace
 from grounddefake.metrics.classification import ClassificationRow, classification_metrics
+from grounddefake.metrics.faithfulness import FaithfulnessRow, faithfulness_metrics
 from grounddefake.metrics.heatmap import HeatmapRow, heatmap_metrics
 from grounddefake.metrics.localization import FakeRow, RealRow, localization_metrics
 from grounddefake.metrics.rules import RuleRow, rule_metrics
@@ -44,6 +45,7 @@ class SampleRows:
     score: tuple[float, float] | None = None
     rules: RuleRow | None = None
     sid_set: SidSetRow | None = None
+    faithfulness: FaithfulnessRow | None = None
 
 
 @dataclass
@@ -103,6 +105,9 @@ class MetricsAccumulator:
         sid_set = [r.sid_set for r in rows if r.sid_set is not None]
         if sid_set and with_ap:  # not resampled either
             out["sid_set"] = sid_set_metrics(sid_set)
+        checks = [r.faithfulness for r in rows if r.faithfulness is not None]
+        if checks and with_ap:
+            out["faithfulness"] = faithfulness_metrics(checks, self.space)
         return out
 
     def _intervals(self, out: dict[str, Any], rows: Sequence[SampleRows], n: int, seed: int) -> None:

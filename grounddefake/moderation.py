@@ -80,6 +80,12 @@ def candidate_of(record: Mapping[str, Any]) -> str:
 
 
 def _reference(sample: Sample) -> tuple[str, str] | None:
+    """(kind, truth) of a sample the moderation metrics score: an ICM Q-A item, or any sample with a reference
+    explanation (``meta.explanation``: Expl-AIGI-Eval's chain of thought, FakeXplained's descriptions), whose
+    rationale the judge scores."""
+    explanation = sample.meta.get("explanation")
+    if sample.meta.get("kind") is None and isinstance(explanation, str) and explanation.strip():
+        return "explanation", explanation
     kind, truth = sample.meta.get("kind"), sample.meta.get("truth")
     if kind not in (*MQA_KINDS, "explanation") or not isinstance(truth, str) or not truth.strip():
         return None

@@ -197,3 +197,25 @@ def test_compare_puts_modes_side_by_side(tmp_path: Path) -> None:
     markdown = (tmp_path / "cmp" / "compare.md").read_text()
     assert r"| metric | test-model | test-model \[probe:3\] |" in markdown  # Markdown-escaped brackets
     assert "| requests.per_image | 1.000 | 10.000 |" in markdown and "| heatmap.cc | 0.000 |" in markdown
+
+
+def test_explanations_are_judged_against_the_datasets_reference(tmp_path: Path) -> None:
+    """Expl-AIGI-Eval's chain of thought is the reference of each rationale; the judge of explanations scores it."""
+    from .test_dataset_formats import expl_aigi
+
+    data = expl_aigi(tmp_path / "data")
+    seen = []
+
+    def judge(body: dict) -> Reply:  # type: ignore[type-arg]
+        prompt = body["messages"][-1]["content"]
+        seen.append(prompt if isinstance(prompt, str) else " ".join(p.get("text", "") for p in prompt))
+        scores = {"accuracy": 80, "preciseness": 60, "comprehensiveness": 40, "fluency": 100}
+        return Reply(text=json.dumps(scores))
+
+    with FakeOpenAIServer() as model, FakeOpenAIServer(responder=judge) as judging:
+        args = ["--judge-model", "judge", "--judge-base-url", judging.base_url]
+        result = _run(data, tmp_path / "run", model, *args)
+    assert result.exit_code == 0, result.output
+    assert "### Image Description" in seen[0] and "The fingers of the left hand are fused." in seen[0]
+    meq = json.loads((tmp_path / "run" / "metrics.json").read_text())["moderation"]["meq"]
+    assert meq["n_scored"] == 1 and meq["meq"] == pytest.approx(0.7)

@@ -155,7 +155,9 @@ def read_fakexplained(path: Path) -> Dataset:
         if label == "unknown":
             label = "fake" if regions else None  # FakeXplained's boxes mark fakes; real images have none
         sample_id = str(item.get("id", Path(images[0]).with_suffix("").as_posix()))
-        return Sample(sample_id, find_under(path.parent, images[0], where), label, tuple(regions))
+        described = [str(r.label) for r in regions if r.label]  # the annotators' descriptions: the reference
+        meta = {"explanation": "; ".join(described)} if described else {}
+        return Sample(sample_id, find_under(path.parent, images[0], where), label, tuple(regions), meta=meta)
 
     samples = each_entry(((f"{path}:{n}", item) for n, item in read_jsonl(path, problems)), read, problems)
     return finish(path, samples, problems, "fakexplained")
@@ -211,6 +213,16 @@ def read_expl_aigi(path: Path) -> Dataset:
         meta: dict[str, Any] = {}
         if isinstance(item.get("score"), (int, float)):
             meta["score"] = float(item["score"])
+        explanation = next(
+            (
+                t.get("value")
+                for t in item.get("conversations") or []
+                if isinstance(t, Mapping) and t.get("from") == "gpt" and isinstance(t.get("value"), str)
+            ),
+            None,
+        )
+        if explanation and explanation.strip():
+            meta["explanation"] = explanation.strip()  # HEIE's chain of thought: the reference explanation
         return Sample(
             str(item.get("id", Path(item["image"]).with_suffix("").as_posix())),
             find_under(path.parent, item["image"], where, IMAGE_FOLDERS),

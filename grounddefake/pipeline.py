@@ -91,7 +91,7 @@ async def ask(
     prepared = await asyncio.to_thread(prepare_image, image, caller.backend.image_policy)
     params = params or GenerationParams()
     if heatmap is not None and heatmap.dense and pack.method != "clue":
-        answer = await ask_dense(caller, pack, prepared, params, inputs, heatmap)
+        answer = await ask_dense(caller, pack, prepared, params, inputs, heatmap, baselines)
     else:
         answer = await ask_prepared(caller, pack, prepared, params, inputs, baselines)
     if not faithfulness or pack.method == "clue" or answer.verdict.label == UNKNOWN:

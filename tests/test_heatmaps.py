@@ -219,3 +219,31 @@ def test_explanations_are_judged_against_the_datasets_reference(tmp_path: Path) 
     assert "### Image Description" in seen[0] and "The fingers of the left hand are fused." in seen[0]
     meq = json.loads((tmp_path / "run" / "metrics.json").read_text())["moderation"]["meq"]
     assert meq["n_scored"] == 1 and meq["meq"] == pytest.approx(0.7)
+
+
+def test_a_debiased_probe_takes_out_the_prior_asked_once_per_run(tmp_path: Path) -> None:
+    """Without an image the model says Yes with 0.5: a red tile's 0.9 becomes (0.9 − 0.5) / 0.5 = 0.8, others 0."""
+    root = tmp_path / "data"
+    data = _dataset(root)
+    (root / "b.png").write_bytes((root / "a.png").read_bytes())
+    lines = [json.loads(data.read_text()), {"id": "b", "image": "b.png", "label": "fake"}]
+    data.write_text("".join(json.dumps(line) + "\n" for line in lines))
+
+    baselines = []
+
+    def responder(body: dict) -> Reply:  # type: ignore[type-arg]
+        parts = body["messages"][-1]["content"]
+        if body.get("max_tokens") == 1 and not any(isinstance(p, dict) and p.get("type") == "image_url" for p in parts):
+            baselines.append(body)
+            return Reply(text="Yes", logprobs=yes_no_logprobs(0.5))
+        return _probe_responder(body)
+
+    out = tmp_path / "run"
+    with FakeOpenAIServer(responder=responder) as server:
+        result = _run(data, out, server, "--heatmap", "probe:1:debiased")
+    assert result.exit_code == 0, result.output
+    assert len(baselines) == 1  # one text-only baseline for the run, however many images
+    records = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+    for record in records:
+        assert record["heatmap_mode"] == "probe:1:debiased"
+        assert np.allclose(_stored(out, record), 0.8, atol=0.5 / 255 + 1e-6)

@@ -21,6 +21,7 @@ from grounddefake.backends.base import BackendError, GenerationParams, Request
 from grounddefake.heatmaps.maps import consensus_map, probe_map, tile_boxes
 from grounddefake.heatmaps.modes import HeatmapMode
 from grounddefake.images import PreparedImage, prepare_image
+from grounddefake.judges.baselines import BaselineMemo
 from grounddefake.judges.yes_no import YES_NO, yes_probability
 from grounddefake.label_space import UNKNOWN
 from grounddefake.prompts import ImagePart, Message, PromptPack, TextPart
@@ -39,11 +40,17 @@ async def ask_dense(
     params: GenerationParams,
     inputs: Mapping[str, Any] | None,
     mode: HeatmapMode,
+    baselines: BaselineMemo[Any] | None = None,
 ) -> Answer:
-    """The answer of a dense ``mode`` with its map and its requests by purpose."""
+    """The answer of a dense ``mode`` with its map and its requests by purpose (``baselines``: the run's memo of
+    text-only baselines, for ``probe:K:debiased``)."""
     if mode.kind == "consensus":
         return await ask_consensus(caller, pack, prepared, params, inputs, mode.n)
-    return await ask_probed(caller, pack, prepared, params, inputs, mode.n)
+    prior = None
+    if mode.debiased:
+        memo = baselines if baselines is not None else BaselineMemo()  # an empty memo is falsy: test for None
+        prior = await memo.get(f"probe: {PROBE_QUESTION}", lambda: _baseline(caller, params))
+    return await ask_probed(caller, pack, prepared, params, inputs, mode.n, prior)
 
 
 async def ask_consensus(
@@ -94,10 +101,12 @@ async def ask_probed(
     params: GenerationParams,
     inputs: Mapping[str, Any] | None,
     k: int,
+    prior: float | None = None,
 ) -> Answer:
-    """The pack's answer, then :func:`probe` of a K×K grid: the verdict is the answer's, the map the tiles'."""
+    """The pack's answer, then :func:`probe` of a K×K grid: the verdict is the answer's, the map the tiles'
+    (each taken relative to the text-only ``prior`` P(Yes) when given)."""
     answer = await ask_prepared(caller, pack, prepared, params, inputs)
-    heatmap, tiles, notes, tiles_cached = await probe(caller, prepared, k, params)
+    heatmap, tiles, notes, tiles_cached = await probe(caller, prepared, k, params, prior)
     completions = (*answer.completions, *tiles)
     purposes = (("answer", len(answer.completions)), ("probe", len(tiles)))
     verdict = replace(answer.verdict, requests=len(completions), parse_errors=(*answer.verdict.parse_errors, *notes))
@@ -106,7 +115,7 @@ async def ask_probed(
 
 
 async def probe(
-    caller: Caller, prepared: PreparedImage, k: int, params: GenerationParams
+    caller: Caller, prepared: PreparedImage, k: int, params: GenerationParams, prior: float | None = None
 ) -> tuple[np.ndarray, tuple[Completion, ...], tuple[str, ...], bool]:
     """(map, the tiles' completions, notes, whether every tile came from the cache): each tile of
     :func:`tile_boxes` cropped from the image the model sees, asked :data:`PROBE_QUESTION` with one token and
@@ -114,7 +123,7 @@ async def probe(
     size = prepared.transform.original_size
     tiles = tile_boxes(size, k)
     results = await asyncio.gather(*(_ask_tile(caller, prepared, tile, params) for tile in tiles))
-    p_yes = [p for p, _, _, _ in results]
+    p_yes = [debias(p, prior) for p, _, _, _ in results]
     completions = tuple(c for _, c, _, _ in results if c is not None)
     failed = [why for p, _, why, _ in results if p is None]
     notes = (f"probe: {len(failed)} of {len(tiles)} tiles without P(Yes) ({failed[0]})",) if failed else ()
@@ -140,6 +149,29 @@ async def _ask_tile(
         return None, None, str(exc) if isinstance(exc, BackendError) else type(exc).__name__, False
     p, why = yes_probability(completion)
     return p, completion, why, hit
+
+
+def debias(p: float | None, prior: float | None) -> float | None:
+    """A tile's P(Yes) above the language prior, rescaled to [0, 1]: max(0, p − b) / (1 − b); ``p`` itself without
+    a prior.
+
+    >>> debias(0.8, 0.6), debias(0.5, 0.6), debias(0.8, None)
+    (0.5000000000000001, 0.0, 0.8)
+    """
+    if p is None or prior is None:
+        return p
+    return max(0.0, p - prior) / (1 - prior) if prior < 1 else 0.0
+
+
+async def _baseline(caller: Caller, params: GenerationParams) -> float | None:
+    """P(Yes) of the probe question asked without an image (None when it fails or has no Yes/No mass)."""
+    message = Message("user", (TextPart(PROBE_QUESTION),))
+    request = Request((message,), (), None, None, replace(params, max_tokens=1), YES_NO)
+    try:
+        completion, _ = await caller.complete(request)
+    except Exception:  # a failed baseline leaves the tiles as they are
+        return None
+    return yes_probability(completion)[0]
 
 
 def _tally(votes: Counter[str]) -> str:

@@ -9,6 +9,7 @@ Version history:
     2: ``schema`` added; the line is written from ``Verdict.to_json`` (same fields, same meaning).
     3: ``rules`` (per-rule decisions of a rule pack, ``[]`` otherwise) and ``requests`` (requests the sample cost,
        text-only baselines not counted; null when not counted) added.
+    4: ``scalar`` (the model's raw scalar ``{value, scale, direction}`` when the pack asks for one, else null) added.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from typing import Any
 from grounddefake.conventions import POINT_BOX_FRACTION
 from grounddefake.label_space import UNKNOWN
 from grounddefake.rules import RuleDecision
+from grounddefake.scalar import Scalar, ScalarError
 from grounddefake.types import Region, Size, Transform, Usage
 from grounddefake.verdict import Verdict
 
-SCHEMA = 3
+SCHEMA = 4
 """Version of the prediction record, the score row and ``config.json``."""
 MAX_ERROR = 2000
 """Error messages are bounded: they can carry a server's whole response body."""
@@ -49,7 +51,7 @@ def prediction_record(
 
     >>> line = prediction_record("0001", Verdict("fake", 0.9), model="gpt-4o", prompt="grounded@1a2b")
     >>> line["schema"], line["id"], line["label"], line["score"]
-    (3, '0001', 'fake', 0.9)
+    (4, '0001', 'fake', 0.9)
     >>> verdict_from_record(line).label
     'fake'
     """
@@ -83,10 +85,10 @@ def skip_reason(record: Mapping[str, Any]) -> str:
 
 def upgrade_record(record: Mapping[str, Any]) -> dict[str, Any]:
     """A line of any earlier schema as a line of the current one (1 → 2 adds only the field; 2 → 3 adds
-    ``rules: []`` and ``requests: null``).
+    ``rules: []`` and ``requests: null``; 3 → 4 adds ``scalar: null``).
 
     >>> upgrade_record({"id": "1", "label": "fake"})
-    {'id': '1', 'label': 'fake', 'schema': 3, 'rules': [], 'requests': None}
+    {'id': '1', 'label': 'fake', 'schema': 4, 'rules': [], 'requests': None, 'scalar': None}
     """
     out = dict(record)
     if not isinstance(out.get("schema"), int):
@@ -97,6 +99,9 @@ def upgrade_record(record: Mapping[str, Any]) -> dict[str, Any]:
         out.setdefault("rules", [])
         out.setdefault("requests", None)
         out["schema"] = 3
+    if out["schema"] < 4:
+        out.setdefault("scalar", None)
+        out["schema"] = 4
     return out
 
 
@@ -171,6 +176,12 @@ def verdict_from_record(record: Mapping[str, Any]) -> Verdict:
     if requests is not None and (isinstance(requests, bool) or not isinstance(requests, int) or requests < 0):
         errors.append(f"requests {requests!r:.40} is not a count; ignored")
         requests = None
+    scalar = None
+    if record.get("scalar") is not None:
+        try:
+            scalar = Scalar.from_json(record["scalar"])
+        except ScalarError as exc:
+            errors.append(f"{exc}; ignored")
     label = record.get("label")
     return Verdict(
         label=label if isinstance(label, str) and label.strip() and label != UNKNOWN else UNKNOWN,
@@ -183,6 +194,7 @@ def verdict_from_record(record: Mapping[str, Any]) -> Verdict:
         image_size=size,
         rules=tuple(rules),
         requests=requests,
+        scalar=scalar,
     )
 
 

@@ -15,7 +15,7 @@ from grounddefake.backends import create_backend
 from grounddefake.caller import Caller, RetryPolicy
 from grounddefake.pipeline import ask, predict_samples
 from grounddefake.prompts import load_pack, pack_from_mapping
-from grounddefake.records import prediction_record, verdict_from_record
+from grounddefake.records import SCHEMA, prediction_record, verdict_from_record
 from grounddefake.rundir import RunDir
 from grounddefake.types import Sample
 
@@ -209,7 +209,7 @@ def test_baselines_are_asked_once_per_precondition_per_run(tmp_path: Path, concu
     assert [records[s.id]["requests"] for s in samples] == [3, 3, 3, 3, 3, 3]
     assert len(server.requests) == 18 + 3
     line = json.loads((tmp_path / "run" / "predictions.jsonl").read_text().splitlines()[0])
-    assert line["schema"] == 3 and {r["id"] for r in line["rules"]} == {"R1", "R2"}
+    assert line["schema"] == SCHEMA and {r["id"] for r in line["rules"]} == {"R1", "R2"}
 
 
 def test_the_record_round_trips_its_rules() -> None:

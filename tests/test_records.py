@@ -59,17 +59,27 @@ def test_skipped_lines_keep_their_reason() -> None:
 @pytest.mark.parametrize(
     ("line", "schema"),
     [
-        ({"id": "a", "label": "fake"}, 3),
-        ({"id": "a", "label": "fake", "schema": 1}, 3),
-        ({"schema": 2}, 3),
-        ({"schema": 3, "rules": [], "requests": 4}, 3),
+        ({"id": "a", "label": "fake"}, 4),
+        ({"id": "a", "label": "fake", "schema": 1}, 4),
+        ({"schema": 2}, 4),
+        ({"schema": 3, "rules": [], "requests": 4}, 4),
+        (
+            {
+                "schema": 4,
+                "rules": [],
+                "requests": 1,
+                "scalar": {"value": 0.8, "scale": 1, "direction": "plausibility"},
+            },
+            4,
+        ),
     ],
 )
 def test_older_lines_are_upgraded(line: dict, schema: int) -> None:
     upgraded = upgrade_record(line)
     assert upgraded["schema"] == schema
     assert upgraded["rules"] == line.get("rules", []) and upgraded["requests"] == line.get("requests")
-    assert "schema" not in line or line["schema"] in (1, 2, 3)  # the input is not changed
+    assert upgraded["scalar"] == line.get("scalar")
+    assert "schema" not in line or line["schema"] in (1, 2, 3, 4)  # the input is not changed
 
 
 @pytest.mark.parametrize(

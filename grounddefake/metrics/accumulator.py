@@ -18,7 +18,7 @@ from grounddefake.metrics.classification import ClassificationRow, classificatio
 from grounddefake.metrics.heatmap import HeatmapRow, heatmap_metrics
 from grounddefake.metrics.localization import FakeRow, RealRow, localization_metrics
 from grounddefake.metrics.rules import RuleRow, rule_metrics
-from grounddefake.metrics.scores import score_metrics
+from grounddefake.metrics.scores import ScorePair, score_metrics
 from grounddefake.metrics.sid_set import SidSetRow, sid_set_metrics
 
 HEADLINE = {
@@ -41,7 +41,7 @@ class SampleRows:
     real: RealRow | None = None
     empty_truth: bool = False
     heatmap: HeatmapRow | None = None
-    score: tuple[float, float] | None = None
+    score: ScorePair | None = None
     rules: RuleRow | None = None
     sid_set: SidSetRow | None = None
 

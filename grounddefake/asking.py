@@ -132,7 +132,8 @@ async def ask_prepared(
     cached = True
     for turn in range(len(pack.turns)):
         messages.append(pack.render_turn(turn, size, replies, convention, inputs))
-        request = Request(tuple(messages), (prepared,), convention, pack.schema, params, slot_answers(pack))
+        schema = pack.schema if turn == len(pack.turns) - 1 else None  # the answer schema is the last turn's
+        request = Request(tuple(messages), (prepared,), convention, schema, params, slot_answers(pack))
         try:
             completion, hit = await caller.complete(request)
         except Exception as exc:  # a failed request is data (principle 2), whatever raised it
@@ -144,7 +145,9 @@ async def ask_prepared(
         completions.append(completion)
         replies.append(completion.text)
         messages.append(Message("assistant", (TextPart(completion.text),)))
-    verdict = parse_completion(completions[-1], convention, prepared.transform, pack.answers, pack.label_space)
+    verdict = parse_completion(
+        completions[-1], convention, prepared.transform, pack.answers, pack.label_space, pack.scalar
+    )
     if pack.answers is not None and len(completions) > 1:
         verdict = _verdict_of_short_answer(verdict, completions, pack.answers)
     return Answer(verdict, prepared, tuple(completions), cached)

@@ -22,6 +22,7 @@ from grounddefake.json_recovery import iter_json
 from grounddefake.json_regions import first_key, is_region, read_items, region_items
 from grounddefake.label_space import REAL_FAKE, LabelSpace
 from grounddefake.model_regions import Markup, dropped_note
+from grounddefake.scalar import Scalar, ScalarSpec
 from grounddefake.types import Completion, Region, Size, TokenLogprob, Transform, VerdictLabel
 from grounddefake.verdict import Verdict
 from grounddefake.verdict_words import (
@@ -129,13 +130,15 @@ def parse_completion(
     transform: Transform,
     answers: Mapping[str, VerdictLabel] | None = None,
     space: LabelSpace = REAL_FAKE,
+    scalar: ScalarSpec | None = None,
 ) -> Verdict:
-    """Parse a backend Completion whose image was prepared with ``transform``, in the task's label ``space``.
+    """Parse a backend Completion whose image was prepared with ``transform``, in the task's label ``space``
+    (``scalar``: the raw scalar the pack asks for, :func:`parse_with_transform`).
 
     The backend's own verdict score, when it computed one from the full verdict-token distribution, wins over the
-    one derived from the top log-probabilities.
+    one derived from the top log-probabilities (and over one derived from the scalar).
     """
-    verdict = parse_with_transform(completion.text, convention, transform, completion.logprobs, answers, space)
+    verdict = parse_with_transform(completion.text, convention, transform, completion.logprobs, answers, space, scalar)
     if completion.score is not None:
         verdict = replace(verdict, score=completion.score)
     return verdict
@@ -148,12 +151,19 @@ def parse_with_transform(
     logprobs: Sequence[TokenLogprob] | None = None,
     answers: Mapping[str, VerdictLabel] | None = None,
     space: LabelSpace = REAL_FAKE,
+    scalar: ScalarSpec | None = None,
 ) -> Verdict:
     """:func:`parse` with an explicit image Transform (resize and padding).
 
     ``answers`` maps short answers to labels (a prompt pack's ``answers``, e.g. ``{"yes": "fake"}`` for "Is this
     image made by AI?"): a reply that is just one of them states that verdict. ``space``: the labels a verdict may
     take (real/fake by default, read with synonyms and negation; another task's labels are read as written).
+
+    ``scalar``: the raw scalar a pack asks for (HEIE's plausibility score). The first JSON object that is not a
+    region and holds its key gives ``Verdict.scalar``; when the answer has no score of its own (verdict-token
+    probabilities), ``score`` is the scalar's P(implausible) (:attr:`Scalar.implausibility`). Such an answer
+    without a verdict key states the positive class (``implausible``) when it lists a region and the other label
+    when its region list is empty; with no region list, P(implausible) ≥ 0.5 decides.
     """
     raw = text if len(text) <= MAX_TEXT else text[:MAX_TEXT]
     errors: list[str] = []
@@ -165,6 +175,8 @@ def parse_with_transform(
     items: list[Any] | None = None
     verdict_items: list[Any] | None = None
     json_spans: list[Markup] = []
+    found_scalar: Scalar | None = None
+    scalar_seen = False
     for found in iter_json(raw):
         if not _numbers_only(found.value):  # bare number lists may be a family's native markup: read below
             json_spans.append(Markup(found.start, found.end))
@@ -179,6 +191,11 @@ def parse_with_transform(
                 label, verdict_items = verdict, here  # regions from the object that carries the verdict win
             if not rationale:
                 rationale = _text_of(first_key(found.value, _RATIONALE_KEYS))
+            if scalar is not None and not scalar_seen and not is_region(found.value):
+                found_scalar, note = scalar.read(found.value)
+                scalar_seen = found_scalar is not None or note is not None
+                if note:
+                    errors.append(note)
         if items is None:
             items = here
     if verdict_items is not None:
@@ -198,6 +215,10 @@ def parse_with_transform(
             if native.dropped:
                 errors.append(dropped_note(native.dropped))
     answer, thought = split_reasoning(prose)
+    if scalar is not None and not scalar_seen:
+        errors.append(f"no {scalar.direction} score ('{scalar.key}') in the answer")
+    if label is None and scalar is not None:
+        label = _scalar_label(items, found_scalar, space)
     if label is None and answers:
         label = short_answer_label(answer, answers)
     if label is None and space.is_default:
@@ -216,15 +237,32 @@ def parse_with_transform(
         else:
             regions, notes = conv.ground(model_regions, transform)
             errors.extend(notes)
+    score = score_from_logprobs(logprobs) if space.is_default else None
+    if score is None and found_scalar is not None:
+        score = found_scalar.implausibility
     return Verdict(
         label=label or "unknown",
-        score=score_from_logprobs(logprobs) if space.is_default else None,
+        score=score,
         rationale=rationale[:MAX_RATIONALE],
         regions=tuple(regions),
         raw=raw,
         parse_errors=tuple(errors),
         image_size=transform.original_size,
+        scalar=found_scalar,
     )
+
+
+def _scalar_label(items: list[Any] | None, scalar: Scalar | None, space: LabelSpace) -> VerdictLabel | None:
+    """The verdict of a scalar pack's answer that names none (two-label spaces only): the positive class when it
+    lists a region, the other label when its region list is empty, else by P(implausible) at 0.5; None without
+    either."""
+    if len(space.labels) != 2:
+        return None
+    if items is not None:
+        return space.positive if items else space.negatives[0]
+    if scalar is not None:
+        return space.positive if scalar.implausibility >= 0.5 else space.negatives[0]
+    return None
 
 
 def short_answer_label(answer: str, answers: Mapping[str, VerdictLabel]) -> VerdictLabel | None:

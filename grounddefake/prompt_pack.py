@@ -21,6 +21,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from grounddefake.label_space import REAL_FAKE, LabelSpace
 from grounddefake.rules import JudgeParams, Rule
+from grounddefake.scalar import ScalarSpec
 from grounddefake.types import Size, VerdictLabel
 
 Placement = Literal["before", "after", "none"]
@@ -155,6 +156,8 @@ class PromptPack:
     """How the pack asks: ``reason`` (every turn, the last reply parsed) or ``clue`` (:mod:`grounddefake.judges`)."""
     judge: JudgeParams | None = None
     """The CLUE judge's parameters (``method: clue``)."""
+    scalar: ScalarSpec | None = None
+    """The raw scalar the last turn asks for (``scalar:``: its answer key, scale and direction), if any."""
 
     @property
     def defined_convention(self) -> str | None:

@@ -22,6 +22,10 @@ Pack fields::
     answers: {yes: fake, no: real} # optional: short answers that state the verdict (for yes/no questions such as
                                    # PaliGemma's "Is this image made by AI?"): a reply that is just one of them;
                                    # in a multi-turn pack only such a reply does. Local models score these words.
+    scalar: {scale: 1, direction: plausibility, key: score}
+                                   # optional: the raw scalar the last turn's JSON holds under key (values in
+                                   # [0, scale]; direction plausibility or implausibility); kept as the verdict's
+                                   # scalar, and score (P(positive)) is derived from it when there is no better one
     inputs: [question, choices]    # optional: fields of the sample's meta the templates may use, as
                                    # {{ inputs.question }}; never ground truth (label, regions, mask, ... are refused)
     turns:                         # one or more user turns (templates); turn k may use replies[0..k-1]
@@ -62,6 +66,7 @@ from grounddefake.prompt_pack import (
 )
 from grounddefake.resources import asset_dir
 from grounddefake.rule_packs import rehearse_judge, rule_fields, with_defaults
+from grounddefake.scalar import ScalarError, ScalarSpec
 
 __all__ = [
     "MAX_INPUT_CHARS",
@@ -100,6 +105,7 @@ _FIELDS = {
     "judge",
     "labels",
     "positive",
+    "scalar",
 }
 
 
@@ -280,6 +286,12 @@ def pack_from_mapping(data: Any, source: str) -> PromptPack:
             labels = " or ".join(f"'{label}'" for label in space.labels)
             raise fail("answers", f"must map answer words to {labels}, e.g. {{yes: {space.positive}, no: ...}}")
         answers = {k.strip().lower(): v for k, v in answers.items()}
+    scalar = None
+    if data.get("scalar") is not None:
+        try:
+            scalar = ScalarSpec.from_json(data["scalar"])
+        except ScalarError as exc:
+            raise fail("scalar", str(exc)) from None
     judged = rule_fields(data, space, fail, source)
     canonical = json.dumps({**data, **judged.pop("hashed")}, sort_keys=True, ensure_ascii=False, default=str)
     pack = PromptPack(
@@ -296,6 +308,7 @@ def pack_from_mapping(data: Any, source: str) -> PromptPack:
         answers=answers,
         inputs=inputs,
         label_space=space,
+        scalar=scalar,
         **judged,
     )
     rehearse(pack)

@@ -9,8 +9,9 @@ Version history:
     2: ``schema`` added; the line is written from ``Verdict.to_json`` (same fields, same meaning).
     3: ``rules`` (per-rule decisions of a rule pack, ``[]`` otherwise) and ``requests`` (requests the sample cost,
        text-only baselines not counted; null when not counted) added.
-    4: ``requests_by_purpose`` (``{"answer": 1, "probe": 16}``; ``{}`` when not counted), and for a dense
-       ``--heatmap`` mode ``heatmap`` (its PNG, relative to the run directory) and ``heatmap_mode``.
+    4: ``requests_by_purpose`` (``{"answer": 1, "probe": 16}``; ``{}`` when not counted), ``scalar`` (the model's raw
+       scalar ``{value, scale, direction}`` when the pack asks for one, else null), and for a dense ``--heatmap``
+       mode ``heatmap`` (its PNG, relative to the run directory) and ``heatmap_mode``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 from grounddefake.conventions import POINT_BOX_FRACTION
 from grounddefake.label_space import UNKNOWN
 from grounddefake.rules import RuleDecision
+from grounddefake.scalar import Scalar, ScalarError
 from grounddefake.types import Region, Size, Transform, Usage
 from grounddefake.verdict import Verdict
 
@@ -87,10 +89,10 @@ def skip_reason(record: Mapping[str, Any]) -> str:
 
 def upgrade_record(record: Mapping[str, Any]) -> dict[str, Any]:
     """A line of any earlier schema as a line of the current one (1 → 2 adds only the field; 2 → 3 adds
-    ``rules: []`` and ``requests: null``; 3 → 4 adds ``requests_by_purpose: {}``).
+    ``rules: []`` and ``requests: null``; 3 → 4 adds ``requests_by_purpose: {}`` and ``scalar: null``).
 
     >>> upgrade_record({"id": "1", "label": "fake"})
-    {'id': '1', 'label': 'fake', 'schema': 4, 'rules': [], 'requests': None, 'requests_by_purpose': {}}
+    {'id': '1', 'label': 'fake', 'schema': 4, 'rules': [], 'requests': None, 'requests_by_purpose': {}, 'scalar': None}
     """
     out = dict(record)
     if not isinstance(out.get("schema"), int):
@@ -102,8 +104,9 @@ def upgrade_record(record: Mapping[str, Any]) -> dict[str, Any]:
         out.setdefault("requests", None)
         out["schema"] = 3
     if out["schema"] < 4:
-        out.setdefault("requests_by_purpose", {})
         out["schema"] = 4
+    out.setdefault("requests_by_purpose", {})  # optional in a line of schema 4 too: a writer may leave them out
+    out.setdefault("scalar", None)
     return out
 
 
@@ -178,6 +181,12 @@ def verdict_from_record(record: Mapping[str, Any]) -> Verdict:
     if requests is not None and (isinstance(requests, bool) or not isinstance(requests, int) or requests < 0):
         errors.append(f"requests {requests!r:.40} is not a count; ignored")
         requests = None
+    scalar = None
+    if record.get("scalar") is not None:
+        try:
+            scalar = Scalar.from_json(record["scalar"])
+        except ScalarError as exc:
+            errors.append(f"{exc}; ignored")
     label = record.get("label")
     return Verdict(
         label=label if isinstance(label, str) and label.strip() and label != UNKNOWN else UNKNOWN,
@@ -190,6 +199,7 @@ def verdict_from_record(record: Mapping[str, Any]) -> Verdict:
         image_size=size,
         rules=tuple(rules),
         requests=requests,
+        scalar=scalar,
     )
 
 

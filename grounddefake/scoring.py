@@ -32,8 +32,10 @@ from grounddefake.metrics.heatmap import heatmap_row
 from grounddefake.metrics.legion import legion_truth_mask
 from grounddefake.metrics.localization import LocalizationScorer
 from grounddefake.metrics.rules import RuleRow
+from grounddefake.metrics.scores import score_pair
 from grounddefake.metrics.sid_set import sid_set_row, tampered_pixels
 from grounddefake.records import SampleScore, verdict_from_record
+from grounddefake.scalar import Direction, ScalarError, direction_of
 from grounddefake.types import Sample, Size
 from grounddefake.verdict import Verdict
 
@@ -67,6 +69,22 @@ def group_value(sample: Sample, field: str | None) -> str | None:
             return None
         value = value[part]
     return None if value is None else str(value)
+
+
+def truth_direction(meta: Mapping[str, Any]) -> tuple[Direction | None, str | None]:
+    """The direction of a sample's ground-truth score (``meta.score_direction``), None when not declared, and a
+    note when the declared one is not a direction.
+
+    >>> truth_direction({"score": 0.5, "score_direction": "plausibility"}), truth_direction({"score": 0.5})
+    (('plausibility', None), (None, None))
+    """
+    value = meta.get("score_direction")
+    if value is None:
+        return None, None
+    try:
+        return direction_of(value, "meta.score_direction"), None
+    except ScalarError as exc:
+        return None, f"{exc}: taken as not declared"
 
 
 def score_sample(
@@ -142,8 +160,10 @@ def score_sample(
         except ImageError as exc:
             problems.append(str(exc))
     truth_score = sample.meta.get("score") if isinstance(sample.meta, Mapping) else None
-    if isinstance(truth_score, (int, float)) and verdict.score is not None:
-        pair = (float(verdict.score), float(truth_score))
+    if isinstance(truth_score, (int, float)) and not isinstance(truth_score, bool):
+        direction, note = truth_direction(sample.meta)
+        problems += [note] if note else []
+        pair = score_pair(verdict.score, verdict.scalar, float(truth_score), direction)
     classification = None
     if positive or negative:
         classification = ClassificationRow(str(sample.label), verdict.label, verdict.score)

@@ -4,6 +4,7 @@ published numbers it can be compared with. ``grounddefake eval --suite NAME --da
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import yaml
 from grounddefake.published import PublishedError, PublishedNumber
 from grounddefake.resources import asset_dir
 from grounddefake.run_config import GT_RASTERS, RunConfig
+from grounddefake.scalar import Direction, ScalarError, direction_of
 
 _FIELDS = {
     "name",
@@ -26,7 +28,11 @@ _FIELDS = {
     "bootstrap",
     "published",
     "positive",
+    "score_direction",
+    "score_direction_basis",
 }
+BASES = ("measured", "read")
+"""How a suite's score direction was established: measured on the data, or read from the dataset's own text."""
 
 
 class SuiteError(ValueError):
@@ -48,6 +54,10 @@ class Suite:
     bootstrap: int | None = None
     positive: str | None = None
     """The positive class the suite's metrics use (default: the pack's)."""
+    score_direction: Direction | None = None
+    """The direction of the dataset's ground-truth score (``plausibility``: higher = fewer defects)."""
+    score_direction_basis: str | None = None
+    """How it was established, starting ``measured`` (on the data) or ``read`` (in the dataset's own text)."""
     published: tuple[PublishedNumber, ...] = field(default_factory=tuple)
     """The papers' numbers, each with the key of ours that reproduces it and whether the two are comparable."""
 
@@ -87,6 +97,7 @@ def load_suite(source: str | Path) -> Suite:
         raise SuiteError(f"{path}: field 'gt_raster' must be one of {', '.join(GT_RASTERS)}")
     if data.get("format") not in FORMATS:
         raise SuiteError(f"{path}: field 'format' must be one of {', '.join(FORMATS)}")
+    direction, basis = _score_direction(data, path)
     return Suite(
         name=str(data.get("name") or path.stem),
         description=str(data.get("description") or ""),
@@ -99,8 +110,38 @@ def load_suite(source: str | Path) -> Suite:
         gt_raster=data.get("gt_raster"),
         bootstrap=data.get("bootstrap"),
         positive=None if data.get("positive") is None else str(data["positive"]),
+        score_direction=direction,
+        score_direction_basis=basis,
         published=_published(data.get("published"), path),
     )
+
+
+def _score_direction(data: dict[str, object], path: Path) -> tuple[Direction | None, str | None]:
+    """A suite's ``score_direction`` and ``score_direction_basis``: a direction, said how it was established, and
+    the one its format's reader writes (``meta.score_direction``, what scoring reads) when it writes one.
+
+    Raises:
+        SuiteError: not a direction, no basis starting ``measured:`` or ``read:``, or another than the reader's.
+    """
+    from grounddefake.datasets.annotation_files import SCORE_DIRECTIONS
+
+    raw, basis = data.get("score_direction"), data.get("score_direction_basis")
+    if raw is None:
+        if basis is not None:
+            raise SuiteError(f"{path}: field 'score_direction_basis' without 'score_direction'")
+        return None, None
+    try:
+        direction = direction_of(raw, "field 'score_direction'")
+    except ScalarError as exc:
+        raise SuiteError(f"{path}: {exc}") from None
+    if not isinstance(basis, str) or not re.match(rf"({'|'.join(BASES)})\b", basis.strip()):
+        raise SuiteError(f"{path}: field 'score_direction_basis' says how, starting 'measured' or 'read'")
+    written = SCORE_DIRECTIONS.get(str(data.get("format")))
+    if written is not None and written != direction:
+        raise SuiteError(
+            f"{path}: field 'score_direction' is {direction}, but the {data.get('format')} reader writes {written}"
+        )
+    return direction, basis.strip()
 
 
 def _published(entries: object, path: Path) -> tuple[PublishedNumber, ...]:

@@ -17,6 +17,7 @@ from grounddefake.grounding import regions_to_heatmap, regions_to_mask
 from grounddefake.images import load_image
 from grounddefake.overlay import draw_overlay
 from grounddefake.rules import RuleDecision
+from grounddefake.scalar import Scalar
 from grounddefake.types import Region, Size, VerdictLabel
 
 
@@ -36,6 +37,8 @@ class Verdict:
         rules: per-rule decisions of a rule pack (:mod:`grounddefake.rules`), in the pack's order.
         requests: the requests this answer cost (a rule pack's judge counts them; text-only baselines, shared by a
             run, are not), None when not counted.
+        scalar: the model's raw scalar (a plausibility score, with its scale and direction) when the pack asks for
+            one (:mod:`grounddefake.scalar`); ``score`` stays P(positive class).
     """
 
     label: VerdictLabel
@@ -48,6 +51,7 @@ class Verdict:
     image_size: Size | None = None
     rules: tuple[RuleDecision, ...] = ()
     requests: int | None = None
+    scalar: Scalar | None = None
 
     def mask(self, size: Size | None = None) -> np.ndarray:
         """Union of the regions as an (H, W) bool mask; ``size`` defaults to ``image_size``
@@ -76,6 +80,7 @@ class Verdict:
             "parse_errors": list(self.parse_errors),
             "rules": [r.to_json() for r in self.rules],
             "requests": self.requests,
+            "scalar": None if self.scalar is None else self.scalar.to_json(),
         }
 
     def _size(self, size: Size | None) -> Size:

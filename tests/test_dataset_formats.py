@@ -226,7 +226,7 @@ CASES: list[tuple[Callable[[Path], Path], str, dict[str, tuple], int]] = [
     (loki, "loki", {"img/a": ("fake", 1, False), "img/b": ("real", 0, False)}, 0),
     (fakexplained, "fakexplained", {"imgs/a": ("fake", 1, False)}, 0),
     (llava, "llava", {"a": ("fake", 0, False), "b": ("real", 0, False)}, 0),
-    (expl_aigi, "expl-aigi", {"a": ("fake", 0, False)}, 0),
+    (expl_aigi, "expl-aigi", {"a": (None, 0, False)}, 0),
     (manifest, "manifest", {"a": ("real", 0, False)}, 0),
 ]
 
@@ -267,6 +267,7 @@ def test_format_specific_details(tmp_path: Path) -> None:
     assert lk["img/a"].regions[0].box == (10, 5, 25, 20) and lk["img/a"].regions[0].label == "melted fingers"
     heat = load_dataset(expl_aigi(tmp_path / "heat")).samples[0]
     assert heat.heatmap.name == "a.png" and heat.meta["score"] == 0.25
+    assert heat.meta["score_direction"] == "plausibility" and heat.label is None
 
 
 @pytest.mark.parametrize(("build", "fmt"), [(c[0], c[1]) for c in CASES], ids=[c[1] for c in CASES])

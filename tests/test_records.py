@@ -64,6 +64,15 @@ def test_skipped_lines_keep_their_reason() -> None:
         ({"schema": 2}, 4),
         ({"schema": 3, "rules": [], "requests": 4}, 4),
         ({"schema": 4, "rules": [], "requests": 17, "requests_by_purpose": {"answer": 1, "probe": 16}}, 4),
+        (
+            {
+                "schema": 4,
+                "rules": [],
+                "requests": 1,
+                "scalar": {"value": 0.8, "scale": 1, "direction": "plausibility"},
+            },
+            4,
+        ),
     ],
 )
 def test_older_lines_are_upgraded(line: dict, schema: int) -> None:
@@ -71,6 +80,7 @@ def test_older_lines_are_upgraded(line: dict, schema: int) -> None:
     assert upgraded["schema"] == schema
     assert upgraded["rules"] == line.get("rules", []) and upgraded["requests"] == line.get("requests")
     assert upgraded["requests_by_purpose"] == line.get("requests_by_purpose", {})
+    assert upgraded["scalar"] == line.get("scalar")
     assert "schema" not in line or line["schema"] in (1, 2, 3, 4)  # the input is not changed
 
 

@@ -203,7 +203,15 @@ def _label_value(value: Any) -> str | None:
     return None
 
 
+EXPL_AIGI_SCORE_DIRECTION = "plausibility"
+"""Expl-AIGI-Eval's ``score`` is RichHF's plausibility (higher = fewer defects): its own answers call it "the
+plausibility score", and on the public test split the images its reference says have no problematic region score
+0.999 on average against 0.608 for the rest (see ``eval/suites/expl-aigi-eval.yaml``)."""
+
+
 def read_expl_aigi(path: Path) -> Dataset:
+    """Expl-AIGI-Eval: image, defect heatmap, score (``meta.score``, with ``meta.score_direction``). Unlabelled:
+    every image is generated (Pick-a-Pic), and the data has no per-image class of plausibility."""
     problems: list[str] = []
 
     def read(where: str, item: Any) -> Sample:
@@ -211,8 +219,9 @@ def read_expl_aigi(path: Path) -> Dataset:
             raise DatasetError(f"{where}: no image")
         heatmap = item.get("heatmap") if path_text(item.get("heatmap")) else None
         meta: dict[str, Any] = {}
-        if isinstance(item.get("score"), (int, float)):
+        if isinstance(item.get("score"), (int, float)) and not isinstance(item.get("score"), bool):
             meta["score"] = float(item["score"])
+            meta["score_direction"] = EXPL_AIGI_SCORE_DIRECTION
         explanation = next(
             (
                 t.get("value")
@@ -226,7 +235,7 @@ def read_expl_aigi(path: Path) -> Dataset:
         return Sample(
             str(item.get("id", Path(item["image"]).with_suffix("").as_posix())),
             find_under(path.parent, item["image"], where, IMAGE_FOLDERS),
-            "fake",  # Pick-a-Pic images: all generated
+            None,  # no per-image class: all generated (Pick-a-Pic), and plausibility has no label in the data
             heatmap=None if not isinstance(heatmap, str) else find_under(path.parent, heatmap, where),
             meta=meta,
         )
@@ -295,6 +304,8 @@ def annotation_file_in(folder: Path, fmt: str | None = None) -> Path | None:
     return found[0] if len(found) == 1 else None
 
 
+SCORE_DIRECTIONS = {"expl-aigi": EXPL_AIGI_SCORE_DIRECTION}
+"""The direction of the ``meta.score`` a format's reader writes (it writes it as ``meta.score_direction`` too)."""
 SAME_FILE = {"icm-instruct": ("icm-qa", "llava")}
 """Formats that read a file detected as another: an ICM-Instruct JSON by question, or as plain LLaVA."""
 READERS = {

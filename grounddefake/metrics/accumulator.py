@@ -19,7 +19,7 @@ from grounddefake.metrics.faithfulness import FaithfulnessRow, faithfulness_metr
 from grounddefake.metrics.heatmap import HeatmapRow, heatmap_metrics
 from grounddefake.metrics.localization import FakeRow, RealRow, localization_metrics
 from grounddefake.metrics.rules import RuleRow, rule_metrics
-from grounddefake.metrics.scores import score_metrics
+from grounddefake.metrics.scores import ScorePair, score_metrics
 from grounddefake.metrics.sid_set import SidSetRow, sid_set_metrics
 
 HEADLINE = {
@@ -42,7 +42,7 @@ class SampleRows:
     real: RealRow | None = None
     empty_truth: bool = False
     heatmap: HeatmapRow | None = None
-    score: tuple[float, float] | None = None
+    score: ScorePair | None = None
     rules: RuleRow | None = None
     sid_set: SidSetRow | None = None
     faithfulness: FaithfulnessRow | None = None

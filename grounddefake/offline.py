@@ -16,6 +16,7 @@ from typing import Any
 
 from grounddefake.caller import RequestStats
 from grounddefake.datasets import DatasetError, fingerprint, load_dataset
+from grounddefake.datasets.label_map import parse_label_map
 from grounddefake.heatmaps.store import HEATMAPS
 from grounddefake.images import image_size_of
 from grounddefake.label_space import space_from_truth
@@ -40,6 +41,7 @@ def score(
     bootstrap: int = 0,
     iou_threshold: float = 0.5,
     gt_raster: str | None = None,
+    label_map: str | None = None,
     localization: bool | None = None,
     overlays: OverlayMode = "mistakes",
     overlay_size: int | None = None,
@@ -60,6 +62,7 @@ def score(
     Args:
         localization: score localization (default: when any line has regions).
         gt_raster: how ground-truth regions become a mask (``centre``, default, or ``legion``).
+        label_map: what the dataset's numeric labels mean (``0=fake,1=real``).
         overlays: which overlays to draw into ``out`` (``none``, ``mistakes``, ``all``).
         positive: the positive class (default ``fake``); another one (``unsafe``) makes the labels those of the
             ground truth plus it.
@@ -75,7 +78,7 @@ def score(
         source = source / "predictions.jsonl"
     if not source.is_file():
         raise FileNotFoundError(f"{predictions}: no such predictions file")
-    dataset = load_dataset(data, data_format)
+    dataset = load_dataset(data, data_format, label_map=parse_label_map(label_map))
     samples = list(dataset.samples)
     space = space_from_truth((s.label for s in samples), positive)
     unmatched_rows = 0
@@ -101,6 +104,7 @@ def score(
         bootstrap=bootstrap,
         iou_threshold=iou_threshold,
         gt_raster=gt_raster,
+        label_map=label_map,
         overlays=overlays,
         overlay_size=overlay_size or DEFAULT_OVERLAY_SIZE,
         model=None,
@@ -216,7 +220,7 @@ def _draw_missing_overlays(
     except (KeyError, TypeError, ValueError):
         options = RunConfig()
     try:
-        dataset = load_dataset(config["data"], config.get("data_format"))
+        dataset = load_dataset(config["data"], config.get("data_format"), label_map=options.label_mapping)
     except (DatasetError, FileNotFoundError, KeyError) as exc:
         warnings.warn(f"overlays not drawn: the run's data cannot be read ({exc})", stacklevel=3)
         return

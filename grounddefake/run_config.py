@@ -89,6 +89,7 @@ class RunConfig:
         iou_threshold: a box-matching threshold reported besides 0.5 (None: the suite's, else 0.5).
         heatmap: the heatmap mode (``boxes``, ``consensus:N``, ``probe:K``; :mod:`grounddefake.heatmaps.modes`); None:
             ``boxes``.
+        label_map: what a dataset's numeric labels mean (``0=fake,1=real``); never guessed.
         faithfulness: ask every answer with regions again with them blanked, and with a control of the same area
             blanked elsewhere (``metrics.json → faithfulness``).
         gt_raster: how ground-truth regions become a mask: ``centre`` (a pixel counts when its centre is inside) or
@@ -133,6 +134,7 @@ class RunConfig:
     gt_raster: str | None = None
     heatmap: str | None = None
     faithfulness: bool = False
+    label_map: str | None = None
     overlays: OverlayMode = "mistakes"
     overlay_size: int = DEFAULT_OVERLAY_SIZE
     side_by_side: bool = False
@@ -171,6 +173,17 @@ class RunConfig:
         """0.5 and the extra threshold asked for, sorted."""
         extra = DEFAULT_IOU_THRESHOLD if self.iou_threshold is None else self.iou_threshold
         return tuple(sorted({DEFAULT_IOU_THRESHOLD, extra}))
+
+    @property
+    def label_mapping(self) -> dict[str, str] | None:
+        """:attr:`label_map` read (``{"0": "fake", "1": "real"}``), None without one.
+
+        Raises:
+            LabelMapError: it cannot be read.
+        """
+        from grounddefake.datasets.label_map import parse_label_map
+
+        return parse_label_map(self.label_map)
 
     @property
     def truth_raster(self) -> str:

@@ -244,7 +244,7 @@ def _evaluate_locked(
         space = pack.label_space.with_positive(options.positive)
     except LabelSpaceError as exc:
         raise PromptPackError(f"--positive: {exc} of the prompt pack '{pack.name}'") from None
-    dataset = dataset or load_dataset(options.data, options.data_format)
+    dataset = dataset or load_dataset(options.data, options.data_format, label_map=options.label_mapping)
     samples = [s for s in list(dataset.samples)[: options.limit] if in_shard(s.id, options.shard)]
     dataset_sha256 = fingerprint(dataset)
     run_key = _run_key(backend, pack, options, convention, dataset_sha256, inputs_digest(pack, samples))
@@ -393,7 +393,7 @@ def merge(run_dirs: Sequence[str | Path], out: str | Path) -> RunResult:
         raise RunDirectoryError(
             f"the runs differ in limit; only shards of one run merge ({', '.join(map(str, run_dirs))})"
         )
-    dataset = load_dataset(first["data"], first.get("data_format"))
+    dataset = load_dataset(first["data"], first.get("data_format"), label_map=options.label_mapping)
     samples = list(dataset.samples)[: options.limit]
     records: dict[str, dict[str, Any]] = {}
     for d, shard in zip(run_dirs, shards, strict=True):

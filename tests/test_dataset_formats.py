@@ -543,3 +543,82 @@ def test_loki_yes_no_labels_follow_the_question(question: str, answer: str, labe
     from grounddefake.datasets.annotation_files import _loki_label
 
     assert _loki_label({"question": question, "answer": answer}, False) == label
+
+
+def _paligemma_parquet(root: Path) -> Path:
+    """The PaliGemma deepfake set's record shape, as shipped: {image, label: 0 = deepfake / 1 = normal, question}."""
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    question = "Is this image made by AI?"
+    rows = [{"image": {"bytes": _png_bytes(i), "path": None}, "label": i % 2, "question": question} for i in range(4)]
+    (root / "data").mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist(rows), root / "data" / "validation-00000-of-00001.parquet")
+    return root
+
+
+def test_numeric_labels_are_never_guessed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read as SID-Set (0 → real) the PaliGemma labels would be inverted: without a mapping it is a one-line error."""
+    from typer.testing import CliRunner
+
+    from grounddefake.cli import app
+
+    monkeypatch.setenv("GROUNDDEFAKE_CACHE_DIR", str(tmp_path / "cache"))
+    root = _paligemma_parquet(tmp_path / "pg")
+    with pytest.raises(DatasetError, match=r"numeric labels \(0, 1\) and no mapping: name it with --label-map"):
+        load_dataset(root)
+    result = CliRunner().invoke(app, ["data", "inspect", str(root)])
+    assert result.exit_code == 2 and "--label-map" in result.output
+    dataset = load_dataset(root, label_map={"0": "fake", "1": "real"})
+    assert [s.label for s in dataset] == ["fake", "real", "fake", "real"]
+    assert dataset.label_mapping == "0 → fake, 1 → real (--label-map)"
+    result = CliRunner().invoke(app, ["data", "inspect", str(root), "--label-map", "0=fake,1=real", "--no-hash"])
+    assert result.exit_code == 0, result.output
+    assert "numeric labels" in result.output and "0 → fake, 1 → real (--label-map)" in result.output
+    assert "fake 2" in result.output and "real 2" in result.output
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("0=fake,0=real", "mapped twice"), ("0:fake", "is not VALUE=LABEL"), ("0=[x]", "is not VALUE=LABEL")],
+)
+def test_a_bad_label_map_is_refused(text: str, message: str) -> None:
+    from grounddefake.datasets.label_map import LabelMapError, parse_label_map
+
+    with pytest.raises(LabelMapError, match=message):
+        parse_label_map(text)
+
+
+def test_a_label_map_for_text_labels_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match="labels are not numbers"):
+        load_dataset(real_fake(tmp_path / "rf"), label_map={"0": "fake"})
+
+
+def test_sid_sets_documented_layout_names_its_own_labels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GROUNDDEFAKE_CACHE_DIR", str(tmp_path / "cache"))
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    rows = [{"img_id": "a", "image": {"bytes": _png_bytes(0), "path": "a.png"}, "mask": None, "label": 0}]
+    (tmp_path / "sid").mkdir()
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "sid" / "x.parquet")
+    dataset = load_dataset(tmp_path / "sid")
+    assert [s.label for s in dataset] == ["real"] and "SID-Set's documented labels" in dataset.label_mapping
+
+
+def test_eval_and_score_take_the_label_map(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from grounddefake.cli import app
+
+    monkeypatch.setenv("GROUNDDEFAKE_CACHE_DIR", str(tmp_path / "cache"))
+    root = _paligemma_parquet(tmp_path / "pg")
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["eval", "--data", str(root), "--label-map", "0=fake,1=real", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "config.json").read_text())["options"]["label_map"] == "0=fake,1=real"
+    metrics = json.loads((out / "metrics.json").read_text())["classification"]
+    assert (metrics["n_fake"], metrics["n_real"]) == (2, 2)
+    args = ["score", "--predictions", str(out), "--data", str(root), "--label-map", "0=real,1=fake"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output

@@ -138,3 +138,11 @@ def heatmap_option() -> Any:
         help="Dense heatmap mode: boxes (default; region confidences), consensus:N (N sampled answers; needs "
         "--temperature > 0) or probe:K (a Yes/No question per tile of a KxK grid; K*K more requests).",
     )
+
+
+def label_map_option() -> Any:
+    return typer.Option(
+        None,
+        "--label-map",
+        help="What numeric labels mean, e.g. 0=fake,1=real (never guessed; SID-Set's mask layout names its own).",
+    )

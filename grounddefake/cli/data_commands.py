@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from grounddefake.cli.app import USER_ERRORS, app, err, fail, out
+from grounddefake.cli.app import USER_ERRORS, app, err, fail, label_map_option, out
 from grounddefake.datasets.manifest import bounded
 from grounddefake.untrusted import json_line, visible
 
@@ -37,13 +37,16 @@ def data_inspect_command(
     data_format: str | None = typer.Option(None, "--format", help="Dataset format (default: detected)."),
     as_json: bool = typer.Option(False, "--json", help="Print the inspection as JSON."),
     no_hash: bool = typer.Option(False, "--no-hash", help="Skip hashing images (no duplicate-bytes check)."),
+    label_map: str | None = label_map_option(),
 ) -> None:
     """Counts by label, subtype and generator; ground-truth coverage; image sizes; problems."""
     from grounddefake.datasets import load_dataset
     from grounddefake.datasets.inspection import inspect_dataset
+    from grounddefake.datasets.label_map import parse_label_map
 
     try:
-        report = inspect_dataset(load_dataset(data, data_format, strict=False), hash_images=not no_hash)
+        mapping = parse_label_map(label_map)
+        report = inspect_dataset(load_dataset(data, data_format, False, mapping), hash_images=not no_hash)
     except USER_ERRORS as exc:
         raise fail(exc) from None
     if as_json:
@@ -54,6 +57,8 @@ def data_inspect_command(
     table.add_column("value")
     table.add_row("samples", str(report.n))
     table.add_row("labels", visible(", ".join(f"{k} {v}" for k, v in sorted(report.labels.items(), key=str))))
+    if report.label_mapping:
+        table.add_row("numeric labels", visible(report.label_mapping))
     if report.subtypes:
         table.add_row("subtypes", visible(", ".join(f"{k} {v}" for k, v in sorted(report.subtypes.items()))))
     if report.generators:
@@ -78,15 +83,17 @@ def data_convert_command(
     ),
     to: str = typer.Option(..., "--to", help="manifest or coco."),
     data_format: str | None = typer.Option(None, "--format", help="Dataset format (default: detected)."),
+    label_map: str | None = label_map_option(),
 ) -> None:
     """Write a dataset as a grounddefake manifest (JSONL) or a COCO JSON file."""
     from grounddefake.datasets import load_dataset
     from grounddefake.datasets.convert import to_coco, to_manifest
+    from grounddefake.datasets.label_map import parse_label_map
 
     if to not in ("manifest", "coco"):
         raise fail(ValueError(f"--to is manifest or coco, got {to!r}"))
     try:
-        dataset = load_dataset(data, data_format)
+        dataset = load_dataset(data, data_format, label_map=parse_label_map(label_map))
         written = (to_manifest if to == "manifest" else to_coco)(dataset, target)
     except (*USER_ERRORS, OSError) as exc:
         raise fail(exc) from None

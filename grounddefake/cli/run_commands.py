@@ -25,6 +25,7 @@ from grounddefake.cli.app import (
     judge_base_url_option,
     judge_model_option,
     judge_prompt_option,
+    label_map_option,
     local_options,
     max_tokens_option,
     out,
@@ -85,6 +86,7 @@ def eval_command(
     ),
     gt_raster: str | None = gt_raster_option(),
     heatmap: str | None = heatmap_option(),
+    label_map: str | None = label_map_option(),
     faithfulness: bool = typer.Option(
         False,
         "--faithfulness",
@@ -170,6 +172,7 @@ def eval_command(
                 gt_raster=gt_raster,
                 heatmap=heatmap,
                 faithfulness=faithfulness,
+                label_map=label_map,
                 overlays=overlays,  # type: ignore[arg-type]
                 overlay_size=overlay_size,
                 side_by_side=side_by_side,
@@ -180,7 +183,7 @@ def eval_command(
                 judge_prompt=judge_prompt,
             )
             options = apply_suite(options)
-            dataset = load_dataset(options.data, options.data_format)  # read once: counted here, used by the run
+            dataset = load_dataset(options.data, options.data_format, label_map=options.label_mapping)  # read once
             ids = [s.id for s in list(dataset.samples)[: options.limit]]
             progress.update(task, total=sum(1 for i in ids if in_shard(i, options.shard)))
             with progress:
@@ -252,6 +255,7 @@ def score_command(
     bootstrap: int = typer.Option(0, "--bootstrap", min=0, help="N resamples: 95% intervals on the headline numbers."),
     iou_threshold: float = typer.Option(0.5, "--iou-threshold", min=0.0, max=1.0, help="Extra box IoU threshold."),
     gt_raster: str | None = gt_raster_option(),
+    label_map: str | None = label_map_option(),
     overlays: str = overlays_option(),
     overlay_size: int = overlay_size_option(),
     data_format: str | None = typer.Option(None, "--format", help="Dataset format (default: detected)."),
@@ -276,6 +280,7 @@ def score_command(
             bootstrap=bootstrap,
             iou_threshold=iou_threshold,
             gt_raster=gt_raster,
+            label_map=label_map,
             overlays=overlays,  # type: ignore[arg-type]
             overlay_size=overlay_size,
             data_format=data_format,

@@ -8,7 +8,7 @@ RichHF, and a plain folder of unlabelled images.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from grounddefake.datasets import annotation_files, folders, hf, icm
@@ -69,10 +69,20 @@ def detect_format(path: Path) -> str | None:
     return annotation_files.detect_file(path)
 
 
-def load_dataset(data: str | Path | Dataset, format: str | None = None, strict: bool = True) -> Dataset:
+NUMERIC_LABELS = ("hf",)
+"""Formats whose labels may be numbers, read through ``--label-map``."""
+
+
+def load_dataset(
+    data: str | Path | Dataset,
+    format: str | None = None,
+    strict: bool = True,
+    label_map: Mapping[str, str] | None = None,
+) -> Dataset:
     """Open ``data``: ``demo``, a folder or an annotation file in any of ``FORMATS`` (detected, or ``format``).
 
     ``strict=False`` keeps a manifest's good lines and lists its bad ones in ``Dataset.problems`` (``data inspect``).
+    ``label_map`` says what numeric labels mean (``{"0": "fake", "1": "real"}``; formats with numeric labels only).
 
     Raises:
         DatasetError: nothing usable at ``data``, an unknown format, or a structural problem (with file and line).
@@ -100,6 +110,10 @@ def load_dataset(data: str | Path | Dataset, format: str | None = None, strict: 
         if single is None:
             raise DatasetError(f"{path}: no single {name} file in this folder; name the file itself")
         path = single
+    if label_map is not None and name not in NUMERIC_LABELS:
+        raise DatasetError(f"--label-map: the {name} format's labels are not numbers (it applies to: hf)")
+    if name == "hf":
+        return hf.read_hf(path, label_map=label_map)
     if name == "manifest":
         return read_manifest(path, strict)
     return FORMATS[name][1](path)

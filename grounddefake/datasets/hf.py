@@ -3,17 +3,19 @@
 
 Image and mask columns hold ``{"bytes", "path"}`` structs; their bytes are written once, by content hash, under the
 user cache folder (``…/grounddefake/hf/``) so every stage can open them as files. Labels: a text column ``label``
-(``real`` / ``fake``), or SID-Set's numbers (0 real, 1 full synthetic, 2 tampered; the subtype goes into
-``meta.subtype``). The id is ``img_id`` or ``id`` when present, else the row number.
+(``real`` / ``fake``), numbers through ``--label-map`` (never guessed: PaliGemma's deepfake set writes 0 = deepfake,
+1 = normal), or SID-Set's documented numbers when the rows have its ``mask`` column (0 real, 1 full synthetic,
+2 tampered; the subtype goes into ``meta.subtype``). The id is ``img_id`` or ``id`` when present, else the row number.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from grounddefake.datasets.label_map import describe, label_key
 from grounddefake.datasets.manifest import Dataset, DatasetError
 from grounddefake.types import Sample
 
@@ -86,7 +88,13 @@ def _sniff(data: bytes) -> str:
     return ".img"
 
 
-def read_hf(path: Path, cache: Path | None = None) -> Dataset:
+def read_hf(path: Path, cache: Path | None = None, label_map: Mapping[str, str] | None = None) -> Dataset:
+    """The rows of ``path`` as samples; numeric labels through ``label_map`` (or SID-Set's documented mapping when
+    the rows have SID-Set's ``mask`` column).
+
+    Raises:
+        DatasetError: no rows with an image, or numeric labels without a mapping (never guessed).
+    """
     from grounddefake.cache import default_cache_dir
 
     files = _files(path)
@@ -99,6 +107,8 @@ def read_hf(path: Path, cache: Path | None = None) -> Dataset:
     folder.mkdir(parents=True, exist_ok=True)
     samples, problems = [], []
     seen: set[str] = set()
+    numeric: set[str] = set()
+    sid_layout = False
     for number, row in enumerate(_rows(path)):
         raw_id = row.get("img_id", row.get("id"))
         sample_id = str(number) if raw_id is None else str(raw_id)
@@ -111,7 +121,13 @@ def read_hf(path: Path, cache: Path | None = None) -> Dataset:
         if image is None:
             problems.append(f"row {number} ({sample_id}): no image bytes")
             continue
-        label, meta = _label(row.get("label"))
+        sid_layout = sid_layout or "mask" in row
+        value = row.get("label")
+        if label_map is None and isinstance(value, (int, float)) and not isinstance(value, bool):
+            numeric.add(label_key(value) or repr(value))
+        label, meta = _label(value, label_map, "mask" in row)
+        if label_map is not None and label is None and value is not None:
+            problems.append(f"row {number} ({sample_id}): label {value!r} is not in --label-map")
         mask = _write(row.get("mask"), folder, f"{safe}_mask")
         if meta.get("subtype") == "tampered" and mask is None:
             problems.append(f"{sample_id}: tampered without a mask")
@@ -121,13 +137,31 @@ def read_hf(path: Path, cache: Path | None = None) -> Dataset:
         samples.append(Sample(sample_id, image, label, mask=mask, meta=meta))
     if not samples:
         raise DatasetError(f"{path}: no rows with an image")
-    return Dataset(path.name, path, path if path.is_dir() else path.parent, tuple(samples), "hf", tuple(problems))
+    if numeric and not sid_layout:
+        values = ", ".join(sorted(numeric))
+        raise DatasetError(
+            f"{path}: numeric labels ({values}) and no mapping: name it with --label-map (e.g. 0=fake,1=real); "
+            "conventions disagree, so numbers are never guessed"
+        )
+    if label_map is not None:
+        mapping = f"{describe(label_map)} (--label-map)"
+    elif numeric:
+        mapping = "0 → real, 1 → fake (full synthetic), 2 → fake (tampered): SID-Set's documented labels (mask column)"
+    else:
+        mapping = ""
+    root = path if path.is_dir() else path.parent
+    return Dataset(path.name, path, root, tuple(samples), "hf", tuple(problems), mapping)
 
 
-def _label(value: Any) -> tuple[str | None, dict[str, Any]]:
+def _label(value: Any, label_map: Mapping[str, str] | None, sid_layout: bool) -> tuple[str | None, dict[str, Any]]:
+    """A row's label: through ``label_map`` when given; else text ``real``/``fake``, or SID-Set's numbers when the
+    row has SID-Set's layout (a ``mask`` column)."""
+    if label_map is not None:
+        key = label_key(value)
+        return (label_map.get(key) if key is not None else None), {}
     if isinstance(value, str) and value.lower() in ("real", "fake"):
         return value.lower(), {}
-    if isinstance(value, int) and not isinstance(value, bool) and value in SID_SET_LABELS:
+    if sid_layout and isinstance(value, int) and not isinstance(value, bool) and value in SID_SET_LABELS:
         label, subtype = SID_SET_LABELS[value]
         return label, {"subtype": subtype}
     return None, {}

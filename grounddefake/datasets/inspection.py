@@ -25,6 +25,7 @@ class Inspection:
     coverage: dict[str, int]
     sizes: dict[str, Any]
     problems: list[str] = field(default_factory=list)
+    label_mapping: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -94,4 +95,5 @@ def inspect_dataset(dataset: Dataset, hash_images: bool = True) -> Inspection:
             "megapixels_median": float(np.median(widths * heights) / 1e6),
         },
         problems=problems,
+        label_mapping=dataset.label_mapping,
     )

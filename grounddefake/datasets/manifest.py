@@ -37,6 +37,8 @@ class Dataset:
     samples: tuple[Sample, ...]
     format: str = "manifest"
     problems: tuple[str, ...] = ()
+    label_mapping: str = ""
+    """How numeric labels were read (``0 → fake, 1 → real (--label-map)``); empty when the labels are text."""
 
     def __iter__(self) -> Iterator[Sample]:
         return iter(self.samples)

@@ -622,3 +622,32 @@ def test_eval_and_score_take_the_label_map(tmp_path: Path, monkeypatch: pytest.M
     args = ["score", "--predictions", str(out), "--data", str(root), "--label-map", "0=real,1=fake"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".json"])
+def test_paligemma_records_are_read_as_shipped(tmp_path: Path, suffix: str) -> None:
+    """{image, label: 0 = deepfake / 1 = normal, question} as a JSON list or JSONL: detected, numeric labels refused
+    without a mapping and read through one, the question kept for a pack that declares it."""
+    records = []
+    for i in range(3):
+        _image(tmp_path / "images" / f"{i}.png", i)
+        records.append({"image": f"images/{i}.png", "label": i % 2, "question": "Is this image made by AI?"})
+    path = tmp_path / f"validation{suffix}"
+    text = "".join(json.dumps(r) + "\n" for r in records) if suffix == ".jsonl" else json.dumps(records)
+    path.write_text(text)
+    assert detect_format(path) == "paligemma"
+    with pytest.raises(DatasetError, match=r"numeric labels \(0, 1\) and no mapping"):
+        load_dataset(path)
+    dataset = load_dataset(path, label_map={"0": "fake", "1": "real"})
+    assert [(s.id, s.label) for s in dataset] == [("images/0", "fake"), ("images/1", "real"), ("images/2", "fake")]
+    assert dataset.samples[0].meta["question"] == "Is this image made by AI?"
+    assert dataset.label_mapping == "0 → fake, 1 → real (--label-map)"
+    partial = load_dataset(path, label_map={"0": "fake"})  # an unmapped value costs only its entries, listed
+    assert len(partial) == 2 and any("label 1 is not in --label-map" in p for p in partial.problems)
+
+
+def test_paligemma_text_labels_need_no_mapping(tmp_path: Path) -> None:
+    _image(tmp_path / "a.png")
+    path = tmp_path / "d.jsonl"
+    path.write_text(json.dumps({"image": "a.png", "label": "Fake", "question": "Is this image made by AI?"}) + "\n")
+    assert [s.label for s in load_dataset(path)] == ["fake"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from grounddefake.datasets import annotation_files, folders, hf, icm
+from grounddefake.datasets import annotation_files, folders, hf, icm, paligemma
 from grounddefake.datasets.manifest import Dataset, DatasetError, read_manifest
 from grounddefake.resources import demo_manifest
 
@@ -45,6 +45,10 @@ FORMATS: dict[str, tuple[str, Callable[[Path], Dataset]]] = {
         icm.read_icm_qa,
     ),
     "expl-aigi": ("Expl-AIGI-Eval / RichHF JSONL (heatmap PNG + score)", annotation_files.read_expl_aigi),
+    "paligemma": (
+        "PaliGemma-style {image, label, question} JSON list or JSONL (numeric labels need --label-map)",
+        lambda path: paligemma.read_paligemma(path),
+    ),
     "hf": ("Hugging Face parquet files or a save_to_disk folder (SID-Set columns; needs the 'hf' extra)", hf.read_hf),
     "images": ("a plain folder of images, subfolders included, unlabelled (detected last)", folders.read_image_folder),
 }
@@ -69,7 +73,7 @@ def detect_format(path: Path) -> str | None:
     return annotation_files.detect_file(path)
 
 
-NUMERIC_LABELS = ("hf",)
+NUMERIC_LABELS = ("hf", "paligemma")
 """Formats whose labels may be numbers, read through ``--label-map``."""
 
 
@@ -111,9 +115,13 @@ def load_dataset(
             raise DatasetError(f"{path}: no single {name} file in this folder; name the file itself")
         path = single
     if label_map is not None and name not in NUMERIC_LABELS:
-        raise DatasetError(f"--label-map: the {name} format's labels are not numbers (it applies to: hf)")
+        raise DatasetError(
+            f"--label-map: the {name} format's labels are not numbers (it applies to: {', '.join(NUMERIC_LABELS)})"
+        )
     if name == "hf":
         return hf.read_hf(path, label_map=label_map)
+    if name == "paligemma":
+        return paligemma.read_paligemma(path, label_map)
     if name == "manifest":
         return read_manifest(path, strict)
     return FORMATS[name][1](path)

@@ -28,6 +28,7 @@ from grounddefake.datasets.common import IMAGE_EXTENSIONS as IMAGE_SUFFIXES
 from grounddefake.datasets.common import find_under, first_line_keys, read_json, read_jsonl
 from grounddefake.datasets.entries import IMAGE_FOLDERS, each_entry, finish, path_text, polygon_region, xywh
 from grounddefake.datasets.manifest import Dataset, DatasetError
+from grounddefake.datasets.paligemma import looks_like_paligemma
 from grounddefake.types import Region, Sample
 
 
@@ -256,6 +257,8 @@ def detect_file(path: Path, guess: bool = True) -> str | None:
             return "fakexplained"
         if "image" in keys and ("conversations" in keys or ("score" in keys and "label" not in keys)):
             return "expl-aigi"
+        if looks_like_paligemma(keys):
+            return "paligemma"
         if {"id", "image"} <= keys or guess:
             return "manifest"
         return None
@@ -276,6 +279,8 @@ def detect_file(path: Path, guess: bool = True) -> str | None:
     if isinstance(data, Mapping) and any(isinstance(v, Mapping) and "img_file_name" in v for v in data.values()):
         return "synthscars"
     if isinstance(first, Mapping):
+        if looks_like_paligemma(first):
+            return "paligemma"
         if "image_path" in first:
             return "loki"
         if "conversations" in first and "image" in first:

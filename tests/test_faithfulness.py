@@ -4,8 +4,6 @@ region is blanked; its metric against a hand table; the control-region rule."""
 from __future__ import annotations
 
 import asyncio
-import base64
-import io
 import json
 import math
 from dataclasses import dataclass, field
@@ -29,7 +27,7 @@ from grounddefake.pipeline import ask, ask_prepared
 from grounddefake.prompts import load_pack
 from grounddefake.types import Box
 
-from .servers.openai_server import FakeOpenAIServer, Reply
+from .servers.openai_server import FakeOpenAIServer, Reply, request_pixels
 
 MARKER: Box = (20, 20, 40, 40)
 """The true artifact: a white square on a grey (60) 100×100 image."""
@@ -43,15 +41,6 @@ def image() -> np.ndarray:
     pixels = np.full((100, 100, 3), 60, np.uint8)
     pixels[20:40, 20:40] = 255
     return pixels
-
-
-def pixels_of(body: dict[str, Any]) -> np.ndarray:
-    for message in body["messages"]:
-        for part in message["content"] if isinstance(message["content"], list) else []:
-            if part.get("type") == "image_url":
-                data = part["image_url"]["url"].partition("base64,")[2]
-                return np.asarray(Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB"))
-    raise AssertionError("a request without an image")
 
 
 def intact(pixels: np.ndarray) -> bool:
@@ -73,7 +62,7 @@ class DeletionScript:
     fail_blanked: bool = False
 
     def __call__(self, body: dict[str, Any]) -> Reply:
-        whole = intact(pixels_of(body))
+        whole = intact(request_pixels(body))
         if not whole and self.fail_blanked:
             return Reply(status=400, message="scripted failure of a blanked image")
         p = P_INTACT if whole else P_BLANKED
@@ -141,7 +130,7 @@ def test_deletion_against_a_server_that_looks_at_the_true_region(
     assert all(0 <= x1 < x2 <= 100 and 0 <= y1 < y2 <= 100 for x1, y1, x2, y2 in check.control_boxes)
     # What the server saw: each re-asked image has exactly `area` pixels of the mean colour (the background is 60,
     # the square 255): one where the predicted boxes are, the other where the control boxes are.
-    seen = [pixels_of(body) for body in server.requests[1:]]
+    seen = [request_pixels(body) for body in server.requests[1:]]
     assert all(int((p[..., 0] == MEAN).sum()) == area for p in seen)
     assert [blank(p, boxes) for p in seen].count(True) == 1
     assert [blank(p, check.control_boxes) for p in seen].count(True) == 1

@@ -4,8 +4,6 @@ the dense map scored by the heatmap metrics."""
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 from pathlib import Path
 
@@ -18,7 +16,7 @@ from grounddefake.cli import app
 from grounddefake.heatmaps.maps import tile_boxes
 from grounddefake.heatmaps.modes import HeatmapMode, HeatmapModeError
 
-from .servers.openai_server import FakeOpenAIServer, Reply
+from .servers.openai_server import FakeOpenAIServer, Reply, request_pixels
 from .servers.yes_no import yes_no_logprobs
 
 W, H = 48, 32
@@ -64,14 +62,6 @@ def _dataset(root: Path) -> Path:
     line = {"id": "a", "image": "a.png", "label": "fake", "heatmap": "a_heat.png"}
     (root / "data.jsonl").write_text(json.dumps(line) + "\n")
     return root / "data.jsonl"
-
-
-def _pixels(body: dict) -> np.ndarray:  # type: ignore[type-arg]
-    for part in body["messages"][-1]["content"]:
-        if isinstance(part, dict) and part.get("type") == "image_url":
-            data = part["image_url"]["url"].partition("base64,")[2]
-            return np.asarray(Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB"))
-    raise AssertionError("no image in the request")
 
 
 SEED_BOXES = {0: ([0, 0, 500, 500], 0.8), 1: ([250, 0, 1000, 500], None), 2: ([0, 500, 1000, 1000], 0.5)}
@@ -125,7 +115,7 @@ def test_consensus_at_temperature_zero_is_refused_in_one_line(tmp_path: Path) ->
 def _probe_responder(body: dict) -> Reply:  # type: ignore[type-arg]
     """A tile showing red pixels is an artifact (P(Yes) 0.9), any other 0.2; the answer itself: fake, no region."""
     if body.get("max_tokens") == 1:
-        red = (_pixels(body)[..., 0] > 200).any()
+        red = (request_pixels(body)[..., 0] > 200).any()
         p = 0.9 if red else 0.2
         return Reply(text="Yes" if p >= 0.5 else "No", logprobs=yes_no_logprobs(p))
     return Reply(text=json.dumps({"verdict": "fake", "rationale": "r", "regions": []}))

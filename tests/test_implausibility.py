@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -24,7 +22,7 @@ from grounddefake.scalar import Scalar, ScalarSpec
 from grounddefake.suites import SuiteError, load_suite
 from grounddefake.types import Transform
 
-from .servers.openai_server import FakeOpenAIServer, Reply
+from .servers.openai_server import FakeOpenAIServer, Reply, request_pixels
 from .test_dataset_formats import H, W, _mask
 
 PACK = load_pack("implausibility")
@@ -219,14 +217,7 @@ SAMPLES = {
 
 
 def _colour(body: dict[str, Any]) -> tuple[int, int, int]:
-    url = next(
-        part["image_url"]["url"]
-        for message in body["messages"]
-        if isinstance(message["content"], list)
-        for part in message["content"]
-        if part.get("type") == "image_url"
-    )
-    pixels = np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).convert("RGB"), float)
+    pixels = request_pixels(body).astype(float)
     mean = pixels.reshape(-1, 3).mean(0)
     return min(SAMPLES, key=lambda c: float(np.abs(mean - np.array(c)).sum()))
 

@@ -3,8 +3,6 @@ the ``sid-set`` prompt pack, and ``eval --suite sid-set`` end to end against a s
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -23,7 +21,7 @@ from grounddefake.scoring import score_sample
 from grounddefake.types import Region, Sample
 from grounddefake.verdict import Verdict
 
-from .servers.openai_server import FakeOpenAIServer, Reply
+from .servers.openai_server import FakeOpenAIServer, Reply, request_pixels
 
 R, S, T, U = "real", "full_synthetic", "tampered", "unknown"
 
@@ -291,14 +289,7 @@ def _sid_set_folder(root: Path) -> Path:
 
 
 def _answer_by_colour(body: dict[str, Any]) -> Reply:
-    url = next(
-        part["image_url"]["url"]
-        for message in body["messages"]
-        if isinstance(message["content"], list)
-        for part in message["content"]
-        if part.get("type") == "image_url"
-    )
-    pixels = np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).convert("RGB"), float)
+    pixels = request_pixels(body).astype(float)
     mean = pixels.reshape(-1, 3).mean(0)
     name = min(COLOURS, key=lambda n: float(np.abs(mean - np.array(COLOURS[n])).sum()))
     return Reply(json.dumps(ANSWERS[name]))

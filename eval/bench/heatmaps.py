@@ -14,8 +14,6 @@ mode's map against the ground-truth heatmaps (``consensus:5`` must beat ``boxes`
 from __future__ import annotations
 
 import argparse
-import base64
-import io
 import json
 import sys
 import tempfile
@@ -29,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import photo, run_measured
 
-from tests.servers.openai_server import FakeOpenAIServer, Reply, eval_command
+from tests.servers.openai_server import FakeOpenAIServer, Reply, eval_command, request_pixels
 from tests.servers.yes_no import yes_no_logprobs
 
 SIZE = (1024, 768)
@@ -57,19 +55,11 @@ def write_dataset(folder: Path, n: int) -> Path:
     return manifest
 
 
-def _pixels(body: dict) -> np.ndarray:  # type: ignore[type-arg]
-    for part in body["messages"][-1]["content"]:
-        if isinstance(part, dict) and part.get("type") == "image_url":
-            data = part["image_url"]["url"].partition("base64,")[2]
-            return np.asarray(Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB"))
-    raise ValueError("no image")
-
-
 def scripted(latency: float):  # type: ignore[no-untyped-def]
     """The scripted model (see the module's docstring), answering after ``latency`` seconds."""
 
     def respond(body: dict) -> Reply:  # type: ignore[type-arg]
-        pixels = _pixels(body)
+        pixels = request_pixels(body)
         red = np.abs(pixels.astype(np.int16) - (235, 15, 15)).max(axis=-1) <= 12
         if body.get("max_tokens") == 1:  # a probe tile
             noise = np.random.default_rng(zlib.crc32(pixels.tobytes()[:4096])).normal(0, 0.03)

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
+import io
 import json
 import sys
 import threading
@@ -24,7 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from aiohttp import web
+from PIL import Image
 
 from tests.servers.background import BackgroundServer
 
@@ -166,6 +170,20 @@ def _completion(model: str, reply: Reply, request: dict[str, Any]) -> dict[str, 
             "total_tokens": prompt_tokens + len(reply.text) // 4,
         },
     }
+
+
+def request_pixels(body: dict[str, Any]) -> np.ndarray:
+    """The first image of a chat request, decoded to (H, W, 3) uint8 RGB (what the model "sees").
+
+    Raises:
+        AssertionError: the request has no image.
+    """
+    for message in body["messages"]:
+        for part in message["content"] if isinstance(message["content"], list) else []:
+            if isinstance(part, dict) and part.get("type") == "image_url":
+                data = part["image_url"]["url"].partition("base64,")[2]
+                return np.asarray(Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB"))
+    raise AssertionError("a request without an image")
 
 
 def eval_command(data: Path, base_url: str, out: Path, *extra: str) -> list[str]:

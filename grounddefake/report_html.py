@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Mapping, Sequence, Set
 from typing import Any
 
 from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from grounddefake.heatmaps.store import HEATMAPS
+from grounddefake.heatmaps.store import is_stored_heatmap
 from grounddefake.records import SampleScore, record_rules
 from grounddefake.report import per_class_keys, rule_summary
 from grounddefake.resources import asset_dir
@@ -99,9 +98,7 @@ def gallery(
 def _heatmap_file(record: Mapping[str, Any]) -> str | None:
     """A record's dense map as a link of the page (a file of the run's ``heatmaps/`` folder, nothing else)."""
     relative = record.get("heatmap")
-    if not isinstance(relative, str) or not re.fullmatch(rf"{HEATMAPS}/[A-Za-z0-9._-]{{1,140}}\.png", relative):
-        return None
-    return relative
+    return relative if is_stored_heatmap(relative) else None
 
 
 def rule_rows(record: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ from grounddefake.backends.base import BackendError, GenerationParams, Request
 from grounddefake.heatmaps.maps import consensus_map, probe_map, tile_boxes
 from grounddefake.heatmaps.modes import HeatmapMode
 from grounddefake.images import PreparedImage, prepare_image
+from grounddefake.judges.ablation import input_rect
 from grounddefake.judges.baselines import BaselineMemo
 from grounddefake.judges.yes_no import YES_NO, yes_probability
 from grounddefake.label_space import UNKNOWN
@@ -134,12 +135,10 @@ async def probe(
 async def _ask_tile(
     caller: Caller, prepared: PreparedImage, tile: tuple[float, float, float, float], params: GenerationParams
 ) -> tuple[float | None, Completion | None, str, bool]:
-    pixels = prepared.pixels
-    x1, y1, x2, y2 = prepared.transform.box_to_input(tile)
-    h, w = pixels.shape[:2]
-    left, top = max(0, int(np.floor(x1))), max(0, int(np.floor(y1)))
-    right, bottom = min(w, max(left + 1, int(np.ceil(x2)))), min(h, max(top + 1, int(np.ceil(y2))))
-    crop_pixels = np.ascontiguousarray(pixels[top:bottom, left:right])
+    rect = input_rect(prepared, tile)  # a tile always covers a pixel: it spans K tiles' share of the image
+    assert rect is not None, tile
+    left, top, right, bottom = rect
+    crop_pixels = np.ascontiguousarray(prepared.pixels[top:bottom, left:right])
     crop = await asyncio.to_thread(prepare_image, crop_pixels, caller.backend.image_policy)
     message = Message("user", (ImagePart(), TextPart(PROBE_QUESTION)))
     request = Request((message,), (crop,), None, None, replace(params, max_tokens=1), YES_NO)

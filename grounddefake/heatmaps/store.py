@@ -57,7 +57,16 @@ def load_stored_heatmap(run_dir: Path, relative: str, size: Size) -> np.ndarray:
         ImageError: missing or unreadable, or ``relative`` is not a file of the run's ``heatmaps/`` folder (a
             prediction line names it: it may not point anywhere else).
     """
-    name = relative.removeprefix(f"{HEATMAPS}/")
-    if name == relative or not _SAFE_NAME.fullmatch(name):
+    if not is_stored_heatmap(relative):
         raise ImageError(f"heatmap {relative!r}: not a file of the run's {HEATMAPS}/ folder")
-    return load_heatmap(run_dir / HEATMAPS / name, size)
+    return load_heatmap(run_dir / relative, size)
+
+
+def is_stored_heatmap(relative: object) -> bool:
+    """Whether a prediction line's ``heatmap`` names a file of the run's ``heatmaps/`` folder, and nothing else.
+
+    >>> is_stored_heatmap("heatmaps/a.png"), is_stored_heatmap("heatmaps/../x.png"), is_stored_heatmap("/etc/x.png")
+    (True, False, False)
+    """
+    name = relative.removeprefix(f"{HEATMAPS}/") if isinstance(relative, str) else ""
+    return name != relative and bool(_SAFE_NAME.fullmatch(name))

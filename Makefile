@@ -33,7 +33,7 @@ $(VENV)/.core-installed: $(BIN)/python pyproject.toml constraints.txt
 
 $(VENV)/.dev-installed: $(VENV)/.core-installed
 	$(PIP) torch==2.13.0
-	$(PIP) -e ".[dev,local]"
+	$(PIP) -e ".[dev,local,train]"
 	touch $@
 
 clean:

@@ -131,7 +131,7 @@ def read_hf(path: Path, cache: Path | None = None, label_map: Mapping[str, str] 
         mask = _write(row.get("mask"), folder, f"{safe}_mask")
         if meta.get("subtype") == "tampered" and mask is None:
             problems.append(f"{sample_id}: tampered without a mask")
-        for key_name in ("generator", "source", "width", "height"):
+        for key_name in ("generator", "source", "width", "height", "question"):
             if key_name in row and row[key_name] is not None:
                 meta[key_name] = row[key_name]
         samples.append(Sample(sample_id, image, label, mask=mask, meta=meta))

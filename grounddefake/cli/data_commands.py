@@ -1,4 +1,4 @@
-"""``grounddefake data``: list the dataset formats, inspect a dataset, convert it."""
+"""``grounddefake data``: list the dataset formats, inspect a dataset, convert it, export training data."""
 
 from __future__ import annotations
 
@@ -106,6 +106,55 @@ def data_convert_command(
         n = len(written.skipped)
         err.print(f"[yellow]{n} image{'s' * (n > 1)} skipped[/] (unreadable, so no size to write):", highlight=False)
         _listed(written.skipped)
+
+
+@data_app.command("export")
+def data_export_command(
+    data: str = typer.Argument(..., help="A dataset folder or annotation file."),
+    target: Path = typer.Argument(..., help="The folder to write (train and val files, export.json)."),
+    to: str = typer.Option("sft", "--to", help="sft: supervised fine-tuning conversations."),
+    family: str = typer.Option(
+        ..., "--family", help="paligemma, qwen2-vl, qwen2.5-vl, qwen3-vl, llava, internvl, florence-2 or gemini."
+    ),
+    prompt: str = typer.Option("grounded", "--prompt", help="The prompt pack the model will be evaluated with."),
+    convention: str | None = typer.Option(
+        None, "--convention", help="A variant of the family's convention (qwen2.5-vl@MAX_PIXELS)."
+    ),
+    val_fraction: float = typer.Option(0.1, "--val-fraction", help="Share of ids (by hash) in the val split."),
+    image_prefix: str | None = typer.Option(
+        None, "--image-prefix", help="Name images PREFIX + path under the dataset (default: absolute paths)."
+    ),
+    data_format: str | None = typer.Option(None, "--format", help="Dataset format (default: detected)."),
+    label_map: str | None = label_map_option(),
+) -> None:
+    """Write training conversations: the pack's turns and the ground-truth answers, in the family's box syntax."""
+    from grounddefake.datasets import load_dataset
+    from grounddefake.datasets.label_map import parse_label_map
+    from grounddefake.prompts import load_pack
+    from grounddefake.training.layouts import ExportError, export_sft
+
+    if to != "sft":
+        raise fail(ValueError(f"--to is sft, got {to!r}"))
+    try:
+        dataset = load_dataset(data, data_format, label_map=parse_label_map(label_map))
+        pack = load_pack(prompt)
+        written = export_sft(dataset, pack, family, target, convention, val_fraction, image_prefix)
+    except (*USER_ERRORS, ExportError) as exc:
+        raise fail(exc) from None
+    boxes = f", boxes in {written.convention}" if written.convention else ""
+    counts = ", ".join(f"{split} {n}" for split, n in written.conversations.items())
+    out.print(
+        f"{sum(written.conversations.values())} conversations ({counts}) for {written.family.name} "
+        f"({written.family.layout}{boxes}) → {escape(str(target))}",
+        highlight=False,
+    )
+    if written.rationale_from.get("regions"):
+        n = written.rationale_from["regions"]
+        out.print(f"{n} rationale{'s' * (n > 1)} made from region labels (no explanation in the data)", highlight=False)
+    if written.skipped:
+        n = len(written.skipped)
+        err.print(f"[yellow]{n} sample{'s' * (n > 1)} left out[/] (export.json lists them):", highlight=False)
+        _listed([f"{s.sample_id}: {s.reason}" for s in written.skipped])
 
 
 def _listed(problems: Sequence[str]) -> None:

@@ -1,12 +1,14 @@
 """Training-data layouts that each family's trainers read, and the SFT export that writes them.
 
-| family | convention | layout | file |
-|---|---|---|---|
-| paligemma, florence-2 | paligemma, florence2 | ``{image, prefix, suffix}``, one row per turn (big_vision, HF fine-tuning scripts) | JSONL |
-| qwen2-vl, qwen2.5-vl, qwen3-vl | qwen2-vl, qwen2.5-vl, qwen3-vl | ms-swift ``{messages, images}``, ``<image>`` in the text | JSONL |
-| llava | llava-1.5 | LLaVA's ``[{id, image, conversations: [{from: human/gpt, value}]}]``, ``<image>\\n`` first | JSON |
-| internvl | internvl | InternVL's ``{id, image, width, height, conversations}`` | JSONL |
-| gemini | gemini | Vertex AI tuning ``{systemInstruction, contents: [{role, parts}]}``, images as ``fileData`` | JSONL |
+- ``paligemma``, ``florence-2`` (conventions paligemma, florence2): ``{image, prefix, suffix}`` JSONL, one row per
+  turn, as big_vision and the Hugging Face fine-tuning scripts read it.
+- ``qwen2-vl``, ``qwen2.5-vl``, ``qwen3-vl`` (the same conventions): ms-swift's ``{messages, images}`` JSONL,
+  ``<image>`` in the text.
+- ``llava`` (llava-1.5): LLaVA's JSON list ``[{id, image, conversations: [{from: human | gpt, value}]}]``,
+  ``<image>\\n`` opening the first human turn.
+- ``internvl`` (internvl): InternVL's ``{id, image, width, height, conversations}`` JSONL.
+- ``gemini`` (gemini): Vertex AI's tuning JSONL ``{systemInstruction, contents: [{role, parts}]}``, images as
+  ``fileData``.
 
 LLaVA and InternVL take one image and no system turn: the pack's system text opens the first human turn, and a
 later turn's repeated image is dropped. The convention a pack's boxes are written in is the pack's own

@@ -90,9 +90,15 @@ def token_ids(tok) -> dict[str, int]:
     }
 
 
-def build_qwen(folder: Path, version: str = "2.5", seed: int = 0, corpus: list[str] | None = None) -> Path:
+def build_qwen(
+    folder: Path,
+    version: str = "2.5",
+    seed: int = 0,
+    corpus: list[str] | None = None,
+    output_std: float | None = None,
+) -> Path:
     """A tiny Qwen2-VL (``version="2"``), Qwen2.5-VL (``"2.5"``) or Qwen3-VL (``"3"``) checkpoint in ``folder``
-    (its tokenizer trained on ``corpus``, default ``CORPUS``)."""
+    (its tokenizer trained on ``corpus``, default ``CORPUS``; ``output_std``: :func:`trainable_outputs`)."""
     import torch
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
@@ -157,6 +163,7 @@ def build_qwen(folder: Path, version: str = "2.5", seed: int = 0, corpus: list[s
         vision = {"depth": 2, "embed_dim": 32, "hidden_size": 64, "num_heads": 2, "mlp_ratio": 2}
     config = Config(text_config=text, vision_config=vision, **tokens)
     model = Model(config).eval()
+    trainable_outputs(model, output_std)
     folder.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(folder)
     tok.save_pretrained(folder)
@@ -207,8 +214,9 @@ def build_llava(folder: Path, seed: int = 0) -> Path:
     return folder
 
 
-def build_paligemma(folder: Path, seed: int = 0) -> Path:
-    """A tiny PaliGemma checkpoint (Siglip vision tower + Gemma) whose tokenizer has the <loc> and <seg> tokens."""
+def build_paligemma(folder: Path, seed: int = 0, output_std: float | None = None) -> Path:
+    """A tiny PaliGemma checkpoint (Siglip vision tower + Gemma) whose tokenizer has the <loc> and <seg> tokens
+    (``output_std``: :func:`trainable_outputs`)."""
     import torch
     from transformers import GemmaConfig, PaliGemmaConfig, PaliGemmaForConditionalGeneration, PaliGemmaProcessor
     from transformers.models.siglip.image_processing_pil_siglip import SiglipImageProcessorPil
@@ -229,10 +237,25 @@ def build_paligemma(folder: Path, seed: int = 0) -> Path:
     )
     torch.manual_seed(seed)
     model = PaliGemmaForConditionalGeneration(config).eval()
+    trainable_outputs(model, output_std)
     folder.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(folder)
     processor.save_pretrained(folder)
     return folder
+
+
+def trainable_outputs(model, std: float | None) -> None:
+    """Give the output (and tied input) embeddings of ``model`` entries of standard deviation ``std`` (None: leave
+    them). Behind a normalised last hidden state, the recipe's 0.02 bounds every logit near ±1, so no fine-tune
+    can make an answer likely; a trained model's output embeddings are far larger."""
+    if std is None:
+        return
+    import torch
+
+    generator = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for layer in {id(m): m for m in (model.get_input_embeddings(), model.get_output_embeddings())}.values():
+            layer.weight.copy_(torch.randn(layer.weight.shape, generator=generator) * std)
 
 
 CLIP_SPECIAL = ["<|startoftext|>", "<|endoftext|>"]

@@ -258,3 +258,11 @@ FAMILIES: dict[str, Family] = {
     "paligemma": Family("PaliGemma", "paligemma", PaliGemmaInputs),
 }
 """Supported ``model_type`` values of transformers configs."""
+
+
+def native_convention(family: Family, inputs: ModelInputs) -> str | None:
+    """The box convention a family's checkpoint answers in, as its processor prepares images: Qwen2.5-VL's pixels
+    are those of the smart-resize grid under this processor's pixel limit (``qwen2.5-vl@MAX_PIXELS``)."""
+    if family.convention == "qwen2.5-vl":
+        return f"qwen2.5-vl@{inputs.max_pixels}"  # type: ignore[attr-defined]
+    return family.convention

@@ -111,7 +111,8 @@ def apply_adapter(network: Any, adapter: Adapter) -> Any:
     Merged (``merge_and_unload``): each adapted layer runs one matrix product instead of three, so inference costs
     what the base model costs, and the result is the base model's own class (its ``generate``, its hidden states).
     Merged weights answer as the unmerged PeftModel does to float tolerance (tested in float32). An adapter trained
-    with QLoRA loads the same way, on the plain-precision base this process runs.
+    with QLoRA loads the same way, on the plain-precision base this process runs. peft's warnings while loading are
+    read, not shown: its missing-keys warning becomes the error below, the rest are deprecations of library internals.
 
     Raises:
         LocalModelError: peft is missing, or the adapter does not fit the model (peft refuses it, its target modules

@@ -15,7 +15,7 @@ from grounddefake.cache import ResponseCache
 from grounddefake.caller import Caller, RetryPolicy
 from grounddefake.heatmaps.modes import HeatmapMode
 from grounddefake.images import ImageInput
-from grounddefake.local.loading import LocalOptions
+from grounddefake.local.loading import LocalModelError, LocalOptions
 from grounddefake.offline import build_report, score
 from grounddefake.pipeline import Answer, ask, run_blocking
 from grounddefake.prompts import PromptPack, load_pack
@@ -72,15 +72,20 @@ class Detector:
         max_retries: int = 6,
         local: LocalOptions | None = None,
         heatmap: str | HeatmapMode | None = None,
+        adapter: str | Path | None = None,
     ) -> None:
         """``heatmap``: a dense mode (``consensus:N``, ``probe:K``) whose map :meth:`ask` returns as
         ``Answer.heatmap`` ((H, W) in [0, 1], original pixels); ``consensus`` needs ``params`` with a temperature.
+        ``adapter``: a peft LoRA adapter folder loaded on a local ``model`` (``local:/path``, ``hf:ORG/NAME``).
 
         Raises:
             HeatmapModeError: an unknown mode, or ``consensus`` at temperature 0.
+            LocalModelError: an adapter with a model that is not local (or a Backend), or one that does not load.
         """
         chosen = None if prompt is None else _pack(prompt)
         if isinstance(model, Backend):
+            if adapter is not None:
+                raise LocalModelError("adapter: give it with a model name (model='local:/path'), not a Backend")
             self.backend = model
         else:
             self.backend = create_backend(
@@ -90,6 +95,7 @@ class Detector:
                 convention=convention,
                 local=local,
                 prompt_convention=None if chosen is None else chosen.defined_convention,
+                adapter=adapter,
             )
         self.pack = chosen or _pack(None, self.backend.prompt_defaults.get("grounded", DEFAULT_PROMPT))
         self.params = params or GenerationParams()

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
 from grounddefake.backends.base import GenerationParams
+from grounddefake.local.adapters import check_adapter_model
 from grounddefake.local.loading import LocalOptions
 from grounddefake.redaction import redact_url
 
@@ -84,6 +85,8 @@ class RunConfig:
         rpm, tpm: request and token limits per minute.
         cache: use the response cache; ``cache_dir`` names its folder.
         local: device, dtype and batch size of a local model.
+        adapter: a peft LoRA adapter folder loaded on the local model (its content hash is in the run key; the
+            path is what ``resume`` opens again).
         group_by: ``meta.FIELD``: the same metrics per value of that field.
         bootstrap: N > 0 adds seeded 95% intervals to the headline numbers (None: the suite's, else 0).
         iou_threshold: a box-matching threshold reported besides 0.5 (None: the suite's, else 0.5).
@@ -128,6 +131,7 @@ class RunConfig:
     cache: bool = True
     cache_dir: str | None = None
     local: LocalOptions | None = None
+    adapter: str | None = None
     group_by: str | None = None
     bootstrap: int | None = None
     iou_threshold: float | None = None
@@ -166,6 +170,7 @@ class RunConfig:
         for ok, problem in checks:
             if not ok:
                 raise ValueError(problem)
+        check_adapter_model(self.model, self.adapter, self.base_urls)
         object.__setattr__(self, "base_urls", tuple(self.base_urls))
 
     @property

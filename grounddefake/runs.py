@@ -105,7 +105,7 @@ def evaluate(
     else:
         if params is not None:
             options["params"] = params
-        for key in ("cache_dir", "out"):
+        for key in ("cache_dir", "out", "adapter"):
             if options.get(key) is not None:
                 options[key] = str(options[key])
         if isinstance(options.get("shard"), str):
@@ -196,6 +196,7 @@ def _backend(options: RunConfig, pack: PromptPack | None = None) -> Backend:
         timeout=options.timeout,
         local=options.local,
         prompt_convention=None if pack is None else pack.defined_convention,
+        adapter=options.adapter,
     )
 
 

@@ -10,10 +10,12 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Literal
 
 from grounddefake.backends.base import Backend, BackendError, GenerationParams, Request
 from grounddefake.images import ImagePolicy
+from grounddefake.local.adapters import check_adapter_model
 from grounddefake.local.loading import LocalOptions, is_local_ref
 from grounddefake.redaction import Scrubber, header_problem, is_redacted, redact_url
 
@@ -57,6 +59,7 @@ def create_backend(
     timeout: float = 120.0,
     local: LocalOptions | None = None,
     prompt_convention: str | None = None,
+    adapter: str | Path | None = None,
 ) -> Backend:
     """The backend serving ``model``.
 
@@ -66,17 +69,19 @@ def create_backend(
     pack's ``norm1000``), which then serves as its convention. ``base_urls`` (else ``OPENAI_BASE_URL``, else the
     preset's) overrides the endpoint; with ``base_urls`` and no model, the server's only model is used.
     ``local:/path`` and ``hf:ORG/NAME`` run the model in this process with transformers (``local`` says on what
-    device, dtype and batch size).
+    device, dtype and batch size); ``adapter`` is a peft LoRA folder loaded on such a model.
 
     Raises:
         UnknownModelError: an unknown name without a convention, a missing key, a key an HTTP header cannot carry
             (a ``\r`` from a CRLF ``.env`` file), an endpoint recorded without its credentials (a resumed run),
             an unreachable model list. No message shows the key or a URL's credentials.
+        LocalModelError: an adapter with a model that is not local, or one that does not load (see LocalBackend).
         KeyError: an unknown convention.
     """
     from grounddefake.conventions import convention_for_model, get_convention
     from grounddefake.presets import find_preset, presets
 
+    check_adapter_model(model, adapter, base_urls)
     if model == FORENSIC and not base_urls:
         from grounddefake.backends.forensic import ForensicBackend
 
@@ -86,7 +91,7 @@ def create_backend(
 
         if convention is not None:
             get_convention(convention)
-        return LocalBackend(model, local, convention)  # type: ignore[arg-type]
+        return LocalBackend(model, local, convention, adapter)  # type: ignore[arg-type]
     preset = find_preset(model) if model else None
     urls: list[str | None] = list(base_urls)
     if not urls and os.environ.get("OPENAI_BASE_URL"):

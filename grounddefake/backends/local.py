@@ -12,9 +12,11 @@ import asyncio
 import hashlib
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from grounddefake.backends.base import Backend, BackendError, Request
+from grounddefake.local.adapters import Adapter, apply_adapter, find_adapter, load_peft
 from grounddefake.local.loading import (
     LocalModelError,
     LocalOptions,
@@ -59,12 +61,23 @@ def load_torch() -> Any:
 
 
 class LocalBackend(Backend):
-    """A transformers model in this process, behind the same interface as the API backends."""
+    """A transformers model in this process, behind the same interface as the API backends; with ``adapter`` (a peft
+    LoRA folder), that adapter merged into its weights (:func:`grounddefake.local.adapters.apply_adapter`)."""
 
     cacheable = True  # local generation is slow: a re-run reuses answers like a paid API
 
-    def __init__(self, ref: str, options: LocalOptions | None = None, convention: str | None = None) -> None:
+    def __init__(
+        self,
+        ref: str,
+        options: LocalOptions | None = None,
+        convention: str | None = None,
+        adapter: str | Path | None = None,
+    ) -> None:
         torch = load_torch()
+        self.adapter: Adapter | None = None
+        if adapter is not None:  # a wrong folder or a missing peft fails before the base model loads
+            self.adapter = find_adapter(adapter)
+            load_peft()
         from transformers import AutoConfig, AutoModelForImageTextToText
 
         from grounddefake.local.inputs import FAMILIES
@@ -100,6 +113,8 @@ class LocalBackend(Backend):
             network = AutoModelForImageTextToText.from_pretrained(self.path, dtype=getattr(torch, self.dtype))
         except (OSError, ValueError) as exc:
             raise LocalModelError(f"{ref}: cannot load the model ({exc})") from None
+        if self.adapter is not None:
+            network = apply_adapter(network, self.adapter)
         self.network = network.to(self.device).eval()
         self.torch = torch
         self.batch_size = self.options.batch_size
@@ -114,7 +129,7 @@ class LocalBackend(Backend):
         self._worker: asyncio.Task[None] | None = None
 
     def describe(self) -> dict[str, Any]:
-        return {
+        described = {
             **super().describe(),
             "backend": "local",
             "model_type": self.model_type,
@@ -123,11 +138,17 @@ class LocalBackend(Backend):
             "dtype": self.dtype,
             "batch_size": self.batch_size,
         }
+        if self.adapter is not None:
+            described["adapter"] = self.adapter.to_json()
+        return described
 
     def cache_identity(self) -> dict[str, Any]:
-        """The checkpoint's content (not its path or copy time), family, convention, device, dtype, image policy."""
+        """The checkpoint's content (not its path or copy time), the adapter's content, family, convention, device,
+        dtype, image policy."""
         identity = {**self.describe(), "weights": self._fingerprint}
         identity.pop("model")  # the same checkpoint elsewhere (another machine, a copy) answers the same
+        if self.adapter is not None:
+            identity["adapter"] = self.adapter.sha256  # so does the same adapter
         if self.dtype == "float32":
             identity.pop("batch_size")  # float32 batches answer as single requests do (tested); half precision may not
         return identity

@@ -50,6 +50,12 @@ def detect_command(
         None, "--heatmap-out", help="Write a dense mode's map here (8-bit PNG; a folder when several images)."
     ),
     temperature: float = typer.Option(0.0, "--temperature", min=0.0, help="0: greedy (default); consensus needs >0."),
+    adapter: Path | None = typer.Option(
+        None,
+        "--adapter",
+        help="Local models: a LoRA adapter folder (peft's adapter_config.json + weights) loaded on --model; its "
+        "content is part of the cache and run keys.",
+    ),
 ) -> None:
     """Judge images (or every image in a folder, subfolders included): verdict, P(positive class), rationale, regions in
     original pixels, and a rule pack's per-rule decisions."""
@@ -69,6 +75,7 @@ def detect_command(
             convention=convention,
             local=local_options(chosen, device, dtype),
             heatmap=heatmap,
+            adapter=adapter,
         )
     except (*USER_ERRORS, KeyError) as exc:
         raise fail(exc if not isinstance(exc, KeyError) else ValueError(exc.args[0])) from None

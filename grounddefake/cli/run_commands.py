@@ -115,6 +115,12 @@ def eval_command(
     device: str = device_option(),
     dtype: str = dtype_option(),
     batch_size: int | None = batch_option(),
+    adapter: Path | None = typer.Option(
+        None,
+        "--adapter",
+        help="Local models: a LoRA adapter folder (peft's adapter_config.json + weights) loaded on --model; its "
+        "content is part of the cache and run keys.",
+    ),
 ) -> None:
     """Evaluate a model on a dataset; writes predictions, metrics, reports and overlays to a run directory."""
     from grounddefake.backends import GenerationParams
@@ -166,6 +172,7 @@ def eval_command(
                 cache=not no_cache,
                 cache_dir=None if cache_dir is None else str(cache_dir),
                 local=local_options(model, device, dtype, batch_size),
+                adapter=None if adapter is None else str(adapter),
                 group_by=group_by,
                 bootstrap=bootstrap,
                 iou_threshold=iou_threshold,

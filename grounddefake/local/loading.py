@@ -186,24 +186,27 @@ def pick_dtype(requested: str, device: str) -> str:
 
 def checkpoint_fingerprint(path: str) -> dict[str, Any]:
     """What identifies a checkpoint, wherever it lives and whenever it was copied: each file's name, size and a
-    sha256 of its content. Files over ``WHOLE_FILE`` bytes are hashed through ``SAMPLES`` evenly spaced chunks of
-    ``CHUNK`` bytes: a fine-tune changes its weights everywhere, and a 15 GB checkpoint costs milliseconds."""
+    sha256 of its content (:func:`file_digest`)."""
     folder = Path(path)
     files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
-    entries = []
-    for file in files:
-        size = file.stat().st_size
-        digest = hashlib.sha256()
-        with file.open("rb") as stream:
-            if size <= WHOLE_FILE:
-                for block in iter(lambda: stream.read(1 << 20), b""):
-                    digest.update(block)
-            else:
-                for k in range(SAMPLES):
-                    stream.seek(k * (size - CHUNK) // (SAMPLES - 1))
-                    digest.update(stream.read(CHUNK))
-        entries.append([file.name, size, digest.hexdigest()[:16]])
-    return {"files": entries}
+    return {"files": [[file.name, file.stat().st_size, file_digest(file)] for file in files]}
+
+
+def file_digest(file: Path) -> str:
+    """The first 16 hex digits of a sha256 of ``file``'s content. Files over ``WHOLE_FILE`` bytes are hashed through
+    ``SAMPLES`` evenly spaced chunks of ``CHUNK`` bytes: a fine-tune changes its weights everywhere, and a 15 GB
+    checkpoint costs milliseconds."""
+    size = file.stat().st_size
+    digest = hashlib.sha256()
+    with file.open("rb") as stream:
+        if size <= WHOLE_FILE:
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(block)
+        else:
+            for k in range(SAMPLES):
+                stream.seek(k * (size - CHUNK) // (SAMPLES - 1))
+                digest.update(stream.read(CHUNK))
+    return digest.hexdigest()[:16]
 
 
 WHOLE_FILE = 32 << 20

@@ -80,7 +80,7 @@ class LocalBackend(Backend):
             load_peft()
         from transformers import AutoConfig, AutoModelForImageTextToText
 
-        from grounddefake.local.inputs import FAMILIES
+        from grounddefake.local.inputs import FAMILIES, native_convention
 
         self.options = options or LocalOptions()
         self.model = ref
@@ -105,10 +105,7 @@ class LocalBackend(Backend):
         except (OSError, ValueError, KeyError) as exc:
             raise LocalModelError(f"{ref}: cannot load its tokenizer or processor ({exc})") from None
         self.image_policy = self.inputs.image_policy
-        native = self.family.convention
-        if native == "qwen2.5-vl":  # pixels of the smart-resize grid under this processor's pixel limit
-            native = f"qwen2.5-vl@{self.inputs.max_pixels}"  # type: ignore[attr-defined]
-        self.convention = convention or native
+        self.convention = convention or native_convention(self.family, self.inputs)
         try:
             network = AutoModelForImageTextToText.from_pretrained(self.path, dtype=getattr(torch, self.dtype))
         except (OSError, ValueError) as exc:

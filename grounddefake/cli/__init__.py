@@ -1,12 +1,12 @@
 """The ``grounddefake`` command line: eval, score, report, compare, merge, detect, parse, data, prompts, suites,
-models, conventions."""
+models, conventions, train."""
 
 from __future__ import annotations
 
-from grounddefake.cli import data_commands, info_commands, run_commands
+from grounddefake.cli import data_commands, info_commands, run_commands, train_commands
 from grounddefake.cli.app import app
 
-__all__ = ["app", "data_commands", "info_commands", "main", "run_commands"]
+__all__ = ["app", "data_commands", "info_commands", "main", "run_commands", "train_commands"]
 
 
 def main() -> None:

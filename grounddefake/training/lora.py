@@ -26,6 +26,7 @@ import resource
 import shutil
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -266,24 +267,25 @@ def train(
     checkpoint = _latest_checkpoint(out) if resume else None
     if resume and checkpoint is None:
         raise TrainingError(f"--resume: no checkpoint under {out / CHECKPOINTS}")
-    if checkpoint is not None:
-        saved = json.loads((checkpoint / "state.json").read_text())
-        if saved["fingerprint"] != fingerprint:
-            raise TrainingError(f"--resume: {checkpoint} was trained with another configuration or other data")
-        model = PeftModel.from_pretrained(network, checkpoint, is_trainable=True)
-    else:
-        lora = LoraConfig(
-            r=config.rank,
-            lora_alpha=config.alpha,
-            lora_dropout=config.dropout,
-            target_modules=config.targets,
-            bias="none",
-        )
-        try:
-            model = get_peft_model(network, lora)
-        except ValueError as exc:
-            raise TrainingError(f"LoRA found no module to adapt ({config.targets}): {exc}") from None
-    model.print_trainable_parameters = lambda: None  # peft prints to stdout; the CLI reports its own numbers
+    with warnings.catch_warnings():  # transformers' deprecation notices about methods peft calls
+        warnings.simplefilter("ignore", FutureWarning)
+        if checkpoint is not None:
+            saved = json.loads((checkpoint / "state.json").read_text())
+            if saved["fingerprint"] != fingerprint:
+                raise TrainingError(f"--resume: {checkpoint} was trained with another configuration or other data")
+            model = PeftModel.from_pretrained(network, checkpoint, is_trainable=True)
+        else:
+            lora = LoraConfig(
+                r=config.rank,
+                lora_alpha=config.alpha,
+                lora_dropout=config.dropout,
+                target_modules=config.targets,
+                bias="none",
+            )
+            try:
+                model = get_peft_model(network, lora)
+            except ValueError as exc:
+                raise TrainingError(f"LoRA found no module to adapt ({config.targets}): {exc}") from None
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=config.lr, weight_decay=config.weight_decay)
     per_epoch = math.ceil(math.ceil(len(train_items) / config.batch_size) / config.grad_accum)
@@ -331,11 +333,11 @@ def train(
             seen, timed = seen + rows, timed + seconds
             log = StepLog(step, epoch, loss_sum, scheduler.get_last_lr()[0], rows / max(seconds, 1e-9))
             history.append(log)
-            if on_step is not None:
-                on_step(step, total, log.loss, seen / max(timed, 1e-9))
             epoch_end = step % per_epoch == 0
             if (save_every and step % save_every == 0) or (not save_every and epoch_end):
                 _save_checkpoint(model, optimizer, scheduler, torch, out, step, fingerprint, before, history)
+            if on_step is not None:
+                on_step(step, total, log.loss, seen / max(timed, 1e-9))
     model.eval()
     after = _mean_loss(model, inputs, probe, config, torch)
     model.save_pretrained(out)

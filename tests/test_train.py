@@ -71,7 +71,8 @@ def test_a_batch_is_evals_prompt_then_the_answer_and_only_the_answer_is_scored(
         prompt_ids = backend.encode([item.request])["input_ids"][0]  # what eval sends for this turn
         assert torch.equal(batch["input_ids"][row, : len(prompt_ids)], prompt_ids)
         scored = batch["labels"][row][batch["labels"][row] != IGNORE]
-        assert scored.tolist() == [*tokenizer(item.answer, add_special_tokens=False)["input_ids"], tokenizer.eos_token_id]
+        answer = tokenizer(item.answer, add_special_tokens=False)["input_ids"]
+        assert scored.tolist() == [*answer, tokenizer.eos_token_id]
         assert torch.equal(batch["input_ids"][row, len(prompt_ids) : len(prompt_ids) + len(scored)], scored)
         if "token_type_ids" in batch:  # PaliGemma: the answer is the causal suffix
             assert batch["token_type_ids"][row, len(prompt_ids) : len(prompt_ids) + len(scored)].eq(1).all()

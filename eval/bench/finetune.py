@@ -85,8 +85,8 @@ def main() -> None:
         "train samples/s",
         "train s",
         "peak RSS MB",
-        "base acc",
-        "adapter acc",
+        "base acc (AUC of P(fake))",
+        "adapter acc (AUC)",
     )
     print(" | ".join(header))
     for name, state, measured, base, tuned in rows:

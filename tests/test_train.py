@@ -182,3 +182,38 @@ def test_what_cannot_be_trained_is_one_line(
     result = CliRunner().invoke(app, [*base, *arguments])
     assert result.exit_code == 2, result.output
     assert message in result.output and "Traceback" not in result.output
+
+
+def test_the_paligemma_recipe_runs_on_the_seeds_record_shape(
+    models: dict[str, Path], squares: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """README's recipe: {image, label: 0 = deepfake / 1 = normal, question} JSONL → train → eval --adapter."""
+    monkeypatch.setenv("GROUNDDEFAKE_CACHE_DIR", str(tmp_path / "cache"))
+    samples = load_dataset(squares["train"]).samples[:12]
+    root = squares["train"].parent
+    records = [
+        {
+            "image": s.image.relative_to(root).as_posix(),
+            "label": 0 if s.label == "fake" else 1,
+            "question": "Is this image made by AI?",
+        }
+        for s in samples
+    ]
+    data = root / "seed.jsonl"  # beside its images: paths are relative to the file
+    data.write_text("".join(json.dumps(r) + "\n" for r in records))
+    model, adapter = f"local:{models['paligemma']}", tmp_path / "lora"
+    seed_data = ["--data", str(data), "--prompt", "paligemma-question"]
+    refused = CliRunner().invoke(app, ["train", "--model", model, *seed_data, "--out", str(adapter)])
+    assert refused.exit_code == 2 and "--label-map" in refused.output
+    seed_data += ["--label-map", "0=fake,1=real"]
+    trained = CliRunner().invoke(app, ["train", "--model", model, *seed_data, "--out", str(adapter), "--epochs", "2"])
+    assert trained.exit_code == 0, trained.output
+    state = json.loads((adapter / "training.json").read_text())
+    assert state["prompt"].startswith("paligemma-question@") and state["samples"]["skipped"] == 0
+    out = tmp_path / "run"
+    result = CliRunner().invoke(
+        app, ["eval", "--model", model, "--adapter", str(adapter), *seed_data, "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    config = json.loads((out / "config.json").read_text())
+    assert config["options"]["label_map"] == "0=fake,1=real" and config["backend"]["adapter"]["sha256"]

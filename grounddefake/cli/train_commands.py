@@ -44,7 +44,8 @@ def train_command(
     from grounddefake.datasets import load_dataset
     from grounddefake.datasets.label_map import parse_label_map
     from grounddefake.prompts import load_pack
-    from grounddefake.training.lora import DEFAULT_TARGETS, TrainConfig, TrainingError, train
+    from grounddefake.training.config import DEFAULT_TARGETS, TrainConfig, TrainingError
+    from grounddefake.training.lora import train
 
     try:
         dataset = load_dataset(data, data_format, label_map=parse_label_map(label_map))

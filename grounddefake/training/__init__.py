@@ -4,5 +4,6 @@
 - :mod:`~grounddefake.training.examples`: a sample's training conversation, rendered as ``eval`` renders it, and the
   train/val split by id hash.
 - :mod:`~grounddefake.training.layouts`: the files each family's trainers read (``data export --to sft``).
-- :mod:`~grounddefake.training.lora` (needs ``grounddefake[train]``): ``grounddefake train``.
+- :mod:`~grounddefake.training.batches`, :mod:`~grounddefake.training.lora` (needs ``grounddefake[train]``),
+  :mod:`~grounddefake.training.config`, :mod:`~grounddefake.training.checkpoints`: ``grounddefake train``.
 """

@@ -23,123 +23,21 @@ import json
 import math
 import random
 import resource
-import shutil
-import sys
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from grounddefake.images import fit_size, prepare_image
-from grounddefake.local.loading import LocalModelError, checkpoint_fingerprint, pick_device, pick_dtype, resolve
+from grounddefake.local.loading import LocalModelError, pick_device, pick_dtype, resolve
 from grounddefake.prompt_pack import NATIVE, PromptPack
 from grounddefake.training.batches import TrainingItem, answer_loss, collate, items_of
-from grounddefake.training.examples import Conversation, Skipped, conversations_of
+from grounddefake.training.checkpoints import CHECKPOINTS, history_of, latest_checkpoint, save_checkpoint, write_state
+from grounddefake.training.config import StepLog, TrainConfig, TrainingError, TrainResult
+from grounddefake.training.examples import Conversation, conversations_of
 from grounddefake.training.targets import check_trainable
 from grounddefake.types import Sample
-
-DEFAULT_TARGETS = r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)"
-"""The modules LoRA adapts by default: the language model's attention and MLP projections (not the vision tower)."""
-QUANTIZE = ("auto", "4bit", "none")
-STATE = "training.json"
-CHECKPOINTS = "checkpoints"
-
-
-class TrainingError(ValueError):
-    """Training cannot start or resume: a bad option, no usable sample, a checkpoint of another configuration."""
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """What a training run is: everything that changes the adapter it writes.
-
-    Attributes:
-        model: ``local:PATH`` or ``hf:ORG/NAME``.
-        prompt: the pack's id (name@hash) the conversations were rendered with.
-        rank, alpha, dropout: LoRA's rank r, scaling alpha and dropout.
-        lr: peak learning rate (linear warm-up over ``warmup`` of the steps, then linear decay to 0).
-        epochs: passes over the training split.
-        batch_size: rows per forward pass; ``grad_accum`` passes per optimizer step.
-        targets: the regex of module names LoRA adapts.
-        seed: seeds the LoRA initialisation, the data order and dropout.
-        val_fraction: the share of ids (by hash) held out for the validation loss.
-        quantize: ``auto`` (4-bit where CUDA and bitsandbytes are present), ``4bit`` or ``none``.
-        device, dtype: as for local models (``auto``: cuda > mps > cpu; bf16 on GPUs, float32 on cpu).
-    """
-
-    model: str
-    prompt: str
-    rank: int = 8
-    alpha: int = 16
-    dropout: float = 0.05
-    lr: float = 2e-4
-    epochs: int = 1
-    batch_size: int = 4
-    grad_accum: int = 1
-    warmup: float = 0.03
-    weight_decay: float = 0.0
-    targets: str = DEFAULT_TARGETS
-    seed: int = 0
-    val_fraction: float = 0.1
-    quantize: str = "auto"
-    device: str = "auto"
-    dtype: str = "auto"
-
-    def __post_init__(self) -> None:
-        problems = [
-            f"--{name} must be {rule}"
-            for name, bad, rule in (
-                ("rank", self.rank < 1, "at least 1"),
-                ("alpha", self.alpha < 1, "at least 1"),
-                ("lr", not self.lr > 0, "positive"),
-                ("epochs", self.epochs < 1, "at least 1"),
-                ("batch-size", self.batch_size < 1, "at least 1"),
-                ("grad-accum", self.grad_accum < 1, "at least 1"),
-                ("dropout", not 0 <= self.dropout < 1, "in [0, 1)"),
-                ("val-fraction", not 0 <= self.val_fraction < 1, "in [0, 1)"),
-                ("quantize", self.quantize not in QUANTIZE, f"one of {', '.join(QUANTIZE)}"),
-            )
-            if bad
-        ]
-        if problems:
-            raise TrainingError("; ".join(problems))
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class StepLog:
-    """One optimizer step: its loss (mean over its answer tokens), learning rate and speed."""
-
-    step: int
-    epoch: int
-    loss: float
-    lr: float
-    samples_per_s: float
-
-
-@dataclass(frozen=True)
-class TrainResult:
-    """What a run wrote and measured."""
-
-    out: Path
-    steps: int
-    history: tuple[StepLog, ...]
-    loss_before: float | None
-    loss_after: float | None
-    loss_split: str
-    samples_per_s: float
-    seconds: float
-    peak_rss_mb: float
-    quantized: bool
-    n_train: int
-    n_val: int
-    skipped: tuple[Skipped, ...] = field(default=())
-    resumed_from: int | None = None
-
 
 Progress = Callable[[int, int, float, float], None]
 """Called after each optimizer step with (step, total steps, loss, samples per second)."""
@@ -264,7 +162,7 @@ def train(
 
     random.seed(config.seed)
     torch.manual_seed(config.seed)
-    checkpoint = _latest_checkpoint(out) if resume else None
+    checkpoint = latest_checkpoint(out) if resume else None
     if resume and checkpoint is None:
         raise TrainingError(f"--resume: no checkpoint under {out / CHECKPOINTS}")
     with warnings.catch_warnings():  # transformers' deprecation notices about methods peft calls
@@ -303,7 +201,7 @@ def train(
     probe = val_items or train_items[: max(config.batch_size, min(len(train_items), 32))]
     probe_split = "val" if val_items else "train"
     before = saved["loss_before"] if checkpoint is not None else _mean_loss(model, inputs, probe, config, torch)
-    history: list[StepLog] = list(_history(saved)) if checkpoint is not None else []
+    history: list[StepLog] = list(history_of(saved)) if checkpoint is not None else []
     out.mkdir(parents=True, exist_ok=True)
     seen, timed = 0, 0.0
     model.train()
@@ -335,7 +233,7 @@ def train(
             history.append(log)
             epoch_end = step % per_epoch == 0
             if (save_every and step % save_every == 0) or (not save_every and epoch_end):
-                _save_checkpoint(model, optimizer, scheduler, torch, out, step, fingerprint, before, history)
+                save_checkpoint(model, optimizer, scheduler, torch, out, step, fingerprint, before, history)
             if on_step is not None:
                 on_step(step, total, log.loss, seen / max(timed, 1e-9))
     model.eval()
@@ -357,7 +255,7 @@ def train(
         tuple(skipped),
         resumed_from,
     )
-    _write_state(out, config, pack, fingerprint, path, result, len(train_items))
+    write_state(out, config, pack, fingerprint, path, result, len(train_items))
     return result
 
 
@@ -402,77 +300,3 @@ def _mean_loss(model: Any, inputs: Any, items: Sequence[TrainingItem], config: T
     if was_training:
         model.train()
     return total / max(count, 1)
-
-
-def _latest_checkpoint(out: Path) -> Path | None:
-    folders = sorted((out / CHECKPOINTS).glob("step-*"), key=lambda p: int(p.name.partition("-")[2] or 0))
-    done = [f for f in folders if (f / "state.json").is_file()]
-    return done[-1] if done else None
-
-
-def _save_checkpoint(
-    model: Any,
-    optimizer: Any,
-    scheduler: Any,
-    torch: Any,
-    out: Path,
-    step: int,
-    fingerprint: dict[str, Any],
-    before: float,
-    history: Sequence[StepLog],
-) -> None:
-    """Write ``checkpoints/step-N`` whole, then name it done (``state.json`` last): a kill leaves the last one."""
-    folder = out / CHECKPOINTS / f"step-{step:06d}"
-    partial = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    model.save_pretrained(partial)
-    torch.save(
-        {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "torch_rng": torch.get_rng_state()},
-        partial / "optimizer.pt",
-    )
-    state = {"step": step, "fingerprint": fingerprint, "loss_before": before, "history": [asdict(h) for h in history]}
-    (partial / "state.json").write_text(json.dumps(state) + "\n")
-    shutil.rmtree(folder, ignore_errors=True)
-    partial.rename(folder)
-
-
-def _history(saved: dict[str, Any]) -> list[StepLog]:
-    return [StepLog(**h) for h in saved.get("history", [])]
-
-
-def _write_state(
-    out: Path,
-    config: TrainConfig,
-    pack: PromptPack,
-    fingerprint: dict[str, Any],
-    path: str,
-    result: TrainResult,
-    n_items: int,
-) -> None:
-    import peft
-    import torch
-    import transformers
-
-    state = {
-        "config": config.to_json(),
-        "prompt": pack.id,
-        "data_sha256": fingerprint["data"],
-        "base_model": {"ref": config.model, "weights": checkpoint_fingerprint(path)},
-        "samples": {"train": result.n_train, "val": result.n_val, "rows": n_items, "skipped": len(result.skipped)},
-        "steps": result.steps,
-        "resumed_from": result.resumed_from,
-        "loss": {"split": result.loss_split, "before": result.loss_before, "after": result.loss_after},
-        "history": [asdict(h) for h in result.history],
-        "samples_per_s": result.samples_per_s,
-        "seconds": result.seconds,
-        "peak_rss_mb": result.peak_rss_mb,
-        "quantized_4bit": result.quantized,
-        "versions": {
-            "python": sys.version.split()[0],
-            "torch": torch.__version__,
-            "transformers": transformers.__version__,
-            "peft": peft.__version__,
-        },
-        "skipped": [{"id": s.sample_id, "reason": s.reason} for s in result.skipped],
-    }
-    (out / STATE).write_text(json.dumps(state, indent=2) + "\n")

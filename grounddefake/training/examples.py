@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from PIL import Image
-
 from grounddefake.box_convention import Convention
+from grounddefake.image_files import ImageError, read_size
 from grounddefake.prompt_pack import ImagePart, Message, PromptPack, SampleInputError, TextPart
 from grounddefake.training.targets import Target, TargetError, target_of
 from grounddefake.types import Sample, Size
@@ -92,10 +91,9 @@ def conversation_of(
     Raises:
         TargetError: no ground-truth answer can be written (:func:`target_of`).
         SampleInputError: the sample lacks an input the pack declares.
-        OSError: the image cannot be read.
+        ImageError: the image cannot be read.
     """
-    with Image.open(sample.image) as image:
-        size: Size = (int(image.width), int(image.height))
+    size = read_size(sample.image)  # as displayed: the EXIF rotation the model's image gets applied
     input_size = fit(size) if fit is not None else None
     target: Target = target_of(pack, sample, convention, size, input_size)
     name = convention.name if convention is not None else None
@@ -134,7 +132,7 @@ def conversations_of(
     for sample in samples:
         try:
             done.append(conversation_of(sample, pack, convention, val_fraction, fit))
-        except (TargetError, SampleInputError, OSError) as exc:
+        except (TargetError, SampleInputError, ImageError) as exc:
             skipped.append(Skipped(sample.id, str(exc)))
     return done, skipped
 

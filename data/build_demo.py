@@ -3,6 +3,7 @@
 Run from the repository root (needs scikit-image, scikit-learn and matplotlib, which ship the photos)::
 
     python data/build_demo.py            # writes data/demo/ (with grounddefake importable, for its raster rule)
+    python data/build_demo.py --seed 7 --out /tmp/demo-7   # the same photos and kinds, other draws
 
 The build is deterministic (one seeded generator, fixed source order). Every image, real or manipulated, goes through
 the same final encoder (JPEG, quality 95, 4:4:4), so neither the format nor the encoder can tell the classes apart.
@@ -253,9 +254,11 @@ def write_mask(path: Path, mask: np.ndarray) -> None:
     cv2.imwrite(str(path), mask.astype(np.uint8) * 255, [cv2.IMWRITE_PNG_BILEVEL, 1])
 
 
-def build(out: Path = OUT) -> list[dict]:
-    """Write images, masks, manifest.jsonl and ATTRIBUTION.md under ``out``; return the manifest records."""
-    rng = np.random.default_rng(SEED)
+def build(out: Path = OUT, seed: int = SEED) -> list[dict]:
+    """Write images, masks, manifest.jsonl and ATTRIBUTION.md under ``out``; return the manifest records.
+
+    ``seed`` draws the regions and parameters (the demo's is ``SEED``); the photos and the kinds are the same."""
+    rng = np.random.default_rng(seed)
     for sub in ("images", "masks"):
         shutil.rmtree(out / sub, ignore_errors=True)
         (out / sub).mkdir(parents=True)
@@ -309,7 +312,14 @@ def build(out: Path = OUT) -> list[dict]:
 
 
 if __name__ == "__main__":
-    records = build()
-    size = sum(p.stat().st_size for p in OUT.rglob("*") if p.is_file())
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args()
+    records = build(args.out, args.seed)
+    size = sum(p.stat().st_size for p in args.out.rglob("*") if p.is_file())
     fakes = sum(r["label"] == "fake" for r in records)
-    print(f"wrote {len(records)} samples ({len(records) - fakes} real, {fakes} fake), {size / 1e6:.1f} MB -> {OUT}")
+    real = len(records) - fakes
+    print(f"wrote {len(records)} samples ({real} real, {fakes} fake), {size / 1e6:.1f} MB -> {args.out}")

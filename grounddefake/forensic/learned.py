@@ -1,0 +1,160 @@
+"""The learned localizer: a small convolutional network run by OpenCV's ``cv2.dnn`` on an ONNX file (no torch).
+
+``localize(image)`` gives a per-pixel probability that the pixel was manipulated, the regions it marks and a
+calibrated image-level P(fake). The network (``localizer.onnx``, trained by ``data/train_forensic.py``, described
+in ``docs/forensic-model-card.md``) reads the inputs of :mod:`.features` and writes logits on a 1/8 grid. Images
+larger than ``TILE`` pixels a side are cut into overlapping tiles whose logits are averaged where they overlap (the
+inputs are normalised per image before tiling, so tiles share one reference). Regions are the connected parts of
+the map at or above the threshold chosen on held-out training photos (``localizer.json``), each at least
+``MIN_REGION_CELLS`` cells; the image-level head is a logistic fit of the map's peak logit on the same held-out set.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .features import OUTPUT_STRIDE, Features, features
+
+WEIGHTS = Path(__file__).with_name("localizer.onnx")
+SETTINGS = Path(__file__).with_name("localizer.json")
+TILE = 1024
+"""Tiles are at most this many pixels a side (a multiple of 16); they overlap by ``OVERLAP``."""
+OVERLAP = 128
+MIN_REGION_CELLS = 6
+"""A region covers at least 6 cells of 8×8 px (384 px²): smaller blobs are the map's speckle."""
+MAX_REGIONS = 4
+
+
+@dataclass(frozen=True)
+class LearnedRegion:
+    """One region the map marks: its box in image pixels, its peak probability and its share of the image."""
+
+    box: tuple[float, float, float, float]
+    score: float
+    area_fraction: float
+    cells: np.ndarray
+
+
+@dataclass(frozen=True)
+class Localization:
+    """The map of one image and what follows from it.
+
+    Attributes:
+        heatmap: (H, W) float32 in [0, 1], P(manipulated) per pixel.
+        regions: the marked regions, strongest first.
+        p_fake: calibrated P(fake) from the map's peak.
+        peak: the map's peak probability.
+        features: the inputs the network saw (with the cue maps, for the rationale).
+    """
+
+    heatmap: np.ndarray
+    regions: tuple[LearnedRegion, ...]
+    p_fake: float
+    peak: float
+    features: Features
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What training chose on held-out photos: the region threshold and the image-level calibration."""
+
+    threshold: float
+    slope: float
+    intercept: float
+
+    def p_fake(self, peak_logit: float) -> float:
+        x = self.slope * peak_logit + self.intercept
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, x))))
+
+
+@functools.cache
+def settings() -> Settings:
+    data = json.loads(SETTINGS.read_text(encoding="utf-8"))
+    return Settings(float(data["threshold"]), float(data["calibration"]["slope"]), float(data["calibration"]["intercept"]))
+
+
+_local = threading.local()
+
+
+def _network() -> cv2.dnn.Net:
+    """One network per thread (a ``cv2.dnn.Net`` is not safe to share between threads)."""
+    net = getattr(_local, "net", None)
+    if net is None:
+        net = cv2.dnn.readNetFromONNX(str(WEIGHTS))
+        _local.net = net
+    return net
+
+
+def logits(pixels: np.ndarray, cues: np.ndarray, tile: int = TILE) -> np.ndarray:
+    """(H/8, W/8) float32 logits for one image's inputs, tiled when a side exceeds ``tile``."""
+    _, h, w = pixels.shape
+    if h <= tile and w <= tile:
+        return _run(pixels, cues)
+    total = np.zeros((h // OUTPUT_STRIDE, w // OUTPUT_STRIDE), np.float32)
+    weight = np.zeros_like(total)
+    step = tile - OVERLAP
+    for y in _starts(h, tile, step):
+        for x in _starts(w, tile, step):
+            th, tw = min(tile, h - y), min(tile, w - x)
+            s = OUTPUT_STRIDE
+            part = _run(pixels[:, y : y + th, x : x + tw], cues[:, y // s : (y + th) // s, x // s : (x + tw) // s])
+            total[y // s : (y + th) // s, x // s : (x + tw) // s] += part
+            weight[y // s : (y + th) // s, x // s : (x + tw) // s] += 1.0
+    return total / np.maximum(weight, 1.0)
+
+
+def _starts(extent: int, tile: int, step: int) -> list[int]:
+    if extent <= tile:
+        return [0]
+    starts = list(range(0, extent - tile, step))
+    return [*starts, extent - tile]
+
+
+def _run(pixels: np.ndarray, cues: np.ndarray) -> np.ndarray:
+    net = _network()
+    net.setInput(np.ascontiguousarray(pixels[None]), "pixels")
+    net.setInput(np.ascontiguousarray(cues[None]), "cues")
+    return np.asarray(net.forward(), np.float32)[0, 0]
+
+
+def localize(image: np.ndarray) -> Localization:
+    """The learned map, regions and P(fake) of an (H, W, 3) uint8 RGB image."""
+    found = features(image)
+    grid = logits(found.pixels, found.cues)
+    w, h = found.size
+    rows, cols = -(-h // OUTPUT_STRIDE), -(-w // OUTPUT_STRIDE)
+    grid = grid[:rows, :cols]
+    probability = 1.0 / (1.0 + np.exp(-grid))
+    chosen = settings()
+    peak_logit = float(grid.max()) if grid.size else -50.0
+    regions = _regions(probability, chosen.threshold, (w, h))
+    heatmap = cv2.resize(probability, (cols * OUTPUT_STRIDE, rows * OUTPUT_STRIDE), interpolation=cv2.INTER_LINEAR)
+    heatmap = heatmap[:h, :w].astype(np.float32)
+    peak = float(probability.max()) if probability.size else 0.0
+    return Localization(heatmap, regions, chosen.p_fake(peak_logit), peak, found)
+
+
+def _regions(probability: np.ndarray, threshold: float, size: tuple[int, int]) -> tuple[LearnedRegion, ...]:
+    w, h = size
+    count, labels, stats, _ = cv2.connectedComponentsWithStats((probability >= threshold).astype(np.uint8), 8)
+    found = []
+    for k in range(1, count):
+        if stats[k, cv2.CC_STAT_AREA] < MIN_REGION_CELLS:
+            continue
+        cells = labels == k
+        x, y = stats[k, cv2.CC_STAT_LEFT], stats[k, cv2.CC_STAT_TOP]
+        bw, bh = stats[k, cv2.CC_STAT_WIDTH], stats[k, cv2.CC_STAT_HEIGHT]
+        s = OUTPUT_STRIDE
+        box = (float(x * s), float(y * s), float(min(w, (x + bw) * s)), float(min(h, (y + bh) * s)))
+        area = float(cells.sum() * s * s) / (w * h)
+        found.append(LearnedRegion(box, float(probability[cells].max()), area, cells))
+    found.sort(key=lambda r: r.score, reverse=True)
+    return tuple(found[:MAX_REGIONS])

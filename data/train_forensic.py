@@ -117,7 +117,7 @@ def crops(args: tuple[int, list[Path], int]) -> list[tuple[np.ndarray, np.ndarra
 def _fit(array: np.ndarray, stride: int = 1) -> np.ndarray:
     """Pad a crop of a small image (reflect) up to CROP."""
     size = CROP // stride
-    c, h, w = array.shape
+    _, h, w = array.shape
     if h == size and w == size:
         return array
     return np.pad(array, ((0, 0), (0, size - h), (0, size - w)), mode="reflect")
@@ -133,9 +133,7 @@ def network():  # type: ignore[no-untyped-def]
         def __init__(self) -> None:
             super().__init__()
             a, b, c = WIDTHS
-            self.down = nn.Sequential(
-                *_block(PIXEL_CHANNELS, a, 2), *_block(a, b, 2), *_block(b, c, 2)
-            )
+            self.down = nn.Sequential(*_block(PIXEL_CHANNELS, a, 2), *_block(a, b, 2), *_block(b, c, 2))
             layers, width = [], c + CUE_CHANNELS
             for d in DILATIONS:
                 layers += _block(width, c, 1, d)
@@ -171,7 +169,7 @@ def box_iou_of(regions, mask: np.ndarray) -> float:  # type: ignore[no-untyped-d
     """Mask IoU of the union of region boxes against the ground-truth mask (the scorer's rule for boxes)."""
     predicted = np.zeros(mask.shape, bool)
     for region in regions:
-        x1, y1, x2, y2 = (int(round(v)) for v in region.box)
+        x1, y1, x2, y2 = (round(v) for v in region.box)
         predicted[y1:y2, x1:x2] = True
     union = (predicted | mask).sum()
     return float((predicted & mask).sum() / union) if union else 1.0
@@ -243,14 +241,31 @@ def main() -> None:
     example = (torch.zeros(1, PIXEL_CHANNELS, CROP, CROP), torch.zeros(1, CUE_CHANNELS, CROP // 8, CROP // 8))
     dynamic = {"pixels": {2: "h", 3: "w"}, "cues": {2: "h8", 3: "w8"}, "logits": {2: "h8", 3: "w8"}}
     torch.onnx.export(
-        model, example, str(weights), input_names=["pixels", "cues"], output_names=["logits"],
-        dynamic_axes=dynamic, opset_version=17, dynamo=False,
+        model,
+        example,
+        str(weights),
+        input_names=["pixels", "cues"],
+        output_names=["logits"],
+        dynamic_axes=dynamic,
+        opset_version=17,
+        dynamo=False,
     )
     settings, metrics = calibrate(val_files, args, weights)
     (args.out / "localizer.json").write_text(json.dumps(settings, indent=2) + "\n")
     seconds = time.perf_counter() - start
-    write_card(sources, train_files, val_files, args, curve, metrics, settings, weights, generated, seconds,
-               sum(p.numel() for p in model.parameters()))
+    write_card(
+        sources,
+        train_files,
+        val_files,
+        args,
+        curve,
+        metrics,
+        settings,
+        weights,
+        generated,
+        seconds,
+        sum(p.numel() for p in model.parameters()),
+    )
     print(f"done in {seconds / 60:.1f} min: {weights} ({weights.stat().st_size / 1e3:.0f} kB); held out: {metrics}")
 
 
@@ -359,10 +374,7 @@ def write_card(sources, train_files, val_files, args, curve, metrics, settings, 
         "",
         "| kind | n | accuracy | mean box IoU |",
         "|---|---|---|---|",
-        *[
-            f"| {k} | {v['n']} | {v['accuracy']} | {v.get('iou', '—')} |"
-            for k, v in metrics["per_kind"].items()
-        ],
+        *[f"| {k} | {v['n']} | {v['accuracy']} | {v.get('iou', '—')} |" for k, v in metrics["per_kind"].items()],
         "",
     ]
     CARD.write_text("\n".join(lines), encoding="utf-8")

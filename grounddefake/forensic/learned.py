@@ -78,7 +78,8 @@ class Settings:
 @functools.cache
 def settings() -> Settings:
     data = json.loads(SETTINGS.read_text(encoding="utf-8"))
-    return Settings(float(data["threshold"]), float(data["calibration"]["slope"]), float(data["calibration"]["intercept"]))
+    calibration = data["calibration"]
+    return Settings(float(data["threshold"]), float(calibration["slope"]), float(calibration["intercept"]))
 
 
 _local = threading.local()

@@ -197,6 +197,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--card", type=Path, default=CARD)
     args = parser.parse_args()
     import torch
 
@@ -377,7 +378,7 @@ def write_card(sources, train_files, val_files, args, curve, metrics, settings, 
         *[f"| {k} | {v['n']} | {v['accuracy']} | {v.get('iou', '—')} |" for k, v in metrics["per_kind"].items()],
         "",
     ]
-    CARD.write_text("\n".join(lines), encoding="utf-8")
+    args.card.write_text("\n".join(lines), encoding="utf-8")
 
 
 if __name__ == "__main__":

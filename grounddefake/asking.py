@@ -15,6 +15,7 @@ import numpy as np
 from grounddefake.backends.base import Backend, BackendError, GenerationParams, Request
 from grounddefake.caller import Caller
 from grounddefake.faithfulness import Faithfulness
+from grounddefake.heatmaps.maps import sent_to_original
 from grounddefake.images import PreparedImage
 from grounddefake.judges.baselines import BaselineMemo
 from grounddefake.judges.clue import judge_image
@@ -150,7 +151,9 @@ async def ask_prepared(
     )
     if pack.answers is not None and len(completions) > 1:
         verdict = _verdict_of_short_answer(verdict, completions, pack.answers)
-    return Answer(verdict, prepared, tuple(completions), cached)
+    own = completions[-1].heatmap  # a model's own dense map (the built-in model's localizer)
+    heatmap = sent_to_original(own, prepared.transform) if own is not None else None
+    return Answer(verdict, prepared, tuple(completions), cached, heatmap=heatmap)
 
 
 def _verdict_of_short_answer(

@@ -24,7 +24,7 @@ from grounddefake.caller import Caller, RequestStats, RetryPolicy
 from grounddefake.faithfulness import PURPOSE as FAITHFULNESS
 from grounddefake.faithfulness import check_faithfulness
 from grounddefake.heatmaps.dense import ask_dense
-from grounddefake.heatmaps.modes import HeatmapMode
+from grounddefake.heatmaps.modes import MODEL_MAP, HeatmapMode
 from grounddefake.heatmaps.store import save_heatmap
 from grounddefake.images import ImageError, ImageInput, prepare_image
 from grounddefake.judges.baselines import BaselineMemo
@@ -183,9 +183,9 @@ async def predict_samples(
                 problems.append(Problem(sample.id, str(exc)))
                 return skipped_record(sample.id, str(exc), model=model, prompt=pack.id, run_key=run_key)
             record = answer.record(sample.id, model=model, prompt=pack.id, run_key=run_key)
-            if answer.heatmap is not None and heatmap is not None:
+            if answer.heatmap is not None:  # a dense mode's map, or the model's own
                 record["heatmap"] = await asyncio.to_thread(save_heatmap, run_dir.path, sample.id, answer.heatmap)
-                record["heatmap_mode"] = str(heatmap)
+                record["heatmap_mode"] = str(heatmap) if heatmap is not None and heatmap.dense else MODEL_MAP
             return record
 
         async def one(sample: Sample) -> None:

@@ -288,3 +288,6 @@ class Completion:
     latency_s: float = 0.0
     finish_reason: str | None = None
     score: float | None = None
+    heatmap: Any = field(default=None, repr=False, compare=False)
+    """A dense map the model made itself ((h, w) float32 in [0, 1] over the image sent: the built-in model's
+    learned localizer), else None. Not cached: only models that are not cached make one."""

@@ -1,11 +1,14 @@
-"""Benchmark the signal-level forensic detector: speed on one core and accuracy / mask IoU on the demo set.
+"""Benchmark the built-in forensic model: per manipulation kind, on the demo and on the demo rebuilt with three other
+seeds; speed on one core, the weight file's size and peak memory.
 
-Run from the repository root::
+Run from the repository root (the rebuilt demos need scikit-image and matplotlib, as ``data/build_demo.py``)::
 
-    .venv/bin/python eval/bench/forensic.py [--data data/demo] [--per-sample] [--skip-memory]
+    .venv/bin/python eval/bench/forensic.py [--seeds 1 2 3] [--data DIR] [--per-sample] [--skip-memory]
 
 Protocol: predicted label = ``analysis.label``; predicted mask = union of the findings' boxes rasterised at image
-size; IoU against the ground-truth mask (> 127) averaged over the fakes, a fake with no findings scoring 0.
+size; IoU against the ground-truth mask (> 127) averaged over the fakes, a fake with no findings scoring 0. The
+rebuilt demos are the same twelve photographs and kinds with other draws of places, shapes and strengths
+(``build_demo.build(out, seed)``); none of them, nor the demo, is used to train or tune the model.
 
 Memory: peak RSS of a whole ``grounddefake detect`` process (built-in model) on generated photos: 4000×3000 JPEG
 and PNG, and a 12000×12000 PNG (tiled, under Pillow's decompression-bomb limit). Goal: ≤ 1000 MB each.
@@ -77,66 +80,102 @@ def detect_peak_rss(folder: Path) -> dict[str, float]:
     return peaks
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=ROOT / "data" / "demo")
-    parser.add_argument("--per-sample", action="store_true", help="print one line per sample")
-    parser.add_argument("--repeats", type=int, default=3, help="timing repeats per image (best kept)")
-    parser.add_argument("--skip-memory", action="store_true", help="skip the peak-RSS runs on large photos")
-    args = parser.parse_args()
-    cv2.setNumThreads(1)
-    sys.path.insert(0, str(ROOT))
-    analyze = _load_forensic()
-
-    records = [json.loads(line) for line in (args.data / "manifest.jsonl").read_text().splitlines() if line.strip()]
+def evaluate(analyze, folder: Path, repeats: int, per_sample: bool) -> dict:  # type: ignore[no-untyped-def]
+    """Accuracy, per-kind IoU and seconds per megapixel of ``analyze`` on the manifest in ``folder``."""
+    records = [json.loads(line) for line in (folder / "manifest.jsonl").read_text().splitlines() if line.strip()]
     seconds = megapixels = 0.0
-    correct = real_correct = reals = fake_correct = 0
-    ious: list[float] = []
-    by_kind: dict[str, list[float]] = defaultdict(list)
+    kinds: dict[str, dict[str, list[float]]] = defaultdict(lambda: {"correct": [], "iou": []})
     for record in records:
-        bgr = cv2.imread(str(args.data / record["image"]), cv2.IMREAD_COLOR)
-        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        rgb = cv2.cvtColor(cv2.imread(str(folder / record["image"]), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
         best = float("inf")
-        for _ in range(max(1, args.repeats)):
+        for _ in range(max(1, repeats)):
             start = time.perf_counter()
             analysis = analyze(rgb)
             best = min(best, time.perf_counter() - start)
         seconds += best
         megapixels += rgb.shape[0] * rgb.shape[1] / 1e6
         truth = record["label"]
-        correct += analysis.label == truth
+        kind = "real" if truth == "real" else record.get("meta", {}).get("manipulation", "?")
+        kinds[kind]["correct"].append(float(analysis.label == truth))
         line = f"{record['id']:28s} {truth:4s} -> {analysis.label:4s} {analysis.score:.2f}"
-        if truth == "real":
-            reals += 1
-            real_correct += analysis.label == "real"
-        else:
-            fake_correct += analysis.label == "fake"
-            gt = cv2.imread(str(args.data / record["mask"]), cv2.IMREAD_GRAYSCALE) > 127
+        if truth != "real":
+            gt = cv2.imread(str(folder / record["mask"]), cv2.IMREAD_GRAYSCALE) > 127
             pred = box_mask(gt.shape, [f.box for f in analysis.findings])
             union = np.logical_or(gt, pred).sum()
             iou = float(np.logical_and(gt, pred).sum() / union) if union else 0.0
-            ious.append(iou)
-            kind = record.get("meta", {}).get("manipulation", "?")
-            by_kind[kind].append(iou)
+            kinds[kind]["iou"].append(iou)
             line += f" IoU {iou:.2f} " + " ".join(f"{f.cue}:{f.score:.2f}" for f in analysis.findings)
-        if args.per_sample:
+        if per_sample:
             print(line)
-    fakes = len(records) - reals
-    spm = seconds / max(megapixels, 1e-9)
-    print(f"forensic_seconds_per_megapixel: {spm:.3f}")
-    print(
-        f"forensic_budget_ratio: {spm / BUDGET_SECONDS_PER_MP:.2f}  "
-        f"(measured / {BUDGET_SECONDS_PER_MP} s per MP budget; <= 1 passes)"
-    )
-    print(f"forensic_demo_accuracy: {correct / len(records):.3f}  ({correct}/{len(records)})")
-    print(f"forensic_demo_real_accuracy: {real_correct / max(reals, 1):.3f}  ({real_correct}/{reals})")
-    print(f"forensic_demo_fake_accuracy: {fake_correct / max(fakes, 1):.3f}  ({fake_correct}/{fakes})")
-    print(f"forensic_demo_mean_iou: {float(np.mean(ious)) if ious else 0.0:.3f}")
-    for kind in sorted(by_kind):
-        print(f"forensic_demo_iou_{kind}: {float(np.mean(by_kind[kind])):.3f}  (n={len(by_kind[kind])})")
-    if not args.skip_memory:
-        import tempfile
+    correct = [c for k in kinds.values() for c in k["correct"]]
+    ious = [i for k in kinds.values() for i in k["iou"]]
+    return {
+        "accuracy": float(np.mean(correct)),
+        "real_accuracy": float(np.mean(kinds["real"]["correct"])) if kinds["real"]["correct"] else float("nan"),
+        "mean_iou": float(np.mean(ious)) if ious else 0.0,
+        "kinds": {
+            k: {
+                "accuracy": float(np.mean(v["correct"])),
+                "iou": float(np.mean(v["iou"])) if v["iou"] else None,
+                "n": len(v["correct"]),
+            }
+            for k, v in sorted(kinds.items())
+        },
+        "seconds_per_mp": seconds / max(megapixels, 1e-9),
+    }
 
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=ROOT / "data" / "demo")
+    parser.add_argument("--seeds", type=int, nargs="*", default=[1, 2, 3], help="demo rebuilt with these seeds")
+    parser.add_argument("--per-sample", action="store_true", help="print one line per sample")
+    parser.add_argument("--repeats", type=int, default=2, help="timing repeats per image on the demo (best kept)")
+    parser.add_argument("--skip-memory", action="store_true", help="skip the peak-RSS runs on large photos")
+    args = parser.parse_args()
+    cv2.setNumThreads(1)
+    sys.path.insert(0, str(ROOT))
+    analyze = _load_forensic()
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        sets = {"demo": args.data}
+        if args.seeds:
+            sys.path.insert(0, str(ROOT / "data"))
+            from build_demo import build
+
+            for seed in args.seeds:
+                build(Path(tmp) / f"seed{seed}", seed)
+                sets[f"seed {seed}"] = Path(tmp) / f"seed{seed}"
+        results = {
+            name: evaluate(analyze, folder, args.repeats if name == "demo" else 1, args.per_sample)
+            for name, folder in sets.items()
+        }
+    kinds = sorted({k for r in results.values() for k in r["kinds"]})
+    print("per kind: accuracy / mean box-mask IoU")
+    print(" | ".join(["set", *kinds, "accuracy", "real acc", "mean IoU"]))
+    for name, r in results.items():
+        cells = []
+        for kind in kinds:
+            k = r["kinds"].get(kind)
+            cells.append(
+                "—" if k is None else f"{k['accuracy']:.2f}" + ("" if k["iou"] is None else f" / {k['iou']:.2f}")
+            )
+        print(" | ".join([name, *cells, f"{r['accuracy']:.3f}", f"{r['real_accuracy']:.3f}", f"{r['mean_iou']:.3f}"]))
+    if len(results) > 1:
+        mean = {
+            key: float(np.mean([r[key] for r in results.values()])) for key in ("accuracy", "real_accuracy", "mean_iou")
+        }
+        print(
+            f"mean over the {len(results)} sets: accuracy {mean['accuracy']:.3f}, real accuracy "
+            f"{mean['real_accuracy']:.3f}, mean IoU {mean['mean_iou']:.3f}"
+        )
+    spm = results["demo"]["seconds_per_mp"]
+    print(f"forensic_seconds_per_megapixel: {spm:.3f}  (one core, analyze() on the demo, best of {args.repeats})")
+    print(f"forensic_budget_ratio: {spm / BUDGET_SECONDS_PER_MP:.2f}  (measured / {BUDGET_SECONDS_PER_MP} s per MP)")
+    weights = ROOT / "grounddefake" / "forensic" / "localizer.onnx"
+    print(f"forensic_weights_kb: {weights.stat().st_size / 1e3:.0f}  ({weights.name})")
+    if not args.skip_memory:
         with tempfile.TemporaryDirectory() as tmp:
             for name, peak in detect_peak_rss(Path(tmp)).items():
                 print(f"forensic_detect_peak_rss_mb_{name}: {peak:.0f}  (goal <= 1000)")

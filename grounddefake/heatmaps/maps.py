@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from grounddefake.grounding import regions_to_heatmap
-from grounddefake.types import Box, Region, Size
+from grounddefake.types import Box, Region, Size, Transform
 
 PROBE_OVERLAP = 0.25
 """Each probe tile overlaps its neighbours by this share of its side."""
@@ -66,3 +66,21 @@ def probe_map(tiles: Sequence[Box], p_yes: Sequence[float | None], size: Size) -
         total[r0:r1, c0:c1] += p
         count[r0:r1, c0:c1] += 1
     return np.divide(total, count, out=np.zeros_like(total), where=count > 0).astype(np.float32)
+
+
+def sent_to_original(heatmap: np.ndarray, transform: Transform) -> np.ndarray:
+    """A map over the image sent ((h, w) in [0, 1]) in original pixels: the padding cut off, then resized.
+
+    >>> half = Transform.resize((4, 2), (2, 1))
+    >>> sent_to_original(np.array([[0.0, 1.0]], np.float32), half).shape
+    (2, 4)
+    """
+    import cv2
+
+    (ow, oh), (sx, sy), (dx, dy) = transform.original_size, transform.scale, transform.offset
+    x1, y1 = round(dx), round(dy)
+    x2, y2 = round(dx + ow * sx), round(dy + oh * sy)
+    inner = np.ascontiguousarray(heatmap[max(0, y1) : max(y1 + 1, y2), max(0, x1) : max(x1 + 1, x2)], np.float32)
+    if inner.shape != (oh, ow):
+        inner = cv2.resize(inner, (ow, oh), interpolation=cv2.INTER_LINEAR)
+    return np.clip(inner, 0.0, 1.0)

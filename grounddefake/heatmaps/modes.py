@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+MODEL_MAP = "model"
+"""The ``heatmap_mode`` of a map the model made itself (the built-in model's localizer), with no dense mode asked."""
 MAX_CONSENSUS = 64
 MAX_PROBE = 16
 _MODE = re.compile(r"(boxes)|(consensus):(\d+)|(probe):(\d+)(:debiased)?")

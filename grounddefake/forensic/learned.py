@@ -6,7 +6,8 @@ in ``docs/forensic-model-card.md``) reads the inputs of :mod:`.features` and wri
 larger than ``TILE`` pixels a side are cut into overlapping tiles whose logits are averaged where they overlap (the
 inputs are normalised per image before tiling, so tiles share one reference). Regions are the connected parts of
 the map at or above the threshold chosen on held-out training photos (``localizer.json``), each at least
-``MIN_REGION_CELLS`` cells; the image-level head is a logistic fit of the map's peak logit on the same held-out set.
+``MIN_REGION_CELLS`` cells; the image-level head is a logistic fit of the map's peak and top-1 % logits on the same
+held-out set, and a region's own score is that head applied to the logits inside it.
 """
 
 from __future__ import annotations
@@ -35,12 +36,14 @@ MAX_REGIONS = 4
 
 @dataclass(frozen=True)
 class LearnedRegion:
-    """One region the map marks: its box in image pixels, its peak probability and its share of the image."""
+    """One region the map marks: its box in image pixels, its peak probability, its share of the image and its own
+    P(fake) (the image-level head on the logits inside it)."""
 
     box: tuple[float, float, float, float]
     score: float
     area_fraction: float
     cells: np.ndarray
+    p_fake: float
 
 
 @dataclass(frozen=True)
@@ -64,14 +67,16 @@ class Localization:
 
 @dataclass(frozen=True)
 class Settings:
-    """What training chose on held-out photos: the region threshold and the image-level calibration."""
+    """What training chose on held-out photos: the region threshold and the image-level calibration, a logistic
+    regression on the map's peak logit and the mean of its top 1 % of logits (:func:`map_statistics`)."""
 
     threshold: float
-    slope: float
+    peak: float
+    top: float
     intercept: float
 
-    def p_fake(self, peak_logit: float) -> float:
-        x = self.slope * peak_logit + self.intercept
+    def p_fake(self, peak_logit: float, top_logit: float) -> float:
+        x = self.peak * peak_logit + self.top * top_logit + self.intercept
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, x))))
 
 
@@ -79,7 +84,20 @@ class Settings:
 def settings() -> Settings:
     data = json.loads(SETTINGS.read_text(encoding="utf-8"))
     calibration = data["calibration"]
-    return Settings(float(data["threshold"]), float(calibration["slope"]), float(calibration["intercept"]))
+    return Settings(
+        float(data["threshold"]), float(calibration["peak"]), float(calibration["top"]), float(calibration["intercept"])
+    )
+
+
+TOP_SHARE = 0.01
+
+
+def map_statistics(grid: np.ndarray) -> tuple[float, float]:
+    """(peak logit, mean of the top ``TOP_SHARE`` of logits, at least one cell) of a logit map."""
+    if grid.size == 0:
+        return -50.0, -50.0
+    flat = np.sort(grid.ravel())[::-1]
+    return float(flat[0]), float(flat[: max(1, round(TOP_SHARE * flat.size))].mean())
 
 
 _local = threading.local()
@@ -135,16 +153,22 @@ def localize(image: np.ndarray) -> Localization:
     grid = grid[:rows, :cols]
     probability = 1.0 / (1.0 + np.exp(-grid))
     chosen = settings()
-    peak_logit = float(grid.max()) if grid.size else -50.0
-    regions = _regions(probability, chosen.threshold, (w, h))
+    p_fake = chosen.p_fake(*map_statistics(grid))
+    regions = _regions(grid, chosen.threshold, (w, h), chosen)
+    if not regions and p_fake >= 0.5 and probability.size:  # a confident peak below the region threshold: its
+        regions = _regions(grid, float(probability.max()) / 2, (w, h), chosen)[:1]  # half-maximum extent
     heatmap = cv2.resize(probability, (cols * OUTPUT_STRIDE, rows * OUTPUT_STRIDE), interpolation=cv2.INTER_LINEAR)
     heatmap = heatmap[:h, :w].astype(np.float32)
     peak = float(probability.max()) if probability.size else 0.0
-    return Localization(heatmap, regions, chosen.p_fake(peak_logit), peak, found)
+    return Localization(heatmap, regions, p_fake, peak, found)
 
 
-def _regions(probability: np.ndarray, threshold: float, size: tuple[int, int]) -> tuple[LearnedRegion, ...]:
+def _regions(
+    grid: np.ndarray, threshold: float, size: tuple[int, int], chosen: Settings | None = None
+) -> tuple[LearnedRegion, ...]:
+    """The connected parts of the map at or above ``threshold`` (logits ``grid`` on the 1/8 grid), strongest first."""
     w, h = size
+    probability = 1.0 / (1.0 + np.exp(-grid))
     count, labels, stats, _ = cv2.connectedComponentsWithStats((probability >= threshold).astype(np.uint8), 8)
     found = []
     for k in range(1, count):
@@ -156,6 +180,7 @@ def _regions(probability: np.ndarray, threshold: float, size: tuple[int, int]) -
         s = OUTPUT_STRIDE
         box = (float(x * s), float(y * s), float(min(w, (x + bw) * s)), float(min(h, (y + bh) * s)))
         area = float(cells.sum() * s * s) / (w * h)
-        found.append(LearnedRegion(box, float(probability[cells].max()), area, cells))
+        own = chosen.p_fake(*map_statistics(grid[cells])) if chosen is not None else float(probability[cells].max())
+        found.append(LearnedRegion(box, float(probability[cells].max()), area, cells, own))
     found.sort(key=lambda r: r.score, reverse=True)
     return tuple(found[:MAX_REGIONS])

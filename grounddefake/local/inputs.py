@@ -217,6 +217,11 @@ class ChatProcessorInputs(ModelInputs):
         return {k: v for k, v in batch.items() if k != "labels"}
 
 
+def paligemma_prefix(parts: Sequence[TextPart | ImagePart]) -> str:
+    """The text of one user turn as PaliGemma is asked it: its text parts, stripped, joined by spaces."""
+    return " ".join(p.text.strip() for p in parts if isinstance(p, TextPart))
+
+
 class PaliGemmaInputs(ModelInputs):
     """PaliGemma: the image tokens, then the last user turn as the prefix (no chat template, no system text)."""
 
@@ -241,7 +246,7 @@ class PaliGemmaInputs(ModelInputs):
                     "PaliGemma answers only about an image: it cannot be asked a question without one (such as the "
                     "CLUE judge's text-only baseline)"
                 )
-            prefix = " ".join(p.text.strip() for p in last if isinstance(p, TextPart))
+            prefix = paligemma_prefix(last)
             texts.append(token * len(own) + prefix)
             images.append(own)
         batch = self.processor(images=images, text=texts, return_tensors="pt", padding="longest")

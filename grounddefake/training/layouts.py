@@ -28,6 +28,7 @@ from typing import Any
 from grounddefake.box_convention import Convention
 from grounddefake.conventions import get_convention
 from grounddefake.datasets.manifest import Dataset
+from grounddefake.local.inputs import paligemma_prefix
 from grounddefake.prompt_pack import NATIVE, ImagePart, Message, PromptPack
 from grounddefake.training.examples import VAL_FRACTION, Conversation, Skipped, conversations_of, user_text
 from grounddefake.training.targets import check_trainable
@@ -118,7 +119,7 @@ def prefix_suffix_rows(conversation: Conversation, image: str) -> list[dict[str,
     return [
         {
             "image": image,
-            "prefix": " ".join(p.text.strip() for p in user.parts if not isinstance(p, ImagePart)),
+            "prefix": paligemma_prefix(user.parts),
             "suffix": reply,
         }
         for user, reply in conversation.exchanges

@@ -21,7 +21,6 @@ test: install-dev
 # downloads, cached in ~/.cache/grounddefake/forensic-photos), then train (seeded, ~25 min on 2 CPU cores) and write
 # grounddefake/forensic/localizer.onnx, localizer.json and docs/forensic-model-card.md. Not part of `make test`.
 train-forensic: install-dev
-	$(PIP) onnx
 	$(BIN)/python data/forensic_photos.py
 	$(BIN)/python data/train_forensic.py
 

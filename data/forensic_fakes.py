@@ -16,8 +16,8 @@ Kinds (``KINDS``), each returning the changed image and the exact mask of the pi
 * ``blur``: Gaussian (σ 1–3.5) or median smoothing, or unsharp-mask sharpening of a region.
 
 Shapes: rectangles, ellipses, star-shaped polygons and brush strokes, covering 1.5–12 % of the image. Real images get
-the same global processing as fakes (rescaling, JPEG) and sometimes a global blur or sharpening, so that a processed
-but unedited photograph is not evidence.
+the same history and global processing as fakes (a JPEG save, a JPEG save then a mild rescale, grey; sometimes a
+global blur or sharpening; the final JPEG), so that a processed but unedited photograph is not evidence.
 """
 
 from __future__ import annotations
@@ -262,18 +262,38 @@ def final_encoding(rng: np.random.Generator, image: np.ndarray) -> tuple[np.ndar
     return jpeg(image, quality, subsampling), f"jpeg q{quality}"
 
 
+def history(rng: np.random.Generator, photo: np.ndarray, side: int) -> np.ndarray:
+    """``photo`` at long side ``side`` with one of the pasts a photograph has before anyone edits it: none, a JPEG
+    save, or a JPEG save then a mild rescale (whose blocks and interpolation both leave traces over the whole
+    image); once in ten times it is turned grey."""
+    pick = rng.random()
+    if pick < 0.3:
+        base = jpeg(resize_long(photo, side), int(rng.integers(60, 96)))
+    elif pick < 0.6:
+        larger = resize_long(photo, round(side * rng.uniform(0.7, 1.6)))
+        saved = jpeg(larger, int(rng.integers(60, 96)), 0x111111 if rng.random() < 0.5 else 0x221111)
+        scale = side / max(saved.shape[:2])
+        size = (max(16, round(saved.shape[1] * scale)), max(16, round(saved.shape[0] * scale)))
+        base = cv2.resize(saved, size, interpolation=INTERPOLATIONS[1 + int(rng.integers(len(INTERPOLATIONS) - 1))])
+    else:
+        base = resize_long(photo, side)
+    if rng.random() < 0.1:
+        base = np.repeat(cv2.cvtColor(base, cv2.COLOR_RGB2GRAY)[:, :, None], 3, axis=2)
+    return base
+
+
 def generate(rng: np.random.Generator, photo: np.ndarray, donor: np.ndarray, kind: str | None, side: int) -> Generated:
     """One training image from ``photo`` at long side ``side``: ``kind`` None is a real image."""
-    base = resize_long(photo, side)
-    if rng.random() < 0.3:  # the photo was a JPEG before it was edited
-        base = jpeg(base, int(rng.integers(70, 96)))
-    base = global_processing(rng, base)
+    base = global_processing(rng, history(rng, photo, side))
     h, w = base.shape[:2]
     if kind is None:
         image, note = base, "real"
         mask = np.zeros((h, w), bool)
     else:
         mask = shape_mask(rng, (h, w), _box(rng, (h, w), base))
-        image, note = MANIPULATIONS[kind](rng, base, mask, resize_long(donor, int(side * rng.uniform(0.6, 1.4))))
+        donor = resize_long(donor, int(side * rng.uniform(0.6, 1.4)))
+        if base[:, :, 0].tobytes() == base[:, :, 1].tobytes():  # a grey photo gets a grey donor
+            donor = np.repeat(cv2.cvtColor(donor, cv2.COLOR_RGB2GRAY)[:, :, None], 3, axis=2)
+        image, note = MANIPULATIONS[kind](rng, base, mask, donor)
     image, encoding = final_encoding(rng, image)
     return Generated(image, mask, kind or "real", f"{note}; {encoding}")

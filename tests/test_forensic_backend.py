@@ -94,3 +94,30 @@ def test_pixel_budget_lets_small_analyses_share_it_and_makes_large_ones_wait() -
     thread.join()
     with budget.hold(10**9):  # above the budget: runs alone instead of forever waiting
         pass
+
+
+def test_eval_stores_the_built_in_models_own_map_at_original_size(tmp_path) -> None:
+    """The localizer's map travels Completion → Answer → heatmaps/<id>.png, in original pixels, mode "model"."""
+    import json
+
+    from PIL import Image
+    from typer.testing import CliRunner
+
+    from grounddefake.cli import app
+
+    Image.fromarray(_copy_moved(1)).save(tmp_path / "a.png")
+    Image.fromarray(np.ascontiguousarray(np.repeat(_copy_moved(2)[:, :200], 2, axis=0))).save(tmp_path / "b.png")
+    rows = [{"id": "a", "image": "a.png", "label": "fake"}, {"id": "b", "image": "b.png", "label": "fake"}]
+    (tmp_path / "data.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "run"
+    args = ["eval", "--data", str(tmp_path / "data.jsonl"), "--with-boxes", "--out", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    records = {r["id"]: r for r in map(json.loads, (out / "predictions.jsonl").read_text().splitlines())}
+    for sample_id, shape in (("a", (256, 256)), ("b", (512, 200))):
+        record = records[sample_id]
+        assert record["heatmap_mode"] == "model"
+        stored = np.asarray(Image.open(out / record["heatmap"]))
+        assert stored.shape == shape
+    copy = np.asarray(Image.open(out / records["a"]["heatmap"]))[96:176, 96:176]
+    assert copy.min() >= 127  # the verified copy-move box is painted at its score (>= 0.5)

@@ -37,8 +37,11 @@ def test_wheel_ships_assets(wheel: Path) -> None:
         "grounddefake/_assets/visualize/report.md.j2",
         "grounddefake/_assets/data/demo/manifest.jsonl",
         "grounddefake/_assets/data/demo/ATTRIBUTION.md",
+        "grounddefake/forensic/localizer.onnx",
+        "grounddefake/forensic/localizer.json",
     ):
         assert required in names, required
+    assert wheel.stat().st_size < 25_000_000, wheel.stat().st_size
     assert sum(n.startswith("grounddefake/_assets/data/demo/images/") for n in names) >= 36
     assert any(n.endswith("entry_points.txt") for n in names)
 
@@ -58,6 +61,8 @@ def test_installed_wheel_runs_demo_and_packs(wheel: Path, tmp_path: Path) -> Non
         "assert '_assets' in str(d.source) and '_assets' in p.source; "
         "from grounddefake.presets import find_preset; assert find_preset('gpt-4o').model == 'gpt-4o'; "
         "from grounddefake.suites import load_suite; assert load_suite('loki').format == 'loki'; "
+        "from grounddefake.forensic import learned; "
+        f"assert str(learned.WEIGHTS).startswith(r'{target}') and learned.WEIGHTS.is_file(), learned.WEIGHTS; "
         "r = grounddefake.evaluate('demo', with_boxes=True, limit=2, out='run'); "
         "print(r.metrics['classification']['n'])"
     )

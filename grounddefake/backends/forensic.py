@@ -1,8 +1,9 @@
-"""The built-in ``forensic`` model: a signal-level baseline behind the same interface as the MLLMs.
+"""The built-in ``forensic`` model: a small learned localizer and copy-move matching behind the MLLMs' interface.
 
 It ignores the prompt's wording but honours its contract: it analyses the prepared image it receives
 (:mod:`grounddefake.forensic`) and answers with the JSON the pack asks for, boxes in the pack's convention, and a
-verdict-token log-probability, so parsing, grounding and scoring run exactly as for an MLLM.
+verdict-token log-probability, so parsing, grounding and scoring run exactly as for an MLLM; its own dense map goes
+back in ``Completion.heatmap``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+import numpy as np
 
 from grounddefake.backends.base import Backend, BackendError, Request
 from grounddefake.conventions import get_convention
@@ -61,13 +64,14 @@ def _code_hash() -> str:
     import grounddefake.forensic
 
     digest = hashlib.sha256()
-    for path in sorted([*Path(grounddefake.forensic.__file__).parent.glob("*.py"), Path(__file__)]):
+    folder = Path(grounddefake.forensic.__file__).parent
+    for path in sorted([*folder.glob("*.py"), *folder.glob("localizer.*"), Path(__file__)]):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
 
 class ForensicBackend(Backend):
-    """Noise, resampling, blur and copy-move cues; CPU only, no network, deterministic."""
+    """The learned localizer and copy-move matching; CPU only, no network, deterministic."""
 
     def __init__(self) -> None:
         self.model = "forensic"
@@ -86,11 +90,12 @@ class ForensicBackend(Backend):
         if len(request.images) != 1:
             raise BackendError(f"the forensic model analyses exactly one image per request, got {len(request.images)}")
         start = time.perf_counter()
-        text, logprobs = await asyncio.to_thread(self.answer, request)
-        return Completion(text, logprobs, latency_s=time.perf_counter() - start, finish_reason="stop")
+        text, logprobs, heatmap = await asyncio.to_thread(self.answer, request)
+        return Completion(text, logprobs, latency_s=time.perf_counter() - start, finish_reason="stop", heatmap=heatmap)
 
-    def answer(self, request: Request) -> tuple[str, tuple[TokenLogprob, ...]]:
-        """The JSON answer and the verdict-token log-probabilities for ``request``'s image."""
+    def answer(self, request: Request) -> tuple[str, tuple[TokenLogprob, ...], np.ndarray | None]:
+        """The JSON answer, the verdict-token log-probabilities and the localizer's heatmap for ``request``'s
+        image."""
         from grounddefake.forensic import analyze
 
         image = request.images[0]
@@ -113,4 +118,4 @@ class ForensicBackend(Backend):
         p_fake = min(max(analysis.score, 1e-6), 1 - 1e-6)
         top = (("fake", math.log(p_fake)), ("real", math.log(1 - p_fake)))
         chosen = top[0] if analysis.label == "fake" else top[1]
-        return text, (TokenLogprob(chosen[0], chosen[1], top),)
+        return text, (TokenLogprob(chosen[0], chosen[1], top),), analysis.heatmap

@@ -1,4 +1,4 @@
-"""Signal-level, training-free forensics for local manipulations (noise, blur, resampling, copy-move)."""
+"""Forensics for local manipulations: a small learned localizer (ONNX, run by OpenCV) and copy-move matching."""
 
 from __future__ import annotations
 

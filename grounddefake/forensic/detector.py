@@ -1,41 +1,36 @@
-"""Training-free detector of local manipulations: ``analyze(image) -> Analysis``.
+"""The built-in model's analysis: ``analyze(image) -> Analysis``.
 
-Principles (no parameter is fitted to any file):
+Two sources of evidence, fused:
 
-* Every cue is measured on one grid of 16-px cells, two JPEG 8×8 blocks, so compression artefacts hit every cell
-  alike (``_grid.CELL``).
-* A cue map is a log measurement per cell, averaged over 3×3 cells (48 px) and judged by the modified z-score of
-  Iglewicz & Hoaglin, 0.6745 (x - median) / MAD, over the image's own cells; |z| > 3.5 is their outlier rule. The
-  image is its own reference: no camera model, no training set.
-* Cues: ``blur`` (fine detail missing for the structure present: smoothing, inpainting, upscaling), ``noise``
-  (noise level off the image's noise/content trend, both tails: a cleaner or noisier source), ``resampling``
-  (periodic interpolation correlations) and ``copymove`` (a block duplicated elsewhere, verified pixel-wise).
-* The first three are fused (``fusion``): evidence adds across cues, the fused threshold keeps the single-cue
-  false-alarm rate, and only the one region that stands ``DOMINANCE`` times above the image's second-strongest
-  region counts, since natural photographs have many similar outliers (depth of field, highlights) and a local
-  manipulation has one. Its extent is its half-maximum cells.
-* Scores: logistic(z - threshold), 0.5 exactly at the threshold, odds multiplied by e per unit of z beyond it. A
-  copy-move pair scores logistic(area / minimum area - 1), 0.5 at the minimum region size. The image score is the
-  best finding's; with no finding it stays below 0.5 (half the logistic of the strongest region's margin).
+* the **learned localizer** (:mod:`.learned`): a small network trained on generated manipulations of photographs
+  reads high-pass residuals, a JPEG-grid channel and the training-free blur, noise and resampling z-maps, and writes
+  a per-pixel P(manipulated). Its regions count when their own calibrated P(fake) reaches 0.5; the image's P(fake)
+  is the calibrated head on the whole map.
+* **copy-move** matching (:mod:`.copymove`): a block duplicated elsewhere in the image, verified pixel by pixel.
+  Exact where it fires, so its boxes are painted into the heatmap at their own score.
 
-None of the cues can see an image generated in full, which has no inconsistency between its parts.
+The image score is the larger of the localizer's P(fake) and the best copy-move pair's score; "fake" iff >= 0.5.
+Each finding states the numbers behind it: the map's peak, the region's P(fake) and share of the image, and the
+training-free cues measured inside it. Neither source can see an image generated in full, which has no
+inconsistency between its parts.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._grid import CELL, grey
-from .blur import BlurMap, blur_map
-from .copymove import MIN_AREA, find_copy_move
-from .fusion import DOMINANCE, FUSED_OUTLIER_Z, Dominant, dominant_region, fuse
-from .noise import NoiseMap, noise_map
-from .resampling import ResamplingMap, resampling_map
+from ._grid import CELL, OUTLIER_Z, grey
+from .copymove import MIN_AREA, CopyMove, find_copy_move
+from .features import Features
+from .learned import LearnedRegion, Localization, localize
 
 MAX_FINDINGS = 5
+CUE_NAMED_Z = OUTLIER_Z / 2
+"""A learned region is named after a training-free cue whose mean |z| inside it reaches half the outlier threshold;
+otherwise after the residuals the network reads ("residual")."""
 
 
 @dataclass(frozen=True)
@@ -44,8 +39,9 @@ class Finding:
 
     Attributes:
         box: (x1, y1, x2, y2) pixels of the analysed image, x2 > x1, y2 > y1, inside it.
-        score: in [0, 1], how anomalous.
-        cue: "blur" | "noise" | "resampling" (the fused region's strongest cue) | "copy-move".
+        score: in [0, 1], P(fake) of the region.
+        cue: "blur" | "noise" | "resampling" | "residual" (a learned region, named after its strongest training-free
+            cue) | "copy-move".
         statement: one measured sentence.
     """
 
@@ -61,10 +57,12 @@ class Analysis:
 
     Attributes:
         label: "real" | "fake"; "fake" iff ``score`` >= 0.5.
-        score: P(fake)-like in [0, 1].
+        score: P(fake) in [0, 1].
         findings: empty when ``label`` is "real"; sorted by score, descending.
         rationale: 1-3 sentences stating the measured numbers.
         measurements: global numbers, JSON-serialisable.
+        heatmap: (H, W) float32 in [0, 1]: the localizer's P(manipulated) per pixel, raised to a copy-move pair's
+            score inside its copy box; None for an image too small to analyse.
     """
 
     label: str
@@ -72,6 +70,7 @@ class Analysis:
     findings: tuple[Finding, ...]
     rationale: str
     measurements: dict[str, float]
+    heatmap: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 def _logistic(x: float) -> float:
@@ -82,13 +81,8 @@ def _box_text(box: tuple[float, float, float, float]) -> str:
     return "(" + ", ".join(str(round(v)) for v in box) + ")"
 
 
-def _fold(ratio: float) -> str:
-    """'3.1× below' / '2.0× above' for a ratio to the median."""
-    return f"{1 / ratio:.1f}× below" if ratio < 1 else f"{ratio:.1f}× above"
-
-
 def analyze(image: np.ndarray) -> Analysis:
-    """Look for locally inconsistent regions in an (H, W, 3) uint8 RGB image."""
+    """Look for locally manipulated regions in an (H, W, 3) uint8 RGB image."""
     image = np.asarray(image)
     if image.ndim == 2:
         image = np.repeat(image[:, :, None], 3, axis=2)
@@ -104,104 +98,105 @@ def analyze(image: np.ndarray) -> Analysis:
             "nothing was measured.",
             measurements,
         )
-    g = grey(image)
-    blur, noise, resampling = blur_map(g), noise_map(g), resampling_map(g)
-    copies = find_copy_move(g)
+    found = localize(image)
+    copies = find_copy_move(grey(image))
     measurements.update(
-        median_noise_sigma=round(noise.median_sigma, 4),
-        median_log_sharpness=round(blur.median_log_ratio, 4),
-        median_resampling_peak=round(resampling.median_peak, 4),
+        localizer_p_fake=round(found.p_fake, 4),
+        localizer_peak=round(found.peak, 4),
+        median_noise_sigma=round(found.features.noise.median_sigma, 4),
+        copy_move_pairs=float(len(copies)),
     )
-    # The noise cue counts both tails: a cleaner or a noisier source than the rest of the image.
-    cue_maps = {"blur": blur.z, "resampling": resampling.z, "noise": np.abs(noise.z)}
-    for name, z in cue_maps.items():
-        measurements[f"max_z_{name}"] = round(float(np.nanmax(z)) if np.isfinite(z).any() else 0.0, 3)
-    measurements["copy_move_pairs"] = float(len(copies))
-
-    findings: list[Finding] = []
-    fused = fuse(list(cue_maps.values()))
-    dominant = dominant_region(fused, (h, w))
-    measurements["max_z_fused"] = round(dominant.peak, 3) if dominant else 0.0
-    measurements["runner_up_z_fused"] = round(dominant.runner_up, 3) if dominant else 0.0
-    if dominant is not None and dominant.passes:
-        findings.append(_fused_finding(dominant, cue_maps, blur, noise, resampling))
+    findings = []
+    if found.p_fake >= 0.5:  # a region counts only in an image the head calls edited: its own, or the strongest
+        findings = [_learned_finding(r, found) for r in found.regions if r.p_fake >= 0.5]
+        findings = findings or [_learned_finding(r, found) for r in found.regions[:1]]
     for pair in copies:
-        score = _logistic(pair.area / MIN_AREA - 1.0)
-        dx, dy = pair.shift
-        if pair.decided:
-            findings.append(
-                Finding(
-                    pair.copy_box,
-                    score,
-                    "copy-move",
-                    f"block {_box_text(pair.copy_box)} duplicates {_box_text(pair.source_box)} ({pair.area} px, "
-                    f"difference {pair.match_ratio:.2f}× the one-pixel texture variation); its border step is "
-                    f"{pair.seam_ratio:.1f}× the source's, so it is the pasted copy",
-                )
-            )
-        else:
-            statement = (
-                f"blocks {_box_text(pair.copy_box)} and {_box_text(pair.source_box)} are duplicates ({pair.area} px, "
-                f"shift {abs(dx)}, {abs(dy)} px); their border steps differ only {pair.seam_ratio:.1f}×, so either "
-                "may be the pasted copy"
-            )
-            for box in (pair.copy_box, pair.source_box):
-                findings.append(Finding(box, score, "copy-move", statement))
+        findings.extend(_copy_move_findings(pair))
     findings.sort(key=lambda f: f.score, reverse=True)
     findings = [f for f in findings if f.score >= 0.5][:MAX_FINDINGS]
-
+    heatmap = _heatmap(found, copies)
+    score = max([found.p_fake, *(f.score for f in findings)])
     if findings:
-        score = findings[0].score
         cues = sorted({f.cue for f in findings})
         rationale = (
             f"{len(findings)} region(s) are inconsistent with the rest of the image ({', '.join(cues)}): "
             + "; ".join(dict.fromkeys(f.statement for f in findings))
             + "."
         )
-        return Analysis("fake", round(score, 4), tuple(findings), rationale, measurements)
-    if dominant is None:
-        score = 0.0
-        rationale = (
-            f"Median noise {noise.median_sigma:.2f} grey levels; no region of at least {2 * CELL}×{2 * CELL} px "
-            "departs from the rest of the image in noise, sharpness or periodicity, and no duplicated block was "
-            "verified."
-        )
-    else:
-        # Below the outlier threshold, or not standing out from the image's other regions: not evidence.
-        score = 0.5 * _logistic(dominant.peak - FUSED_OUTLIER_Z)
-        rationale = (
-            f"Median noise {noise.median_sigma:.2f} grey levels. The most unusual region, "
-            f"{_box_text(dominant.box)}, reaches a combined z = {dominant.peak:.1f}, "
-            + (
-                f"below the outlier threshold {FUSED_OUTLIER_Z}"
-                if dominant.peak < FUSED_OUTLIER_Z
-                else f"but the image's next region reaches z = {dominant.runner_up:.1f}, so it does not stand "
-                f"{DOMINANCE:.1f}× above natural variation"
-            )
-            + "; no duplicated block was verified."
-        )
-    return Analysis("real", round(score, 4), (), rationale, measurements)
+        return Analysis("fake", round(score, 4), tuple(findings), rationale, measurements, heatmap)
+    return Analysis("real", round(min(score, 0.4999), 4), (), _real_rationale(found), measurements, heatmap)
 
 
-def _fused_finding(
-    dominant: Dominant, cue_maps: dict[str, np.ndarray], blur: BlurMap, noise: NoiseMap, resampling: ResamplingMap
-) -> Finding:
-    """The dominant fused region, named after its strongest cue, with the measured numbers."""
-    cells = dominant.cells
-    strength = {name: float(np.nanmean(np.clip(z[cells], 0, None))) for name, z in cue_maps.items()}
-    cue = max(strength, key=lambda k: strength[k] if np.isfinite(strength[k]) else -1.0)
-    sigma = noise.sigma[cells]
-    noise_ratio = float(np.median(sigma)) / noise.median_sigma if noise.median_sigma > 0 else 1.0
-    sharp_ratio = float(np.exp(np.median(blur.log_ratio[cells]) - blur.median_log_ratio))
-    periodic = float(np.nanmax(resampling.z[cells])) if np.isfinite(resampling.z[cells]).any() else 0.0
+def _learned_finding(region: LearnedRegion, found: Localization) -> Finding:
+    """A learned region with its numbers and the training-free cues inside it."""
+    cues = _cues_inside(region, found.features)
+    strongest = max(cues, key=lambda k: abs(cues[k]))
+    cue = strongest if abs(cues[strongest]) >= CUE_NAMED_Z else "residual"
     statement = (
-        f"inside {_box_text(dominant.box)} the combined anomaly peaks at z = {dominant.peak:.1f}, "
-        + (
-            f"{dominant.peak / dominant.runner_up:.1f}× the next region (z = {dominant.runner_up:.1f})"
-            if dominant.runner_up > 0
-            else "the only anomalous region"
-        )
-        + f": noise level {_fold(max(noise_ratio, 1e-3))} the image median, fine-to-mid detail "
-        f"{_fold(max(sharp_ratio, 1e-3))} it, periodicity z = {periodic:.1f}"
+        f"the learned map marks {_box_text(region.box)} ({100 * region.area_fraction:.1f} % of the image) at up to "
+        f"{region.score:.2f}, P(fake) {region.p_fake:.2f}; inside it blur z = {cues['blur']:.1f}, noise z = "
+        f"{cues['noise']:.1f}, resampling z = {cues['resampling']:.1f}"
     )
-    return Finding(dominant.box, round(_logistic(dominant.peak - FUSED_OUTLIER_Z), 4), cue, statement)
+    return Finding(region.box, round(region.p_fake, 4), cue, statement)
+
+
+def _cues_inside(region: LearnedRegion, features: Features) -> dict[str, float]:
+    """Mean modified z of each training-free cue over the 16-px cells under a region's 8-px cells."""
+    rows, cols = np.nonzero(region.cells)
+    means = {}
+    for name, cue in (("blur", features.blur), ("noise", features.noise), ("resampling", features.resampling)):
+        z = cue.z
+        r = np.clip(rows // 2, 0, z.shape[0] - 1)
+        c = np.clip(cols // 2, 0, z.shape[1] - 1)
+        values = z[r, c]
+        values = values[np.isfinite(values)]
+        means[name] = float(values.mean()) if values.size else 0.0
+    return means
+
+
+def _copy_move_findings(pair: CopyMove) -> list[Finding]:
+    score = round(_logistic(pair.area / MIN_AREA - 1.0), 4)
+    dx, dy = pair.shift
+    if pair.decided:
+        return [
+            Finding(
+                pair.copy_box,
+                score,
+                "copy-move",
+                f"block {_box_text(pair.copy_box)} duplicates {_box_text(pair.source_box)} ({pair.area} px, "
+                f"difference {pair.match_ratio:.2f}× the one-pixel texture variation); its border step is "
+                f"{pair.seam_ratio:.1f}× the source's, so it is the pasted copy",
+            )
+        ]
+    statement = (
+        f"blocks {_box_text(pair.copy_box)} and {_box_text(pair.source_box)} are duplicates ({pair.area} px, "
+        f"shift {abs(dx)}, {abs(dy)} px); their border steps differ only {pair.seam_ratio:.1f}×, so either may be "
+        "the pasted copy"
+    )
+    return [Finding(box, score, "copy-move", statement) for box in (pair.copy_box, pair.source_box)]
+
+
+def _heatmap(found: Localization, copies: list[CopyMove]) -> np.ndarray:
+    """The localizer's map, raised inside each verified copy box to the pair's score."""
+    heatmap = found.heatmap.copy()
+    for pair in copies:
+        score = _logistic(pair.area / MIN_AREA - 1.0)
+        boxes = [pair.copy_box] if pair.decided else [pair.copy_box, pair.source_box]
+        for x1, y1, x2, y2 in boxes:
+            window = heatmap[round(y1) : round(y2), round(x1) : round(x2)]
+            np.maximum(window, score, out=window)
+    return heatmap
+
+
+def _real_rationale(found: Localization) -> str:
+    noise = found.features.noise.median_sigma
+    return (
+        f"Median noise {noise:.2f} grey levels. The learned map peaks at {found.peak:.2f}, an image-level P(fake) "
+        f"of {found.p_fake:.2f}, below 0.5"
+        + (
+            f"; its strongest region {_box_text(found.regions[0].box)} reaches P(fake) {found.regions[0].p_fake:.2f}"
+            if found.regions
+            else ""
+        )
+        + "; no duplicated block was verified."
+    )

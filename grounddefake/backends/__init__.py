@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 FORENSIC = "forensic"
-FORENSIC_WHAT = "built-in signal-level baseline: noise, resampling, blur and copy-move cues (CPU, offline)"
+FORENSIC_WHAT = "built-in: a small learned localizer (ONNX via OpenCV) and copy-move matching (CPU, offline)"
 
 
 class UnknownModelError(ValueError):

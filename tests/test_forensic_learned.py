@@ -106,14 +106,16 @@ def test_regions_are_clipped_to_the_image() -> None:
     assert region.box == (48.0, 48.0, 75.0, 77.0)
 
 
-def test_tiled_logits_agree_with_one_pass() -> None:
-    """Cutting a large image into overlapping tiles changes the map only where a tile's border cuts its context."""
+@pytest.mark.parametrize("tile", [320, 512, 1024])
+def test_tiled_logits_agree_with_one_pass(tile: int) -> None:
+    """Each tile keeps only the cells a margin away from its inner borders: the tiled map is the one-pass map, up to
+    the little context beyond the margin."""
     found = features(_photo_like(2, 700, 1100))
-    whole = learned.logits(found.pixels, found.cues, tile=2048)
-    tiled = learned.logits(found.pixels, found.cues, tile=512)
+    whole = learned.logits(found.pixels, found.cues, tile=4096)
+    tiled = learned.logits(found.pixels, found.cues, tile=tile)
     assert tiled.shape == whole.shape
-    assert np.corrcoef(whole.ravel(), tiled.ravel())[0, 1] > 0.9
-    assert np.median(np.abs(whole - tiled)) < 0.25 * whole.std() + 1e-3
+    assert np.corrcoef(whole.ravel(), tiled.ravel())[0, 1] > 0.999
+    assert np.abs(whole - tiled).max() < 0.2 * whole.std()
 
 
 @pytest.mark.parametrize(("h", "w"), [(64, 64), (300, 200), (333, 517)])

@@ -3,11 +3,12 @@
 ``localize(image)`` gives a per-pixel probability that the pixel was manipulated, the regions it marks and a
 calibrated image-level P(fake). The network (``localizer.onnx``, trained by ``data/train_forensic.py``, described
 in ``docs/forensic-model-card.md``) reads the inputs of :mod:`.features` and writes logits on a 1/8 grid. Images
-larger than ``TILE`` pixels a side are cut into overlapping tiles whose logits are averaged where they overlap (the
+larger than ``TILE`` pixels a side are cut into overlapping tiles, each keeping only the cells at least ``MARGIN``
+pixels from its inner borders, so every cell is computed with about the context a single pass would give it (the
 inputs are normalised per image before tiling, so tiles share one reference). Regions are the connected parts of
 the map at or above the threshold chosen on held-out training photos (``localizer.json``), each at least
-``MIN_REGION_CELLS`` cells; the image-level head is a logistic fit of the map's peak and top-1 % logits on the same
-held-out set, and a region's own score is that head applied to the logits inside it.
+``MIN_REGION_CELLS`` cells; the image-level head is a logistic fit of the map's peak, top-1 % and median logits on
+the same held-out set, and a region's own score is that head applied to the logits inside it.
 """
 
 from __future__ import annotations
@@ -27,9 +28,11 @@ from .features import OUTPUT_STRIDE, Features, features
 WEIGHTS = Path(__file__).with_name("localizer.onnx")
 SETTINGS = Path(__file__).with_name("localizer.json")
 TILE = 2048
-"""Tiles are at most this many pixels a side (a multiple of 16); they overlap by ``OVERLAP``. The built-in model
+"""Tiles are at most this many pixels a side (a multiple of 16); they overlap by twice ``MARGIN``. The built-in model
 analyses at most 2,097,152 pixels, so a photo is one pass (a tile's cost grows with its overlap, not its size)."""
-OVERLAP = 128
+MARGIN = 128
+"""Pixels of a tile's inner border whose cells are left to the neighbouring tile (about the network's receptive-field
+radius)."""
 MIN_REGION_CELLS = 6
 """A region covers at least 6 cells of 8×8 px (384 px²): smaller blobs are the map's speckle."""
 MAX_REGIONS = 4
@@ -132,16 +135,17 @@ def logits(pixels: np.ndarray, cues: np.ndarray, tile: int = TILE) -> np.ndarray
     if h <= tile and w <= tile:
         return _run(pixels, cues)
     total = np.zeros((h // OUTPUT_STRIDE, w // OUTPUT_STRIDE), np.float32)
-    weight = np.zeros_like(total)
-    step = tile - OVERLAP
-    for y in _starts(h, tile, step):
-        for x in _starts(w, tile, step):
+    s = OUTPUT_STRIDE
+    for y in _starts(h, tile, tile - 2 * MARGIN):
+        for x in _starts(w, tile, tile - 2 * MARGIN):
             th, tw = min(tile, h - y), min(tile, w - x)
-            s = OUTPUT_STRIDE
             part = _run(pixels[:, y : y + th, x : x + tw], cues[:, y // s : (y + th) // s, x // s : (x + tw) // s])
-            total[y // s : (y + th) // s, x // s : (x + tw) // s] += part
-            weight[y // s : (y + th) // s, x // s : (x + tw) // s] += 1.0
-    return total / np.maximum(weight, 1.0)
+            # the cells this tile keeps: all but a MARGIN at each border it shares with another tile
+            top, left = (MARGIN if y > 0 else 0) // s, (MARGIN if x > 0 else 0) // s
+            bottom = (th - MARGIN if y + th < h else th) // s
+            right = (tw - MARGIN if x + tw < w else tw) // s
+            total[y // s + top : y // s + bottom, x // s + left : x // s + right] = part[top:bottom, left:right]
+    return total
 
 
 def _starts(extent: int, tile: int, step: int) -> list[int]:

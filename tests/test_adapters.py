@@ -300,7 +300,7 @@ LOCAL = "LOCAL"
     ("command", "model", "adapter", "message"),
     [
         ("eval", None, "A", "--adapter needs a local model (--model local:/path or hf:ORG/NAME): the built-in"),
-        ("detect", None, "A", "the built-in forensic model has no weights an adapter can change"),
+        ("detect", None, "A", "the built-in forensic model is not a transformers model a LoRA adapter can change"),
         ("eval", "gpt-4o", "A", "'gpt-4o' is an API model"),
         ("detect", "gpt-4o", "A", "'gpt-4o' is an API model"),
         ("eval", "--base-url", "A", "a served model's weights are on its server"),

@@ -47,7 +47,7 @@ def adapter_refusal(model: str | None, base_urls: Sequence[str] = ()) -> str | N
     if base_urls:
         why = "a served model's weights are on its server (load the adapter there, e.g. vLLM's --lora-modules)"
     elif model == "forensic":
-        why = "the built-in forensic model has no weights an adapter can change"
+        why = "the built-in forensic model is not a transformers model a LoRA adapter can change"
     else:
         why = f"{model!r} is an API model whose weights are not here to change"
     return f"--adapter needs a local model (--model local:/path or hf:ORG/NAME): {why}"

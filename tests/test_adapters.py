@@ -238,7 +238,7 @@ def test_detector_takes_an_adapter(models: dict[str, Path], backends: dict[str, 
     plain = Detector(backends["base"], "verdict", PARAMS, cache=False).detect(pixels(1))
     assert adapted.score == pytest.approx(direct.score, abs=1e-5)
     assert abs(adapted.score - plain.score) > 0.05
-    with pytest.raises(LocalModelError, match="built-in forensic model has no weights"):
+    with pytest.raises(LocalModelError, match="built-in forensic model is not a transformers model"):
         Detector("forensic", adapter=models["A"])
     with pytest.raises(LocalModelError, match="not a Backend"):
         Detector(backends["base"], adapter=models["A"])

@@ -21,9 +21,8 @@ from grounddefake.local.loading import (
     LocalModelError,
     LocalOptions,
     checkpoint_fingerprint,
-    pick_device,
-    pick_dtype,
-    resolve,
+    load_network,
+    open_checkpoint,
 )
 from grounddefake.types import Completion, Usage
 
@@ -78,38 +77,16 @@ class LocalBackend(Backend):
         if adapter is not None:  # a wrong folder or a missing peft fails before the base model loads
             self.adapter = find_adapter(adapter)
             load_peft()
-        from transformers import AutoConfig, AutoModelForImageTextToText
-
-        from grounddefake.local.inputs import FAMILIES, native_convention
+        from grounddefake.local.inputs import native_convention
 
         self.options = options or LocalOptions()
         self.model = ref
-        self.path = resolve(ref)
-        try:
-            config = AutoConfig.from_pretrained(self.path)
-        except (OSError, ValueError) as exc:
-            raise LocalModelError(f"{ref}: cannot read its config ({exc})") from None
-        self.family = FAMILIES.get(config.model_type)
-        if self.family is None:
-            raise LocalModelError(
-                f"{ref}: model type {config.model_type!r} is not supported locally (supported: "
-                f"{', '.join(FAMILIES)}); serve it with vLLM or SGLang and use --base-url"
-            )
-        self.model_type = config.model_type
-        self.device = pick_device(self.options.device)
-        self.dtype = pick_dtype(self.options.dtype, self.device)
-        try:
-            self.inputs = self.family.inputs(self.path, self.family)
-        except LocalModelError:
-            raise
-        except (OSError, ValueError, KeyError) as exc:
-            raise LocalModelError(f"{ref}: cannot load its tokenizer or processor ({exc})") from None
+        checkpoint = open_checkpoint(ref, self.options.device, self.options.dtype)
+        self.path, self.family, self.model_type = checkpoint.path, checkpoint.family, checkpoint.model_type
+        self.device, self.dtype, self.inputs = checkpoint.device, checkpoint.dtype, checkpoint.inputs
         self.image_policy = self.inputs.image_policy
         self.convention = convention or native_convention(self.family, self.inputs)
-        try:
-            network = AutoModelForImageTextToText.from_pretrained(self.path, dtype=getattr(torch, self.dtype))
-        except (OSError, ValueError) as exc:
-            raise LocalModelError(f"{ref}: cannot load the model ({exc})") from None
+        network = load_network(checkpoint, torch)
         if self.adapter is not None:
             network = apply_adapter(network, self.adapter)
         self.network = network.to(self.device).eval()

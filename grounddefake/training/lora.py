@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from grounddefake.images import fit_size, prepare_image
-from grounddefake.local.loading import LocalModelError, pick_device, pick_dtype, resolve
+from grounddefake.local.loading import LocalModelError, load_network, open_checkpoint
 from grounddefake.prompt_pack import NATIVE, PromptPack
 from grounddefake.training.batches import TrainingItem, answer_loss, collate, items_of
 from grounddefake.training.checkpoints import CHECKPOINTS, history_of, latest_checkpoint, save_checkpoint, write_state
@@ -51,42 +51,33 @@ def load_trainable(config: TrainConfig) -> tuple[Any, Any, Any, str, bool, str |
         LocalModelError: the checkpoint cannot be loaded, its family is not supported, or peft is missing.
     """
     from grounddefake.backends.local import load_torch
-    from grounddefake.local.inputs import FAMILIES, native_convention
+    from grounddefake.local.inputs import native_convention
 
     torch = load_torch()
     try:
         import peft  # noqa: F401
     except ImportError:
         raise LocalModelError("training needs peft: pip install 'grounddefake[train]'") from None
-    from transformers import AutoConfig, AutoModelForImageTextToText
-
-    path = resolve(config.model)
-    model_type = AutoConfig.from_pretrained(path).model_type
-    family = FAMILIES.get(model_type)
-    if family is None:
-        known = ", ".join(FAMILIES)
-        raise LocalModelError(f"{config.model}: model type {model_type!r} cannot be trained here ({known})")
-    device = pick_device(config.device)
-    dtype = pick_dtype(config.dtype, device)
-    quantized = _quantize(config.quantize, device)
-    kwargs: dict[str, Any] = {"dtype": getattr(torch, dtype)}
+    checkpoint = open_checkpoint(config.model, config.device, config.dtype)
+    quantized = _quantize(config.quantize, checkpoint.device)
+    kwargs: dict[str, Any] = {}
     if quantized:
         from transformers import BitsAndBytesConfig
 
-        compute = torch.bfloat16 if dtype == "bfloat16" else torch.float16
+        compute = torch.bfloat16 if checkpoint.dtype == "bfloat16" else torch.float16
         kwargs["quantization_config"] = BitsAndBytesConfig(
             load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True, bnb_4bit_compute_dtype=compute
         )
-        kwargs["device_map"] = {"": device}
-    network = AutoModelForImageTextToText.from_pretrained(path, **kwargs)
+        kwargs["device_map"] = {"": checkpoint.device}
+    network = load_network(checkpoint, torch, **kwargs)
     if quantized:
         from peft import prepare_model_for_kbit_training
 
         network = prepare_model_for_kbit_training(network)
     else:
-        network = network.to(device)
-    inputs = family.inputs(path, family)
-    return network, inputs, torch, path, quantized, native_convention(family, inputs)
+        network = network.to(checkpoint.device)
+    inputs = checkpoint.inputs
+    return network, inputs, torch, checkpoint.path, quantized, native_convention(checkpoint.family, inputs)
 
 
 def _quantize(choice: str, device: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import cv2
@@ -107,3 +108,17 @@ def test_degenerate_images_do_not_crash(image: np.ndarray) -> None:
     result = analyze(image)
     _check_invariants(result, image.shape)
     assert result.label == "real"
+
+
+def test_a_confident_map_without_a_region_is_not_a_finding(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The image-level head may exceed 0.5 on a map whose blobs are all below the minimum region size: the verdict
+    stays real (a fake verdict always comes with a region), and the rationale says why."""
+    from grounddefake.forensic import detector, learned
+
+    image = _texture(0)
+    found = learned.localize(image)
+    monkeypatch.setattr(detector, "localize", lambda _: dataclasses.replace(found, regions=(), p_fake=0.8))
+    result = analyze(image)
+    _check_invariants(result, image.shape)
+    assert result.label == "real" and result.score < 0.5
+    assert "P(fake) 0.80" in result.rationale and "nothing is reported" in result.rationale

@@ -24,8 +24,8 @@ import numpy as np
 
 from ._grid import CELL, OUTLIER_Z, grey
 from .copymove import MIN_AREA, CopyMove, find_copy_move
-from .features import Features
-from .learned import LearnedRegion, Localization, localize
+from .features import OUTPUT_STRIDE, Features
+from .learned import MIN_REGION_CELLS, LearnedRegion, Localization, localize
 
 MAX_FINDINGS = 5
 CUE_NAMED_Z = OUTLIER_Z / 2
@@ -190,6 +190,12 @@ def _heatmap(found: Localization, copies: list[CopyMove]) -> np.ndarray:
 
 def _real_rationale(found: Localization) -> str:
     noise = found.features.noise.median_sigma
+    if found.p_fake >= 0.5:  # the head says edited, but the map marks no region large enough to report
+        return (
+            f"Median noise {noise:.2f} grey levels. The learned map peaks at {found.peak:.2f} (image-level P(fake) "
+            f"{found.p_fake:.2f}), but no region of at least {MIN_REGION_CELLS} cells of {OUTPUT_STRIDE} px stands "
+            "out, so nothing is reported; no duplicated block was verified."
+        )
     return (
         f"Median noise {noise:.2f} grey levels. The learned map peaks at {found.peak:.2f}, an image-level P(fake) "
         f"of {found.p_fake:.2f}, below 0.5"

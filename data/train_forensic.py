@@ -248,7 +248,7 @@ def main() -> None:
     for epoch in range(args.epochs):
         model.train()
         order = order_rng.permutation(count)
-        total, count = 0.0, 0
+        total, seen = 0.0, 0
         for i in range(0, len(order), args.batch):
             batch = torch.from_numpy(order[i : i + args.batch])
             logits = model(pixels[batch].float(), cues[batch].float())
@@ -257,9 +257,9 @@ def main() -> None:
             loss.backward()
             optimizer.step()
             schedule.step()
-            total, count = total + loss.item() * len(batch), count + len(batch)
-        curve.append({"epoch": epoch + 1, "loss": total / count, "seconds": round(time.perf_counter() - start)})
-        print(f"epoch {epoch + 1}: loss {total / count:.4f} ({curve[-1]['seconds']} s)", flush=True)
+            total, seen = total + loss.item() * len(batch), seen + len(batch)
+        curve.append({"epoch": epoch + 1, "loss": total / seen, "seconds": round(time.perf_counter() - start)})
+        print(f"epoch {epoch + 1}: loss {total / seen:.4f} ({curve[-1]['seconds']} s)", flush=True)
 
     model.eval()
     weights = args.out / "localizer.onnx"

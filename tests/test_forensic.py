@@ -122,3 +122,20 @@ def test_a_confident_map_without_a_region_is_not_a_finding(monkeypatch: pytest.M
     _check_invariants(result, image.shape)
     assert result.label == "real" and result.score < 0.5
     assert "P(fake) 0.80" in result.rationale and "nothing is reported" in result.rationale
+
+
+def test_a_confident_map_calls_its_strongest_region_even_below_its_own_threshold(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The image-level head decides; a region whose own P(fake) is under 0.5 is still the place it points at."""
+    from grounddefake.forensic import detector, learned
+
+    image = _blurred_square(0)
+    found = learned.localize(image)
+    (strongest, *_) = found.regions
+    weak = dataclasses.replace(strongest, p_fake=0.3)
+    monkeypatch.setattr(detector, "localize", lambda _: dataclasses.replace(found, regions=(weak,), p_fake=0.8))
+    result = analyze(image)
+    _check_invariants(result, image.shape)
+    assert result.label == "fake" and result.score == pytest.approx(0.8)
+    assert [f.box for f in result.findings] == [weak.box]

@@ -96,8 +96,9 @@ def test_pixel_budget_lets_small_analyses_share_it_and_makes_large_ones_wait() -
         pass
 
 
-def test_eval_stores_the_built_in_models_own_map_at_original_size(tmp_path) -> None:
-    """The localizer's map travels Completion → Answer → heatmaps/<id>.png, in original pixels, mode "model"."""
+def test_eval_stores_the_built_in_models_own_map(tmp_path) -> None:
+    """The localizer's map travels Completion → Answer → heatmaps/<id>.png over the original image (these small
+    images: at their size), mode "model"."""
     import json
 
     from PIL import Image

@@ -118,6 +118,32 @@ def test_tiled_logits_agree_with_one_pass(tile: int) -> None:
     assert np.abs(whole - tiled).max() < 0.2 * whole.std()
 
 
+@pytest.mark.parametrize(("h", "w", "tile"), [(720, 1104, 320), (2064, 400, 512), (4112, 4096, 2048), (272, 272, 272)])
+def test_every_cell_comes_from_a_tile_that_keeps_it(monkeypatch: pytest.MonkeyPatch, h: int, w: int, tile: int) -> None:
+    """With a network that writes each cell's own (row, column), the tiled map is exactly the grid of coordinates
+    (so every cell is written from a tile that keeps it), and a kept cell is at least MARGIN from any inner border."""
+    s = OUTPUT_STRIDE
+
+    def coordinates(pixels: np.ndarray, cues: np.ndarray) -> np.ndarray:
+        origin_y, origin_x = cues[0, 0, 0], cues[1, 0, 0]
+        rows, cols = pixels.shape[1] // s, pixels.shape[2] // s
+        return (origin_y + np.arange(rows)[:, None]) * 10_000 + origin_x + np.arange(cols)[None, :]
+
+    monkeypatch.setattr(learned, "_run", coordinates)
+    pixels = np.zeros((PIXEL_CHANNELS, h, w), np.float32)
+    cues = np.stack(np.meshgrid(np.arange(h // s), np.arange(w // s), indexing="ij")).astype(np.float64)
+    got = learned.logits(pixels, cues, tile=tile)
+    want = np.arange(h // s)[:, None] * 10_000 + np.arange(w // s)[None, :]
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("tile", [256, 300, 100])
+def test_a_tile_that_cannot_keep_its_cells_is_refused(tile: int) -> None:
+    found = features(_photo_like(0, 64, 64))
+    with pytest.raises(ValueError, match="multiple of 16"):
+        learned.logits(found.pixels, found.cues, tile=tile)
+
+
 @pytest.mark.parametrize(("h", "w"), [(64, 64), (300, 200), (333, 517)])
 def test_localize_maps_every_pixel(h: int, w: int) -> None:
     result = learned.localize(_photo_like(3, h, w))

@@ -1,8 +1,8 @@
 """Shared pieces of the end-to-end benchmarks: photo-like datasets, the fake server in its own process, measured
 child processes, and the request a ``grounddefake eval`` sends (the template of the hand-written loop).
 
-Every measured command is a process of its own, timed from start to exit; its peak resident memory comes from
-``os.wait4`` (that child alone, not the maximum over every child so far).
+Every measured command is a process of its own, timed from start to exit and started by a small launcher process
+(``_LAUNCHER``) that reports its peak resident memory: that child alone, free of the benchmark's own memory.
 """
 
 from __future__ import annotations
@@ -129,6 +129,10 @@ code = subprocess.call(sys.argv[2:])
 seconds = time.perf_counter() - start
 with open(sys.argv[1], "w") as report:
     report.write(f"{seconds} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}")
+if code < 0:  # killed by a signal: die of the same one, so the benchmark sees it
+    import os, signal
+    signal.signal(-code, signal.SIG_DFL)
+    os.kill(os.getpid(), -code)
 sys.exit(code)
 """
 """Runs a command and reports its wall time and peak RSS. A child's peak RSS on Linux starts from its parent's at
@@ -150,9 +154,9 @@ def run_measured(command: Sequence[str], env: dict[str, str] | None = None) -> M
         ended = time.time()
         out.seek(0)
         text = out.read()
+        if process.returncode != 0:
+            raise RuntimeError(f"{' '.join(command[:4])} ... exited with {process.returncode}:\n{text[-3000:]}")
         seconds, max_rss_kb = report.read().split()
-    if process.returncode != 0:
-        raise RuntimeError(f"{' '.join(command[:4])} ... exited with {process.returncode}:\n{text[-3000:]}")
     return Measured(float(seconds), int(max_rss_kb) / 1024, text, ended)
 
 

@@ -47,7 +47,9 @@ def detect_command(
     dtype: str = dtype_option(),
     heatmap: str | None = heatmap_option(),
     heatmap_out: Path | None = typer.Option(
-        None, "--heatmap-out", help="Write a dense mode's map here (8-bit PNG; a folder when several images)."
+        None,
+        "--heatmap-out",
+        help="Write a dense mode's map, or the model's own, here (8-bit PNG; a folder for several images).",
     ),
     temperature: float = typer.Option(0.0, "--temperature", min=0.0, help="0: greedy (default); consensus needs >0."),
     adapter: Path | None = typer.Option(

@@ -130,24 +130,32 @@ def _keypoint_shifts(grey: np.ndarray) -> list[tuple[int, int]]:
         dy, dx = round(y1 - y0), round(x1 - x0)
         if max(abs(dy), abs(dx)) < MIN_SHIFT:
             continue
-        anchor = (x0, y0)
-        if dy < 0 or (dy == 0 and dx < 0):  # d and -d are the same pair, seen from the other keypoint
-            dy, dx, anchor = -dy, -dx, (x1, y1)
-        votes.setdefault((dy, dx), []).append(anchor)
+        # d and -d are the same pair seen from either keypoint: both vote, so a shift whose rounded dy is ±1 pools
+        # with its neighbours whichever way it was measured
+        votes.setdefault((dy, dx), []).append((x0, y0))
+        votes.setdefault((-dy, -dx), []).append((x1, y1))
     # Pool the votes of shifts up to SNAP pixels apart, then find each pooled shift's exact value.
     reach = range(-SNAP, SNAP + 1)
     pooled = {
-        shift: [p for a in reach for b in reach for p in votes.get((shift[0] + a, shift[1] + b), [])] for shift in votes
+        shift: [p for a in reach for b in reach for p in votes.get((shift[0] + a, shift[1] + b), [])]
+        for shift in votes
+        if _canonical(shift) == shift
     }
     ranked = sorted((s for s, p in pooled.items() if len(p) >= KEYPOINT_SUPPORT), key=lambda s: -len(pooled[s]))
     exact: list[tuple[int, int]] = []
     for shift in ranked:
         found = _refine(grey, shift, pooled[shift])
-        if found is not None and found not in exact:
-            exact.append(found)
+        if found is not None and _canonical(found) not in exact:
+            exact.append(_canonical(found))
         if len(exact) >= CANDIDATES:
             break
     return exact
+
+
+def _canonical(shift: tuple[int, int]) -> tuple[int, int]:
+    """One of d and -d (the same pair of blocks): dy > 0, or dy = 0 and dx > 0."""
+    dy, dx = shift
+    return shift if dy > 0 or (dy == 0 and dx > 0) else (-dy, -dx)
 
 
 def _refine(grey: np.ndarray, shift: tuple[int, int], anchors: list[tuple[float, float]]) -> tuple[int, int] | None:

@@ -9,15 +9,15 @@ Two sources of evidence, fused:
 * **copy-move** matching (:mod:`.copymove`): a block duplicated elsewhere in the image, verified pixel by pixel.
   Exact where it fires, so its boxes are painted into the heatmap at their own score.
 
-The image score is the larger of the localizer's P(fake) and the best copy-move pair's score; "fake" iff >= 0.5.
-Each finding states the numbers behind it: the map's peak, the region's P(fake) and share of the image, and the
-training-free cues measured inside it. Neither source can see an image generated in full, which has no
-inconsistency between its parts.
+The image is "fake" when the localizer's P(fake) reaches 0.5 and its map marks a region (those whose own P(fake)
+reaches 0.5, else the strongest, scored at the image's P(fake)), or when a copy-move pair is verified; the score is
+the best finding's, and below 0.5 otherwise. Each finding states the numbers behind it: the map's peak, the region's
+P(fake) and share of the image, and the training-free cues measured inside it. Neither source can see an image
+generated in full, which has no inconsistency between its parts.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,7 +25,7 @@ import numpy as np
 from ._grid import CELL, OUTLIER_Z, grey
 from .copymove import MIN_AREA, CopyMove, find_copy_move
 from .features import OUTPUT_STRIDE, Features
-from .learned import MIN_REGION_CELLS, LearnedRegion, Localization, localize
+from .learned import MIN_REGION_CELLS, LearnedRegion, Localization, localize, logistic
 
 MAX_FINDINGS = 5
 CUE_NAMED_Z = OUTLIER_Z / 2
@@ -73,10 +73,6 @@ class Analysis:
     heatmap: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
-def _logistic(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, x))))
-
-
 def _box_text(box: tuple[float, float, float, float]) -> str:
     return "(" + ", ".join(str(round(v)) for v in box) + ")"
 
@@ -107,9 +103,10 @@ def analyze(image: np.ndarray) -> Analysis:
         copy_move_pairs=float(len(copies)),
     )
     findings = []
-    if found.p_fake >= 0.5:  # a region counts only in an image the head calls edited: its own, or the strongest
-        findings = [_learned_finding(r, found) for r in found.regions if r.p_fake >= 0.5]
-        findings = findings or [_learned_finding(r, found) for r in found.regions[:1]]
+    if found.p_fake >= 0.5:  # a region counts only in an image the head calls edited: those whose own P(fake)
+        findings = [_learned_finding(r, r.p_fake, found) for r in found.regions if r.p_fake >= 0.5]
+        if not findings and found.regions:  # reaches 0.5, else the strongest, at the image's P(fake)
+            findings = [_learned_finding(found.regions[0], found.p_fake, found)]
     for pair in copies:
         findings.extend(_copy_move_findings(pair))
     findings.sort(key=lambda f: f.score, reverse=True)
@@ -127,8 +124,8 @@ def analyze(image: np.ndarray) -> Analysis:
     return Analysis("real", round(min(score, 0.4999), 4), (), _real_rationale(found), measurements, heatmap)
 
 
-def _learned_finding(region: LearnedRegion, found: Localization) -> Finding:
-    """A learned region with its numbers and the training-free cues inside it."""
+def _learned_finding(region: LearnedRegion, score: float, found: Localization) -> Finding:
+    """A learned region, scored ``score``, with its numbers and the training-free cues inside it."""
     cues = _cues_inside(region, found.features)
     strongest = max(cues, key=lambda k: abs(cues[k]))
     cue = strongest if abs(cues[strongest]) >= CUE_NAMED_Z else "residual"
@@ -137,7 +134,7 @@ def _learned_finding(region: LearnedRegion, found: Localization) -> Finding:
         f"{region.score:.2f}, P(fake) {region.p_fake:.2f}; inside it blur z = {cues['blur']:.1f}, noise z = "
         f"{cues['noise']:.1f}, resampling z = {cues['resampling']:.1f}"
     )
-    return Finding(region.box, round(region.p_fake, 4), cue, statement)
+    return Finding(region.box, round(score, 4), cue, statement)
 
 
 def _cues_inside(region: LearnedRegion, features: Features) -> dict[str, float]:
@@ -154,35 +151,40 @@ def _cues_inside(region: LearnedRegion, features: Features) -> dict[str, float]:
     return means
 
 
+def _copy_move_score(pair: CopyMove) -> float:
+    """logistic(area / minimum area - 1): 0.5 at the minimum region size."""
+    return logistic(pair.area / MIN_AREA - 1.0)
+
+
+def _copy_move_boxes(pair: CopyMove) -> list[tuple[float, float, float, float]]:
+    """The pasted copy when the seams tell it, else both sides."""
+    return [pair.copy_box] if pair.decided else [pair.copy_box, pair.source_box]
+
+
 def _copy_move_findings(pair: CopyMove) -> list[Finding]:
-    score = round(_logistic(pair.area / MIN_AREA - 1.0), 4)
+    score = round(_copy_move_score(pair), 4)
     dx, dy = pair.shift
     if pair.decided:
-        return [
-            Finding(
-                pair.copy_box,
-                score,
-                "copy-move",
-                f"block {_box_text(pair.copy_box)} duplicates {_box_text(pair.source_box)} ({pair.area} px, "
-                f"difference {pair.match_ratio:.2f}× the one-pixel texture variation); its border step is "
-                f"{pair.seam_ratio:.1f}× the source's, so it is the pasted copy",
-            )
-        ]
-    statement = (
-        f"blocks {_box_text(pair.copy_box)} and {_box_text(pair.source_box)} are duplicates ({pair.area} px, "
-        f"shift {abs(dx)}, {abs(dy)} px); their border steps differ only {pair.seam_ratio:.1f}×, so either may be "
-        "the pasted copy"
-    )
-    return [Finding(box, score, "copy-move", statement) for box in (pair.copy_box, pair.source_box)]
+        statement = (
+            f"block {_box_text(pair.copy_box)} duplicates {_box_text(pair.source_box)} ({pair.area} px, "
+            f"difference {pair.match_ratio:.2f}× the one-pixel texture variation); its border step is "
+            f"{pair.seam_ratio:.1f}× the source's, so it is the pasted copy"
+        )
+    else:
+        statement = (
+            f"blocks {_box_text(pair.copy_box)} and {_box_text(pair.source_box)} are duplicates ({pair.area} px, "
+            f"shift {abs(dx)}, {abs(dy)} px); their border steps differ only {pair.seam_ratio:.1f}×, so either may "
+            "be the pasted copy"
+        )
+    return [Finding(box, score, "copy-move", statement) for box in _copy_move_boxes(pair)]
 
 
 def _heatmap(found: Localization, copies: list[CopyMove]) -> np.ndarray:
     """The localizer's map, raised inside each verified copy box to the pair's score."""
     heatmap = found.heatmap.copy()
     for pair in copies:
-        score = _logistic(pair.area / MIN_AREA - 1.0)
-        boxes = [pair.copy_box] if pair.decided else [pair.copy_box, pair.source_box]
-        for x1, y1, x2, y2 in boxes:
+        score = _copy_move_score(pair)
+        for x1, y1, x2, y2 in _copy_move_boxes(pair):
             window = heatmap[round(y1) : round(y2), round(x1) : round(x2)]
             np.maximum(window, score, out=window)
     return heatmap
@@ -190,7 +192,7 @@ def _heatmap(found: Localization, copies: list[CopyMove]) -> np.ndarray:
 
 def _real_rationale(found: Localization) -> str:
     noise = found.features.noise.median_sigma
-    if found.p_fake >= 0.5:  # the head says edited, but the map marks no region large enough to report
+    if found.p_fake >= 0.5:  # the head says edited, but the map marks no region at all
         return (
             f"Median noise {noise:.2f} grey levels. The learned map peaks at {found.peak:.2f} (image-level P(fake) "
             f"{found.p_fake:.2f}), but no region of at least {MIN_REGION_CELLS} cells of {OUTPUT_STRIDE} px stands "

@@ -23,13 +23,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .features import OUTPUT_STRIDE, Features, features
+from .features import OUTPUT_STRIDE, STRIDE, Features, features
 
 WEIGHTS = Path(__file__).with_name("localizer.onnx")
 SETTINGS = Path(__file__).with_name("localizer.json")
 TILE = 2048
 """Tiles are at most this many pixels a side (a multiple of 16); they overlap by twice ``MARGIN``. The built-in model
-analyses at most 2,097,152 pixels, so a photo is one pass (a tile's cost grows with its overlap, not its size)."""
+analyses at most 2,097,152 pixels, so a photo of aspect ratio up to 2:1 is one pass; wider panoramas are tiled."""
 MARGIN = 128
 """Pixels of a tile's inner border whose cells are left to the neighbouring tile (about the network's receptive-field
 radius)."""
@@ -87,8 +87,12 @@ class Settings:
     intercept: float
 
     def p_fake(self, peak_logit: float, top_logit: float, median_logit: float) -> float:
-        x = self.peak * peak_logit + self.top * top_logit + self.median * median_logit + self.intercept
-        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, x))))
+        return logistic(self.peak * peak_logit + self.top * top_logit + self.median * median_logit + self.intercept)
+
+
+def logistic(x: float) -> float:
+    """1 / (1 + e^-x), with x clamped to ±50."""
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, x))))
 
 
 @functools.cache
@@ -130,7 +134,10 @@ def _network() -> cv2.dnn.Net:
 
 
 def logits(pixels: np.ndarray, cues: np.ndarray, tile: int = TILE) -> np.ndarray:
-    """(H/8, W/8) float32 logits for one image's inputs, tiled when a side exceeds ``tile``."""
+    """(H/8, W/8) float32 logits for one image's inputs, tiled when a side exceeds ``tile`` (a multiple of 16 above
+    twice ``MARGIN``)."""
+    if tile % STRIDE or tile <= 2 * MARGIN:
+        raise ValueError(f"a tile is a multiple of {STRIDE} above {2 * MARGIN} px, got {tile}")
     _, h, w = pixels.shape
     if h <= tile and w <= tile:
         return _run(pixels, cues)

@@ -1,7 +1,8 @@
 """The maps themselves: painted boxes, the consensus of several answers, and the probe grid's tile means.
 
-Every map is (H, W) float32 in [0, 1] at the original image's size (the run stores it smaller, see
-:mod:`grounddefake.heatmaps.store`).
+Every map is (H, W) float32 in [0, 1] over the original image: a dense mode's at its size, a model's own map
+(:func:`sent_over_original`) at the resolution it was made at when that is smaller. The run stores every map at
+most 512 px a side (:mod:`grounddefake.heatmaps.store`).
 """
 
 from __future__ import annotations
@@ -82,8 +83,9 @@ def sent_over_original(heatmap: np.ndarray, transform: Transform) -> np.ndarray:
 
     (ow, oh) = transform.original_size
     inner = _inside_original(heatmap, transform)
-    if inner.shape[0] > oh or inner.shape[1] > ow:
-        inner = cv2.resize(inner, (ow, oh), interpolation=cv2.INTER_AREA)
+    h, w = min(inner.shape[0], oh), min(inner.shape[1], ow)
+    if (h, w) != inner.shape:  # never enlarged, on either axis
+        inner = cv2.resize(inner, (w, h), interpolation=cv2.INTER_AREA)
     return np.clip(inner, 0.0, 1.0, out=inner)
 
 

@@ -30,7 +30,8 @@ def stored_size(size: Size, max_side: int = MAX_SIDE) -> Size:
 
 
 def write_heatmap_png(path: Path, heatmap: np.ndarray) -> None:
-    """``heatmap`` ((H, W) in [0, 1], original pixels) as an 8-bit grey PNG at :func:`stored_size`."""
+    """``heatmap`` ((H, W) in [0, 1] over the original image, at its size or smaller) as an 8-bit grey PNG at
+    :func:`stored_size`."""
     import cv2
     from PIL import Image
 

@@ -17,12 +17,11 @@ from typing import Any
 
 from grounddefake.backends.base import Backend, BackendError, Request
 from grounddefake.local.adapters import Adapter, apply_adapter, find_adapter, load_peft
+from grounddefake.local.checkpoint import load_network, open_checkpoint
 from grounddefake.local.loading import (
     LocalModelError,
     LocalOptions,
     checkpoint_fingerprint,
-    load_network,
-    open_checkpoint,
 )
 from grounddefake.types import Completion, Usage
 

@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from grounddefake.images import fit_size, prepare_image
-from grounddefake.local.loading import LocalModelError, load_network, open_checkpoint
+from grounddefake.local.checkpoint import load_network, open_checkpoint
+from grounddefake.local.loading import LocalModelError
 from grounddefake.prompt_pack import NATIVE, PromptPack
 from grounddefake.training.batches import TrainingItem, answer_loss, collate, items_of
 from grounddefake.training.checkpoints import CHECKPOINTS, history_of, latest_checkpoint, save_checkpoint, write_state

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -122,3 +124,24 @@ def test_eval_stores_the_built_in_models_own_map(tmp_path) -> None:
         assert stored.shape == shape
     copy = np.asarray(Image.open(out / records["a"]["heatmap"]))[96:176, 96:176]
     assert copy.min() >= 127  # the verified copy-move box is painted at its score (>= 0.5)
+
+
+def test_the_code_hash_covers_the_weights(tmp_path, monkeypatch) -> None:
+    """Changed weights are a different model: the run key (through ``describe``) must not reuse old answers."""
+    import shutil
+
+    import grounddefake.backends.forensic as backend
+    import grounddefake.forensic
+
+    original = backend._code_hash()
+    copy = tmp_path / "forensic"
+    shutil.copytree(Path(grounddefake.forensic.__file__).parent, copy)
+    monkeypatch.setattr(grounddefake.forensic, "__file__", str(copy / "__init__.py"))
+    backend._code_hash.cache_clear()
+    try:
+        assert backend._code_hash() == original  # same files, same hash
+        backend._code_hash.cache_clear()
+        (copy / "localizer.onnx").write_bytes((copy / "localizer.onnx").read_bytes() + b"\0")
+        assert backend._code_hash() != original
+    finally:
+        backend._code_hash.cache_clear()

@@ -65,7 +65,8 @@ def _code_hash() -> str:
 
     digest = hashlib.sha256()
     folder = Path(grounddefake.forensic.__file__).parent
-    for path in sorted([*folder.glob("*.py"), *folder.glob("localizer.*"), Path(__file__)]):
+    # by file name, not path: the same files hash alike wherever the package is installed
+    for path in [*sorted([*folder.glob("*.py"), *folder.glob("localizer.*")], key=lambda p: p.name), Path(__file__)]:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 

@@ -44,7 +44,8 @@ HELD_OUT = 0.12
 CROP = 256
 REAL_SHARE = 0.5
 FALSE_ALARMS = 0.05
-"""The verdict's operating point: at most this share of held-out real photographs is called fake."""
+"""The verdict's operating point: this share of held-out real photographs scores above it (the 1 - FALSE_ALARMS
+quantile of their scores, interpolated, so a small sample can exceed it by one photo)."""
 SIDES = (400, 900)
 WIDTHS = (24, 32, 48)
 DILATIONS = (1, 2, 4, 8, 1)
@@ -182,10 +183,15 @@ def box_iou_of(regions, mask: np.ndarray) -> float:  # type: ignore[no-untyped-d
     return float((predicted & mask).sum() / union) if union else 1.0
 
 
+def design_of(x: np.ndarray) -> np.ndarray:
+    """``x`` with a column of ones for the bias: the rows the logistic weights multiply."""
+    return np.column_stack([x, np.ones(len(x))])
+
+
 def fit_logistic(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Weights (one per column of ``x``, then the bias) of a logistic regression of y on x (Newton's method, a light
     ridge for stability)."""
-    design = np.column_stack([x, np.ones(len(x))])
+    design = design_of(x)
     w = np.zeros(design.shape[1])
     for _ in range(50):
         p = 1 / (1 + np.exp(-design @ w))
@@ -196,10 +202,10 @@ def fit_logistic(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def operating_point(x: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """The logistic fit with its intercept lowered, if need be, until at most ``FALSE_ALARMS`` of the real rows
-    score above 0 (the same fit under a lower prior of edits: the slopes stay, the prior odds shift)."""
+    """The logistic fit with its intercept lowered, if need be, to the ``1 - FALSE_ALARMS`` quantile of the real rows'
+    scores (the same fit under a lower prior of edits: the slopes stay, the prior odds shift)."""
     w = fit_logistic(x, truth)
-    real = np.column_stack([x, np.ones(len(x))])[truth == 0] @ w
+    real = design_of(x)[truth == 0] @ w
     w[-1] -= max(0.0, float(np.quantile(real, 1 - FALSE_ALARMS)))
     return w
 
@@ -347,7 +353,7 @@ def calibrate(val_files: list[Path], args: argparse.Namespace, weights: Path) ->
     halves = np.arange(len(rows)) % 2
     for half in (0, 1):
         w = operating_point(x[halves != half], truth[halves != half])
-        verdicts[halves == half] = (np.column_stack([x, np.ones(len(x))]) @ w)[halves == half] >= 0
+        verdicts[halves == half] = design_of(x[halves == half]) @ w >= 0
     per_kind = {}
     for kind in ("real", *KINDS):
         picked = [i for i, (k, _, _, _) in enumerate(rows) if k == kind]
@@ -428,9 +434,10 @@ def write_card(sources, train_files, val_files, args, curve, metrics, settings, 
         f"σ({settings['calibration']['peak']:.3f} · peak logit + {settings['calibration']['top']:.3f} · mean of the "
         f"top 1 % of logits + {settings['calibration']['median']:.3f} · median logit + "
         f"{settings['calibration']['intercept']:.3f}), a logistic regression on the held-out "
-        f"images whose intercept is lowered until at most {FALSE_ALARMS:.0%} of the held-out real photographs "
-        f"score above 0.5. Accuracy {metrics['accuracy']} over {args.val_images} held-out images, each half judged "
-        "by the fit on the other half (cross-fitted). These are the localizer alone (the built-in model also runs "
+        f"images whose intercept is lowered, if need be, to the {1 - FALSE_ALARMS:.0%} quantile of the held-out real "
+        f"photographs' scores ({FALSE_ALARMS:.0%} of them above 0.5). Accuracy {metrics['accuracy']} over "
+        f"{args.val_images} held-out images, each half judged by the fit on the other half (cross-fitted). "
+        "These are the localizer alone (the built-in model also runs "
         "copy-move matching), on held-out edits drawn like the training ones: a third of them placed anywhere, flat "
         "areas included, and some saved at JPEG quality 75, where many edits leave no trace a detector could see.",
         "",

@@ -107,10 +107,10 @@ def _keypoint_shifts(grey: np.ndarray) -> list[tuple[int, int]]:
 
     A second, independent proposal (Amerini et al., 2011, with SIFT; ORB's binary descriptors, compared by Hamming
     distance, take a quarter of SIFT's time and verified the same copies on the demo sets, 28 of SIFT's 30 on
-    generated held-out ones): a keypoint's best match other than
-    itself is kept when it is clearly better than the next one (the g2NN test, distance ratio < ``G2NN_RATIO``), so
-    repetitive texture, where many matches are equally good, proposes nothing. Matches closer than ``MIN_SHIFT`` are
-    the same structure seen twice by the detector, not a moved block. Keypoint positions are estimates to a pixel or
+    generated held-out ones): a keypoint's best match other than itself is kept when it is clearly better than the
+    next one (the g2NN test, distance ratio < ``G2NN_RATIO``), so repetitive texture, where many matches are equally
+    good, proposes nothing. Matches closer than ``MIN_SHIFT`` are the same structure seen twice by the detector, not
+    a moved block. Keypoint positions are estimates to a pixel or
     so of a pyramid level; the exact shift, within ``SNAP`` pixels, is where the neighbourhoods of the matched
     keypoints and their copies differ least.
     """

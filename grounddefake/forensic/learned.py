@@ -77,8 +77,8 @@ class Settings:
     """What training chose on held-out photos: the region threshold and the image-level calibration, a logistic
     regression on the map's peak logit, the mean of its top 1 % of logits and its median logit
     (:func:`map_statistics`): a peak counts for what it stands above the rest of the same image. Its intercept
-    puts the verdict's 0.5 where at most 5 % of held-out real photographs score (a lower prior of edits than the
-    held-out mix: an honest P(fake) for collections where most photographs are real)."""
+    puts the verdict's 0.5 at the 95th percentile of held-out real photographs' scores, 5 % of them above it (a
+    lower prior of edits than the held-out mix: an honest P(fake) for collections where most photographs are real)."""
 
     threshold: float
     peak: float
